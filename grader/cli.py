@@ -1,0 +1,91 @@
+"""The `grader` command line: one verb per thing a user does."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from grader.errors import GraderError
+from grader.world.packet import generate, write_key, write_packet
+from grader.world.seed import DEMO_SECRET, check_candidate_id, read_secret
+from grader.world.spec import DEFAULT_SPEC, load_spec
+from grader.world.summary import print_key_summary
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="churn-grader: generate candidate packets and grade take-home submissions.",
+)
+console = Console(stderr=True)
+
+SecretFile = Annotated[
+    Optional[Path], typer.Option("--secret-file", help="File holding the cohort secret (else GRADER_SECRET).")
+]
+DemoSecret = Annotated[
+    bool, typer.Option("--demo-secret", help="Use the built-in demo secret. Never for real candidates.")
+]
+Spec = Annotated[str, typer.Option("--spec", help="World spec version from datasets/.")]
+Rows = Annotated[Optional[int], typer.Option("--rows", min=600, help="Rows of training data (default: the spec's).")]
+Force = Annotated[bool, typer.Option("--force", help="Replace a non-empty output folder.")]
+Out = Annotated[Path, typer.Option("--out", help="Output folder (created; must be empty unless --force).")]
+
+
+def _secret(secret_file: Optional[Path], demo_secret: bool) -> bytes:
+    if demo_secret:
+        console.print("[yellow]using the built-in DEMO secret: not for real candidates[/yellow]")
+        return DEMO_SECRET
+    return read_secret(secret_file)
+
+
+def _seeded(candidate_id: str, spec: str, rows: Optional[int], secret_file: Optional[Path], demo_secret: bool):
+    check_candidate_id(candidate_id)
+    world_spec = load_spec(spec)
+    secret = _secret(secret_file, demo_secret)
+    with console.status(f"generating the {world_spec.version} world for {candidate_id}"):
+        return generate(world_spec, secret, candidate_id, rows, demo_secret)
+
+
+@app.command()
+def packet(
+    candidate_id: str,
+    out: Out,
+    spec: Spec = DEFAULT_SPEC,
+    rows: Rows = None,
+    secret_file: SecretFile = None,
+    demo_secret: DemoSecret = False,
+    force: Force = False,
+) -> None:
+    """Write what the candidate receives: data, data dictionary and TASK.md."""
+    seeded = _seeded(candidate_id, spec, rows, secret_file, demo_secret)
+    write_packet(seeded, out, force)
+    console.print(f"packet for {candidate_id}: {out} ({seeded.key.rows:,} rows)")
+
+
+@app.command()
+def key(
+    candidate_id: str,
+    out: Out,
+    spec: Spec = DEFAULT_SPEC,
+    rows: Rows = None,
+    secret_file: SecretFile = None,
+    demo_secret: DemoSecret = False,
+    force: Force = False,
+) -> None:
+    """Write what only the grader sees: answer_key.json and the hidden holdout."""
+    seeded = _seeded(candidate_id, spec, rows, secret_file, demo_secret)
+    write_key(seeded, out, force)
+    print_key_summary(seeded.key, Console())
+    console.print(f"answer key for {candidate_id}: {out}")
+
+
+def main() -> None:
+    """Console-script entry: user errors become one line and exit code 2."""
+    try:
+        app()
+    except GraderError as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)

@@ -1,0 +1,43 @@
+"""File-system helpers: all-or-nothing output folders."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from grader.errors import BadInput, OutputNotEmpty
+
+
+@contextmanager
+def atomic_output_dir(out: Path, force: bool = False) -> Iterator[Path]:
+    """Yield a temporary folder that becomes `out` only if the block succeeds.
+
+    Refuses a non-empty `out` unless `force`; on failure nothing at `out` changes.
+    """
+    out = out.resolve()
+    if out.exists() and not out.is_dir():
+        raise BadInput(f"output path {out} exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise OutputNotEmpty(f"output folder {out} is not empty; pass --force to replace it")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    except OSError as exc:
+        raise BadInput(f"cannot write under {out.parent}: {exc.strerror}") from exc
+    try:
+        yield staging
+        staging.chmod(0o755)
+        if out.exists():
+            retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.replace(out, retired / "old")
+            os.replace(staging, out)
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            os.replace(staging, out)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)

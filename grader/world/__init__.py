@@ -1,0 +1,1 @@
+"""The seeded churn world: spec, simulation, answer key, candidate packet."""

@@ -1,0 +1,200 @@
+"""Build one candidate's world: simulate, seed the problems, split train from holdout."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from grader.world.simulate import (
+    BASE_EFFECTS,
+    SeededChoices,
+    sigmoid,
+    churn_logit,
+    draw_choices,
+    new_customers,
+    observe,
+)
+from grader.world.spec import WorldSpec
+
+# Rounding of the columns the covariate drift rescales, so drifted values look recorded.
+_DECIMALS = {"page_load_ms": 0, "avg_session_minutes": 1, "data_usage_gb": 2, "marketing_emails_30d": 0}
+
+
+@dataclass(frozen=True)
+class World:
+    """Everything generated for one seed. `train` is what the candidate receives."""
+
+    spec: WorldSpec
+    choices: SeededChoices
+    months: list[str]
+    holdout_month_names: list[str]
+    train: pd.DataFrame
+    train_probability: np.ndarray
+    train_is_duplicate: np.ndarray
+    holdout_features: pd.DataFrame
+    holdout_labels: pd.DataFrame
+    intercept: float
+
+    @property
+    def feature_columns(self) -> list[str]:
+        return [c for c in self.train.columns if c not in self.non_feature_columns]
+
+    @property
+    def non_feature_columns(self) -> tuple[str, str, str]:
+        return (self.spec.id_column, self.spec.time_column, self.spec.label_column)
+
+
+def month_names(start: str, count: int) -> list[str]:
+    year, month = (int(part) for part in start.split("-"))
+    names = []
+    for offset in range(count):
+        y, m = divmod(month - 1 + offset, 12)
+        names.append(f"{year + y:04d}-{m + 1:02d}")
+    return names
+
+
+def _solve_intercept(logit: np.ndarray, target: float, start: float) -> float:
+    """Intercept that makes the mean churn probability equal `target` (Newton steps)."""
+    intercept = start
+    for _ in range(8):
+        p = sigmoid(intercept + logit)
+        intercept -= (p.mean() - target) / max((p * (1 - p)).mean(), 1e-9)
+    return float(intercept)
+
+
+def _simulate(spec: WorldSpec, choices: SeededChoices, rng: np.random.Generator, customers: int):
+    """Run burn-in, train and holdout months; return the recorded months stacked."""
+    pop = new_customers(customers, rng, tenure=np.minimum(rng.geometric(1 / 24, customers) - 1, 120))
+    ids = np.arange(customers, dtype=np.int64)
+    next_id = customers
+    intercept = float(np.log(spec.target_monthly_churn / (1 - spec.target_monthly_churn)))
+    recorded: list[tuple[int, np.ndarray, dict, np.ndarray, np.ndarray]] = []
+    total = spec.burn_in_months + spec.train_months + spec.holdout_months
+    for step in range(total):
+        month_index = step - spec.burn_in_months
+        features, latent = observe(pop, rng)
+        effects = dict(BASE_EFFECTS)
+        if month_index >= choices.concept_from_index:
+            effects[choices.concept_column] *= spec.concept_drift.effect_multiplier
+        logit = churn_logit(features, latent, pop, effects)
+        if month_index <= 0:
+            # Steer during burn-in, then freeze: later churn rates move only with the world.
+            intercept = _solve_intercept(logit, spec.target_monthly_churn, intercept)
+        probability = sigmoid(intercept + logit)
+        churned = rng.random(len(probability)) < probability
+        if month_index >= 0:
+            recorded.append((month_index, ids, features, probability, churned))
+        stay = ~churned
+        arrivals = int(churned.sum())
+        newcomers = new_customers(arrivals, rng)
+        pop = {k: np.concatenate([v[stay], newcomers[k]]) for k, v in pop.items()}
+        pop["tenure"][: int(stay.sum())] += 1
+        ids = np.concatenate([ids[stay], np.arange(next_id, next_id + arrivals)])
+        next_id += arrivals
+    month_index = np.concatenate([np.full(len(r[1]), r[0]) for r in recorded])
+    customer = np.concatenate([r[1] for r in recorded])
+    columns = {name: np.concatenate([r[2][name] for r in recorded]) for name in recorded[0][2]}
+    probability = np.concatenate([r[3] for r in recorded])
+    label = np.concatenate([r[4] for r in recorded])
+    return month_index, customer, columns, probability, label, intercept
+
+
+def _seed_problems(
+    spec: WorldSpec,
+    choices: SeededChoices,
+    rng: np.random.Generator,
+    month_index: np.ndarray,
+    columns: dict,
+    probability: np.ndarray,
+    label: np.ndarray,
+) -> None:
+    """Apply drift, missingness and the leak to the stacked columns, in place."""
+    drifted = month_index >= choices.drift_from_index
+    column = choices.drift_column
+    factor = spec.covariate_drift.factor[column]
+    values = columns[column].astype(np.float64)
+    values[drifted] = (values[drifted] * factor).round(_DECIMALS[column])
+    columns[column] = values if _DECIMALS[column] else values.astype(np.int64)
+
+    # Customers about to churn skip surveys and go quiet: missingness follows the hazard.
+    mnar = rng.random(len(label)) < np.clip(0.03 + 3.0 * probability, 0, 0.85)
+    columns[choices.mnar_column] = np.where(mnar, np.nan, columns[choices.mnar_column].astype(float))
+    mcar = rng.random(len(label)) < spec.mcar_missing_share
+    columns[choices.mcar_column] = np.where(mcar, np.nan, columns[choices.mcar_column].astype(float))
+
+    # The leak is filled in by the cancellation process: for training months it reflects
+    # the outcome; in holdout months it is what production sees before any outcome.
+    known = month_index < spec.train_months
+    churner = label & known
+    flag_share = np.where(churner, spec.leak.share_churners_flagged, spec.leak.share_stayers_flagged)
+    flagged = rng.random(len(label)) < flag_share
+    counts = 1 + rng.poisson(np.where(churner, 1.3, 0.2))
+    columns[choices.leak_column] = np.where(flagged, counts, 0).astype(np.int64)
+
+    for feature in spec.features:
+        if feature.kind == "int" and not np.isnan(np.asarray(columns[feature.name], dtype=float)).any():
+            columns[feature.name] = np.asarray(columns[feature.name]).astype(np.int64)
+
+
+def build_world(spec: WorldSpec, seed: bytes, rows: int | None = None) -> World:
+    """Generate the whole world for one seed; same spec, seed and rows give the same world."""
+    rows = rows or spec.default_rows
+    rng = np.random.default_rng(np.frombuffer(seed, dtype=np.uint32))
+    choices = draw_choices(spec, rng)
+    customers = max(50, round(rows / (spec.train_months * (1 + spec.duplicate_share))))
+    month_index, customer, columns, probability, label, intercept = _simulate(
+        spec, choices, rng, customers
+    )
+    _seed_problems(spec, choices, rng, month_index, columns, probability, label)
+
+    names = month_names(spec.start_month, spec.train_months + spec.holdout_months)
+    order = [f.name for f in spec.features]
+    order.insert(choices.leak_position, choices.leak_column)
+    frame = pd.DataFrame(
+        {
+            spec.id_column: pd.Series(customer).map("cus_{:07d}".format).to_numpy(),
+            spec.time_column: np.array(names)[month_index],
+            **{name: columns[name] for name in order},
+            spec.label_column: label.astype(np.int64),
+        }
+    )
+
+    in_train = month_index < spec.train_months
+    train, train_probability, train_dup = _with_duplicates(
+        spec, rng, frame[in_train], probability[in_train], month_index[in_train]
+    )
+    holdout = frame[~in_train].reset_index(drop=True)
+    key_columns = [spec.id_column, spec.time_column]
+    holdout_labels = holdout[key_columns + [spec.label_column]].copy()
+    holdout_labels["true_probability"] = probability[~in_train]
+    return World(
+        spec=spec,
+        choices=choices,
+        months=names[: spec.train_months],
+        holdout_month_names=names[spec.train_months :],
+        train=train,
+        train_probability=train_probability,
+        train_is_duplicate=train_dup,
+        holdout_features=holdout.drop(columns=[spec.label_column]),
+        holdout_labels=holdout_labels,
+        intercept=intercept,
+    )
+
+
+def _with_duplicates(
+    spec: WorldSpec,
+    rng: np.random.Generator,
+    train: pd.DataFrame,
+    probability: np.ndarray,
+    month_index: np.ndarray,
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Add the ETL-replay duplicates and shuffle rows within each month, as an extract would be."""
+    replayed = rng.choice(len(train), size=round(spec.duplicate_share * len(train)), replace=False)
+    source = np.concatenate([np.arange(len(train)), np.sort(replayed)])
+    is_duplicate = np.r_[np.zeros(len(train), dtype=bool), np.ones(len(replayed), dtype=bool)]
+    order = np.lexsort((rng.random(len(source)), month_index[source]))
+    rows = source[order]
+    out = train.iloc[rows].reset_index(drop=True)
+    return out, probability[rows], is_duplicate[order]
