@@ -9,36 +9,58 @@ from __future__ import annotations
 import numpy as np
 
 
+def _ap_grouped(positives: np.ndarray, totals: np.ndarray) -> float:
+    """Average precision from per-threshold counts, thresholds in descending score order."""
+    all_positives = positives.sum()
+    if all_positives == 0:
+        return float("nan")
+    seen = totals > 0
+    true_pos = np.cumsum(positives[seen])
+    predicted = np.cumsum(totals[seen])
+    return float(np.sum(positives[seen] / all_positives * true_pos / predicted))
+
+
+def _ap_sorted(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Average precision of labels already ordered by descending score (ties grouped)."""
+    last_of_run = np.r_[np.flatnonzero(scores[1:] != scores[:-1]), len(scores) - 1]
+    true_pos = np.cumsum(labels)[last_of_run]
+    positives = np.diff(np.r_[0, true_pos])
+    totals = np.diff(np.r_[-1, last_of_run])
+    return _ap_grouped(positives, totals)
+
+
 def average_precision(labels: np.ndarray, scores: np.ndarray) -> float:
     """PR-AUC as average precision (step-wise, ties grouped like scikit-learn)."""
-    labels = np.asarray(labels, dtype=np.int8)
+    labels = np.asarray(labels, dtype=np.int64)
     scores = np.asarray(scores, dtype=np.float64)
-    positives = int(labels.sum())
-    if positives == 0:
-        return float("nan")
-    order = np.argsort(-scores, kind="mergesort")
-    sorted_scores = scores[order]
-    true_pos = np.cumsum(labels[order])
-    # Only the last index of each run of equal scores is a threshold.
-    last_of_run = np.r_[np.flatnonzero(np.diff(sorted_scores)), len(scores) - 1]
-    tp = true_pos[last_of_run]
-    precision = tp / (last_of_run + 1)
-    recall = tp / positives
-    recall_steps = np.diff(np.r_[0.0, recall])
-    return float(np.sum(recall_steps * precision))
+    order = np.argsort(-scores, kind="stable")
+    return _ap_sorted(labels[order], scores[order])
 
 
 def single_feature_pr_auc(labels: np.ndarray, values: np.ndarray) -> float:
     """Best PR-AUC of one feature used as a score in either direction; missing ranks last."""
+    labels = np.asarray(labels, dtype=np.int64)
     values = np.asarray(values, dtype=np.float64)
     finite = np.isfinite(values)
     if not finite.any():
         return float("nan")
-    low = np.nanmin(values) - 1.0
-    high = np.nanmax(values) + 1.0
-    up = np.where(finite, values, low)
-    down = np.where(finite, -values, -high)
-    return max(average_precision(labels, up), average_precision(labels, down))
+    present, present_labels = values[finite], labels[finite]
+    low, high = present.min(), present.max()
+    if high - low <= 100_000 and np.array_equal(present, np.round(present)):
+        # Integer-valued: count per value instead of sorting (most columns, and O(n)).
+        codes = (present - low).astype(np.int64)
+        totals = np.bincount(codes)
+        positives = np.bincount(codes, weights=present_labels)
+    else:
+        distinct, codes = np.unique(present, return_inverse=True)
+        totals = np.bincount(codes, minlength=len(distinct))
+        positives = np.bincount(codes, weights=present_labels, minlength=len(distinct))
+    # Missing values form the last threshold in both directions.
+    missing_pos = np.array([labels[~finite].sum()])
+    missing_tot = np.array([(~finite).sum()])
+    high_first = _ap_grouped(np.r_[positives[::-1], missing_pos], np.r_[totals[::-1], missing_tot])
+    low_first = _ap_grouped(np.r_[positives, missing_pos], np.r_[totals, missing_tot])
+    return max(high_first, low_first)
 
 
 def brier(labels: np.ndarray, probabilities: np.ndarray) -> float:

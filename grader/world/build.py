@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,7 +71,7 @@ def _simulate(spec: WorldSpec, choices: SeededChoices, rng: np.random.Generator,
     ids = np.arange(customers, dtype=np.int64)
     next_id = customers
     intercept = float(np.log(spec.target_monthly_churn / (1 - spec.target_monthly_churn)))
-    recorded: list[tuple[int, np.ndarray, dict, np.ndarray, np.ndarray]] = []
+    months: list[dict] = []
     total = spec.burn_in_months + spec.train_months + spec.holdout_months
     for step in range(total):
         month_index = step - spec.burn_in_months
@@ -85,7 +86,10 @@ def _simulate(spec: WorldSpec, choices: SeededChoices, rng: np.random.Generator,
         probability = sigmoid(intercept + logit)
         churned = rng.random(len(probability)) < probability
         if month_index >= 0:
-            recorded.append((month_index, ids, features, probability, churned))
+            features.update(
+                _month=np.full(len(ids), month_index), _customer=ids, _probability=probability, _label=churned
+            )
+            months.append(features)
         stay = ~churned
         arrivals = int(churned.sum())
         newcomers = new_customers(arrivals, rng)
@@ -93,12 +97,9 @@ def _simulate(spec: WorldSpec, choices: SeededChoices, rng: np.random.Generator,
         pop["tenure"][: int(stay.sum())] += 1
         ids = np.concatenate([ids[stay], np.arange(next_id, next_id + arrivals)])
         next_id += arrivals
-    month_index = np.concatenate([np.full(len(r[1]), r[0]) for r in recorded])
-    customer = np.concatenate([r[1] for r in recorded])
-    columns = {name: np.concatenate([r[2][name] for r in recorded]) for name in recorded[0][2]}
-    probability = np.concatenate([r[3] for r in recorded])
-    label = np.concatenate([r[4] for r in recorded])
-    return month_index, customer, columns, probability, label, intercept
+    # Stack column by column, dropping each month's copy as we go, to keep the peak low.
+    stacked = {name: np.concatenate([month.pop(name) for month in months]) for name in list(months[0])}
+    return stacked, intercept
 
 
 def _seed_problems(
@@ -138,63 +139,71 @@ def _seed_problems(
             columns[feature.name] = np.asarray(columns[feature.name]).astype(np.int64)
 
 
+def _shared_strings(values: list[str], codes: np.ndarray) -> np.ndarray:
+    """An object array whose cells point at one string per value (8 bytes a row)."""
+    return np.array(values, dtype=object)[codes]
+
+
+def _duplicated_order(spec: WorldSpec, rng: np.random.Generator, month_index: np.ndarray):
+    """Row order of the delivered training file: ETL-replay copies added, rows shuffled
+    within each month as an extract would be. Returns source row per output row and which
+    output rows are the replayed copies."""
+    n = len(month_index)
+    replayed = rng.choice(n, size=round(spec.duplicate_share * n), replace=False)
+    source = np.concatenate([np.arange(n), np.sort(replayed)])
+    is_copy = np.r_[np.zeros(n, dtype=bool), np.ones(len(replayed), dtype=bool)]
+    order = np.lexsort((rng.random(len(source)), month_index[source]))
+    return source[order], is_copy[order]
+
+
 def build_world(spec: WorldSpec, seed: bytes, rows: int | None = None) -> World:
     """Generate the whole world for one seed; same spec, seed and rows give the same world."""
     rows = rows or spec.default_rows
     rng = np.random.default_rng(np.frombuffer(seed, dtype=np.uint32))
     choices = draw_choices(spec, rng)
     customers = max(50, round(rows / (spec.train_months * (1 + spec.duplicate_share))))
-    month_index, customer, columns, probability, label, intercept = _simulate(
-        spec, choices, rng, customers
-    )
+    columns, intercept = _simulate(spec, choices, rng, customers)
+    month_index = columns.pop("_month")
+    customer = columns.pop("_customer")
+    probability = columns.pop("_probability")
+    label = columns.pop("_label")
     _seed_problems(spec, choices, rng, month_index, columns, probability, label)
 
     names = month_names(spec.start_month, spec.train_months + spec.holdout_months)
     order = [f.name for f in spec.features]
     order.insert(choices.leak_position, choices.leak_column)
-    frame = pd.DataFrame(
-        {
-            spec.id_column: pd.Series(customer).map("cus_{:07d}".format).to_numpy(),
-            spec.time_column: np.array(names)[month_index],
-            **{name: columns[name] for name in order},
-            spec.label_column: label.astype(np.int64),
-        }
-    )
+    id_names = [f"cus_{i:07d}" for i in range(int(customer.max()) + 1)]
+    in_train = np.flatnonzero(month_index < spec.train_months)
+    in_holdout = np.flatnonzero(month_index >= spec.train_months)
+    train_rows, train_is_copy = _duplicated_order(spec, rng, month_index[in_train])
+    train_rows = in_train[train_rows]
 
-    in_train = month_index < spec.train_months
-    train, train_probability, train_dup = _with_duplicates(
-        spec, rng, frame[in_train], probability[in_train], month_index[in_train]
-    )
-    holdout = frame[~in_train].reset_index(drop=True)
-    key_columns = [spec.id_column, spec.time_column]
-    holdout_labels = holdout[key_columns + [spec.label_column]].copy()
-    holdout_labels["true_probability"] = probability[~in_train]
+    def frame(rows_: np.ndarray, take: Callable[[str], np.ndarray]) -> pd.DataFrame:
+        data = {
+            spec.id_column: _shared_strings(id_names, customer[rows_]),
+            spec.time_column: _shared_strings(names, month_index[rows_]),
+        }
+        data.update((name, take(name)[rows_]) for name in order)
+        # copy=False keeps one array per column instead of consolidating them into blocks:
+        # half the peak memory at 200K rows, and zero-copy into Arrow when writing.
+        return pd.DataFrame(data, copy=False)
+
+    holdout = frame(in_holdout, columns.__getitem__)
+    # Popping frees each simulated column as soon as its training copy exists.
+    train = frame(train_rows, columns.pop)
+    train[spec.label_column] = label[train_rows].astype(np.int64)
+    holdout_labels = holdout[[spec.id_column, spec.time_column]].copy()
+    holdout_labels[spec.label_column] = label[in_holdout].astype(np.int64)
+    holdout_labels["true_probability"] = probability[in_holdout]
     return World(
         spec=spec,
         choices=choices,
         months=names[: spec.train_months],
         holdout_month_names=names[spec.train_months :],
         train=train,
-        train_probability=train_probability,
-        train_is_duplicate=train_dup,
-        holdout_features=holdout.drop(columns=[spec.label_column]),
+        train_probability=probability[train_rows],
+        train_is_duplicate=train_is_copy,
+        holdout_features=holdout,
         holdout_labels=holdout_labels,
         intercept=intercept,
     )
-
-
-def _with_duplicates(
-    spec: WorldSpec,
-    rng: np.random.Generator,
-    train: pd.DataFrame,
-    probability: np.ndarray,
-    month_index: np.ndarray,
-) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """Add the ETL-replay duplicates and shuffle rows within each month, as an extract would be."""
-    replayed = rng.choice(len(train), size=round(spec.duplicate_share * len(train)), replace=False)
-    source = np.concatenate([np.arange(len(train)), np.sort(replayed)])
-    is_duplicate = np.r_[np.zeros(len(train), dtype=bool), np.ones(len(replayed), dtype=bool)]
-    order = np.lexsort((rng.random(len(source)), month_index[source]))
-    rows = source[order]
-    out = train.iloc[rows].reset_index(drop=True)
-    return out, probability[rows], is_duplicate[order]

@@ -18,12 +18,12 @@ from pydantic import BaseModel
 
 from grader.world.spec import WorldSpec
 
-PLANS = np.array(["basic", "standard", "premium", "enterprise"])
-CONTRACTS = np.array(["monthly", "annual", "two_year"])
-PAYMENTS = np.array(["card", "bank_transfer", "paypal", "invoice"])
-REGIONS = np.array(["north", "south", "east", "west", "central"])
-CHANNELS = np.array(["organic", "paid_search", "referral", "partner", "social"])
-DEVICES = np.array(["ios", "android", "web", "desktop"])
+PLANS = np.array(["basic", "standard", "premium", "enterprise"], dtype=object)
+CONTRACTS = np.array(["monthly", "annual", "two_year"], dtype=object)
+PAYMENTS = np.array(["card", "bank_transfer", "paypal", "invoice"], dtype=object)
+REGIONS = np.array(["north", "south", "east", "west", "central"], dtype=object)
+CHANNELS = np.array(["organic", "paid_search", "referral", "partner", "social"], dtype=object)
+DEVICES = np.array(["ios", "android", "web", "desktop"], dtype=object)
 LIST_PRICE = np.array([9.99, 19.99, 39.99, 14.50])  # enterprise is per seat
 
 # Linear effects on the churn log-odds of the features that may carry concept drift.
