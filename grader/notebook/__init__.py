@@ -1,0 +1,1 @@
+"""The notebook stage: execute in the sandbox, read the MLflow runs, collect evidence."""

@@ -1,0 +1,165 @@
+"""Read a candidate's MLflow runs and logged models: the fresh store or a committed one.
+
+Committed stores are read on a copy, with absolute artifact paths from the candidate's
+machine remapped into the copy (file stores: meta.yaml; SQLite stores: the location
+columns). MLflow 2 and 3 layouts are both read: MLflow 3 logs models as LoggedModel
+entities, MLflow 2 as MLmodel folders among a run's artifacts.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import sqlite3
+import warnings
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+MAX_RUNS = 500
+MAX_ARTIFACTS_PER_RUN = 200
+
+
+class LoggedModel(BaseModel):
+    uri: str
+    name: str
+    run_id: str | None = None
+    flavors: list[str] = Field(default_factory=list)
+    input_columns: list[str] | None = None
+    created_ms: int = 0
+
+
+class RunRecord(BaseModel):
+    run_id: str
+    name: str = ""
+    experiment: str = ""
+    status: str = ""
+    parent_run_id: str | None = None
+    params: dict[str, str] = Field(default_factory=dict)
+    metrics: dict[str, float] = Field(default_factory=dict)
+    artifacts: list[str] = Field(default_factory=list)
+    start_ms: int = 0
+
+
+class MlflowStore(BaseModel):
+    """What one tracking store holds, or why it could not be read."""
+
+    kind: str  # "fresh" (this grading run) or "committed" (in the submission)
+    location: str
+    runs: list[RunRecord] = Field(default_factory=list)
+    models: list[LoggedModel] = Field(default_factory=list)
+    error: str | None = None
+
+    def metric_names(self) -> set[str]:
+        return {name for run in self.runs for name in run.metrics}
+
+
+def _artifacts(client, run_id: str) -> list[str]:
+    found: list[str] = []
+    pending = [None]
+    while pending and len(found) < MAX_ARTIFACTS_PER_RUN:
+        path = pending.pop()
+        try:
+            entries = client.list_artifacts(run_id, path)
+        except Exception:
+            break
+        for entry in entries:
+            found.append(entry.path)
+            if entry.is_dir and entry.path.count("/") < 2:
+                pending.append(entry.path)
+    return sorted(found[:MAX_ARTIFACTS_PER_RUN])
+
+
+def _model_info(mlflow, uri: str) -> tuple[list[str], list[str] | None]:
+    try:
+        info = mlflow.models.get_model_info(uri)
+    except Exception:
+        return [], None
+    inputs = None
+    if info.signature is not None and info.signature.inputs is not None:
+        try:
+            inputs = info.signature.inputs.input_names()
+        except Exception:
+            inputs = None
+    return sorted(info.flavors), inputs
+
+
+def read_store(tracking_uri: str, kind: str) -> MlflowStore:
+    """Every run (params, metrics, artifacts) and every logged model of a store."""
+    logging.getLogger("mlflow").setLevel(logging.ERROR)
+    import mlflow
+    from mlflow import MlflowClient
+
+    store = MlflowStore(kind=kind, location=tracking_uri)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            client = MlflowClient(tracking_uri=tracking_uri)
+            mlflow.set_tracking_uri(tracking_uri)
+            experiments = {e.experiment_id: e.name for e in client.search_experiments()}
+            runs = client.search_runs(list(experiments), max_results=MAX_RUNS) if experiments else []
+            for run in runs:
+                artifacts = _artifacts(client, run.info.run_id)
+                store.runs.append(
+                    RunRecord(
+                        run_id=run.info.run_id,
+                        name=run.info.run_name or "",
+                        experiment=experiments.get(run.info.experiment_id, ""),
+                        status=run.info.status,
+                        parent_run_id=run.data.tags.get("mlflow.parentRunId"),
+                        params={k: str(v)[:200] for k, v in list(run.data.params.items())[:200]},
+                        metrics={k: float(v) for k, v in list(run.data.metrics.items())[:200]},
+                        artifacts=artifacts,
+                        start_ms=int(run.info.start_time or 0),
+                    )
+                )
+                for artifact in artifacts:
+                    if artifact.endswith("/MLmodel") and artifact.count("/") == 1:
+                        uri = f"runs:/{run.info.run_id}/{artifact.rsplit('/', 1)[0]}"
+                        flavors, inputs = _model_info(mlflow, uri)
+                        store.models.append(LoggedModel(uri=uri, name=artifact.split("/")[0], run_id=run.info.run_id,
+                                                        flavors=flavors, input_columns=inputs, created_ms=int(run.info.start_time or 0)))
+            if experiments:
+                for model in mlflow.search_logged_models(experiment_ids=list(experiments), output_format="list"):
+                    uri = f"models:/{model.model_id}"
+                    flavors, inputs = _model_info(mlflow, uri)
+                    store.models.append(LoggedModel(uri=uri, name=model.name or "", run_id=model.source_run_id,
+                                                    flavors=flavors, input_columns=inputs,
+                                                    created_ms=int(model.creation_timestamp or 0)))
+    except Exception as exc:  # a broken or hostile store is evidence, not a crash
+        store.error = f"{type(exc).__name__}: {str(exc)[:300]}"
+    return store
+
+
+_FILE_URI = re.compile(r"(file://)?(/[^\s'\"]*?/mlruns)(?=/)")
+
+
+def prepare_committed_store(store_path: Path, destination: Path) -> str:
+    """Copy a committed store and remap absolute artifact paths into the copy; its URI."""
+    if store_path.is_dir():
+        copy = destination / "mlruns"
+        shutil.copytree(store_path, copy, symlinks=False, ignore_dangling_symlinks=True)
+        for meta in copy.rglob("meta.yaml"):
+            text = meta.read_text(errors="replace")
+            meta.write_text(_FILE_URI.sub(lambda m: f"{m.group(1) or ''}{copy}", text))
+        return copy.as_uri()
+    copy = destination / store_path.name
+    shutil.copy2(store_path, copy)
+    base = str(destination)
+    with sqlite3.connect(copy) as db:
+        for table, column in (("runs", "artifact_uri"), ("experiments", "artifact_location"),
+                              ("logged_models", "artifact_location")):
+            try:
+                rows = db.execute(f"SELECT rowid, {column} FROM {table}").fetchall()
+            except sqlite3.Error:
+                continue
+            for rowid, value in rows:
+                if isinstance(value, str) and "/mlruns/" in value:
+                    local = base + "/mlruns/" + value.split("/mlruns/", 1)[1]
+                    db.execute(f"UPDATE {table} SET {column} = ? WHERE rowid = ?", ("file://" + local, rowid))
+    mlruns = store_path.parent / "mlruns"
+    if mlruns.is_dir() and not (destination / "mlruns").exists():
+        shutil.copytree(mlruns, destination / "mlruns", symlinks=False, ignore_dangling_symlinks=True)
+    return f"sqlite:///{os.fspath(copy)}"

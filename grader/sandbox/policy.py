@@ -1,0 +1,66 @@
+"""The resource-limit policy for candidate code, loaded from sandbox/policy.toml."""
+
+from __future__ import annotations
+
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field, ValidationError
+
+from grader.errors import BadInput
+
+POLICY_FILE = Path(__file__).resolve().parents[2] / "sandbox" / "policy.toml"
+
+
+class NotebookLimits(BaseModel):
+    memory_mb: int = Field(gt=0)
+    cpus: float = Field(gt=0)
+    pids: int = Field(gt=0)
+    cell_timeout_s: int = Field(gt=0)
+    total_timeout_s: int = Field(gt=0)
+    max_output_chars_per_cell: int = Field(gt=0)
+    max_images_per_cell: int = Field(ge=0)
+    tmpfs_mb: int = Field(gt=0)
+    network: bool
+
+
+class ServiceLimits(BaseModel):
+    memory_mb: int = Field(gt=0)
+    cpus: float = Field(gt=0)
+    pids: int = Field(gt=0)
+    tmpfs_mb: int = Field(gt=0)
+    read_only_root: bool
+    network: bool
+    startup_timeout_s: float = Field(gt=0)
+    request_timeout_s: float = Field(gt=0)
+
+
+class BuildLimits(BaseModel):
+    timeout_s: int = Field(gt=0)
+    max_log_chars: int = Field(gt=0)
+    memory_mb: int = Field(gt=0)
+
+
+class ProbeLimits(BaseModel):
+    rates: list[float] = Field(min_length=1)
+    step_duration_s: float = Field(gt=0)
+    warmup_s: float = Field(ge=0)
+    target_rate: float = Field(gt=0)
+    target_p99_ms: float = Field(gt=0)
+
+
+class Policy(BaseModel):
+    notebook: NotebookLimits
+    service: ServiceLimits
+    build: BuildLimits
+    probe: ProbeLimits
+
+
+@lru_cache(maxsize=4)
+def load_policy(path: Path = POLICY_FILE) -> Policy:
+    """The limits every backend applies; a clear error naming the bad entry."""
+    try:
+        return Policy.model_validate(tomllib.loads(path.read_text()))
+    except (OSError, tomllib.TOMLDecodeError, ValidationError) as exc:
+        raise BadInput(f"sandbox policy {path} is invalid: {exc}") from exc
