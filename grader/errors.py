@@ -27,3 +27,11 @@ class OutputNotEmpty(GraderError):
 
 class BadInput(GraderError):
     """A file or argument the user gave is missing, unreadable or malformed."""
+
+
+class EngineUnavailable(GraderError):
+    """No Docker engine answers; `sandbox/engine.sh start` starts one."""
+
+
+class BaseImagesUnavailable(GraderError):
+    """The offline stand-in base images are missing and could not be built."""

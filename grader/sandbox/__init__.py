@@ -1,0 +1,1 @@
+"""Sandboxes for candidate code: the Docker engine, base images, limits."""
