@@ -12,7 +12,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -75,6 +78,25 @@ class GradingFolder(BaseModel):
     @property
     def tracking_uri(self) -> str:
         return f"sqlite:///{self.mlflow / 'mlflow.db'}"
+
+
+def work_base() -> Path:
+    """Where grading folders live: traversable by the unprivileged sandbox user."""
+    base = Path(os.environ.get("GRADER_WORK_DIR") or Path(tempfile.gettempdir()) / f"churn-grader-{os.geteuid()}")
+    base.mkdir(parents=True, exist_ok=True)
+    base.chmod(0o711)
+    return base
+
+
+@contextmanager
+def grading_folder() -> Iterator[GradingFolder]:
+    """A fresh grading folder, removed afterwards with everything the sandbox left in it."""
+    root = Path(tempfile.mkdtemp(prefix="run-", dir=work_base()))
+    root.chmod(0o711)
+    try:
+        yield GradingFolder(root=root)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 class NotebookRun(BaseModel):

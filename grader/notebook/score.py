@@ -1,0 +1,112 @@
+"""Score models on the hidden holdout: the candidate's (in the sandbox), the grader's own
+reference model, and the oracle. Holdout labels never leave this process."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score
+
+from grader import metrics
+from grader.notebook.execute import GradingFolder, run_in_sandbox
+from grader.notebook.modeling import HoldoutScore
+from grader.sandbox.backends import Backend, Mount, give_to_sandbox
+from grader.sandbox.policy import Policy
+from grader.world.build import World
+
+SCORING_TIMEOUT_S = 600
+MAX_SCORE_JSON_BYTES = 2 * 1024**2
+
+
+def holdout_score(who: str, labels: np.ndarray, predictions: np.ndarray, note: str = "") -> HoldoutScore:
+    """Every holdout figure the report shows for one set of predictions."""
+    labels = np.asarray(labels, dtype=np.int64)
+    predictions = np.asarray(predictions, dtype=np.float64)
+    ranking = np.nan_to_num(predictions, nan=-np.inf)
+    is_probability = bool(np.all(np.isfinite(predictions)) and predictions.min() >= 0 and predictions.max() <= 1)
+    order = np.argsort(predictions, kind="stable")
+    curve = [(float(predictions[c].mean()), float(labels[c].mean())) for c in np.array_split(order, 10) if len(c)]
+    return HoldoutScore(
+        who=who,
+        rows=len(labels),
+        pr_auc=metrics.average_precision(labels, ranking),
+        roc_auc=float(roc_auc_score(labels, np.nan_to_num(predictions, nan=-1e12))),
+        brier=metrics.brier(labels, predictions) if is_probability else None,
+        expected_calibration_error=metrics.expected_calibration_error(labels, predictions) if is_probability else None,
+        top_decile_lift=metrics.lift_by_decile(labels, ranking)[0],
+        lift_by_decile=metrics.lift_by_decile(labels, ranking),
+        calibration_curve=curve if is_probability else [],
+        note=note if is_probability else (note + " predictions are not probabilities: calibration not computed").strip(),
+    )
+
+
+def reference_score(world: World) -> HoldoutScore:
+    """The grader's own honest model (fixed recipe) on the holdout: a realistic bar."""
+    spec = world.spec
+    columns = [c for c in world.feature_columns if c != world.choices.leak_column]
+    train = world.train.drop_duplicates()
+    x_train, x_holdout = train[columns].copy(), world.holdout_features[columns].copy()
+    for column in columns:
+        if x_train[column].dtype == object:
+            categories = sorted(x_train[column].dropna().unique())
+            x_train[column] = pd.Categorical(x_train[column], categories=categories)
+            x_holdout[column] = pd.Categorical(x_holdout[column], categories=categories)
+    model = lgb.LGBMClassifier(n_estimators=300, learning_rate=0.03, num_leaves=31, min_child_samples=50,
+                               subsample=0.8, subsample_freq=1, colsample_bytree=0.8, random_state=0,
+                               verbose=-1, n_jobs=2)
+    model.fit(x_train, train[spec.label_column])
+    labels = world.holdout_labels[spec.label_column].to_numpy()
+    return holdout_score("grader reference (LightGBM, honest columns)", labels, model.predict_proba(x_holdout)[:, 1])
+
+
+def oracle_score(world: World) -> HoldoutScore:
+    labels = world.holdout_labels
+    return holdout_score("oracle (true probabilities)", labels[world.spec.label_column].to_numpy(),
+                         labels["true_probability"].to_numpy())
+
+
+def score_candidate_model(
+    world: World, folder: GradingFolder, policy: Policy, backend: Backend, image: str | None, client=None
+) -> tuple[HoldoutScore | None, dict]:
+    """Send holdout features into the sandbox, read predictions back, score them here."""
+    holdout_dir = folder.root / "holdout-features"
+    out = folder.root / "scored"
+    holdout_dir.mkdir(exist_ok=True)
+    out.mkdir(exist_ok=True)
+    features = holdout_dir / "features.parquet"
+    world.holdout_features.to_parquet(features, index=False)
+    give_to_sandbox(out)
+    mounts = [Mount(path=folder.submission, read_only=True), Mount(path=holdout_dir, read_only=True),
+              Mount(path=folder.mlflow, read_only=False), Mount(path=out, read_only=False)]
+    args = ["--tracking-uri", folder.tracking_uri, "--features", str(features), "--out", str(out)]
+    result = run_in_sandbox(backend, "score_model.py", args, mounts, folder, policy, SCORING_TIMEOUT_S, image, client)
+    report: dict = {}
+    report_file = out / "score.json"
+    if report_file.is_file() and report_file.stat().st_size <= MAX_SCORE_JSON_BYTES:
+        try:
+            loaded = json.loads(report_file.read_text())
+            report = loaded if isinstance(loaded, dict) else {}
+        except ValueError:
+            report = {}
+    report.pop("traceback", None)
+    if result.timed_out:
+        report["error"] = f"scoring stopped at {SCORING_TIMEOUT_S} s"
+    predictions_file = out / "predictions.parquet"
+    if report.get("error") or not predictions_file.is_file():
+        report.setdefault("error", "the model produced no predictions")
+        return None, report
+    try:
+        predictions = pd.read_parquet(predictions_file)["prediction"].to_numpy(dtype=float)
+    except Exception as exc:
+        report["error"] = f"unreadable predictions: {type(exc).__name__}"
+        return None, report
+    labels = world.holdout_labels[world.spec.label_column].to_numpy()
+    if len(predictions) != len(labels):
+        report["error"] = f"{len(predictions)} predictions for {len(labels)} holdout rows"
+        return None, report
+    note = f"model {report.get('chosen', {}).get('uri', '?')} ({report.get('reason', '')})"
+    return holdout_score("candidate's logged model", labels, predictions, note), report
