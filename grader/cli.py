@@ -9,7 +9,8 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from grader.errors import GraderError
+from grader.errors import BadInput, EngineUnavailable, GraderError
+from grader.serving.probe_cli import probe_command
 from grader.world.packet import generate, write_key, write_packet
 from grader.world.seed import DEMO_SECRET, check_candidate_id, read_secret
 from grader.world.spec import DEFAULT_SPEC, load_spec
@@ -80,6 +81,72 @@ def key(
     write_key(seeded, out, force)
     print_key_summary(seeded.key, Console())
     console.print(f"answer key for {candidate_id}: {out}")
+
+
+Backend = Annotated[
+    str, typer.Option("--backend", help="docker, local, or auto (docker when an engine answers).")
+]
+
+
+def _backend(choice: str):
+    """The backend to grade with, and a Docker client when it is docker."""
+    from grader.sandbox.engine import connect
+
+    if choice not in ("auto", "docker", "local"):
+        raise BadInput(f"unknown backend {choice!r}: use docker, local or auto")
+    if choice == "local":
+        return "local", None
+    try:
+        return "docker", connect()
+    except EngineUnavailable:
+        if choice == "docker":
+            raise
+        console.print("[yellow]no Docker engine answers: grading with the local backend[/yellow]")
+        return "local", None
+
+
+@app.command()
+def grade(
+    submission: Annotated[Path, typer.Argument(help="The candidate's submission folder.")],
+    candidate: Annotated[str, typer.Option("--candidate", help="Candidate id (names the seed).")],
+    out: Out,
+    backend: Backend = "auto",
+    spec: Spec = DEFAULT_SPEC,
+    rows: Rows = None,
+    secret_file: SecretFile = None,
+    demo_secret: DemoSecret = False,
+    force: Force = False,
+) -> None:
+    """Grade one submission: run its notebooks in the sandbox, read MLflow, score the model."""
+    from grader.grade import grade_submission
+
+    if not submission.is_dir():
+        raise BadInput(f"submission folder {submission} does not exist")
+    seeded = _seeded(candidate, spec, rows, secret_file, demo_secret)
+    chosen, client = _backend(backend)
+    with console.status("grading") as status:
+        evidence = grade_submission(submission, seeded, out, chosen, client, force,
+                                    progress=lambda stage: status.update(f"grading {candidate}: {stage}"))
+    for name, outcome in evidence.stages.items():
+        console.print(f"{name:10s} {outcome.status:8s} {'; '.join(outcome.reasons)[:300]}", highlight=False)
+    console.print(f"evidence for {candidate}: {out / 'evidence.json'}")
+
+
+sandbox_app = typer.Typer(help="The Docker engine and the offline stand-in base images.", no_args_is_help=True)
+app.add_typer(sandbox_app, name="sandbox")
+
+
+@sandbox_app.command("bootstrap")
+def sandbox_bootstrap() -> None:
+    """Build the stand-in base images (python:3.11-slim ...) offline; a no-op when present."""
+    from grader.sandbox.engine import ensure_base_images
+
+    for info in ensure_base_images():
+        kind = f"stand-in, python {info.python_version}" if info.is_standin else "real image"
+        console.print(f"{info.name}: {kind}")
+
+
+app.command("probe")(probe_command)
 
 
 def main() -> None:

@@ -21,12 +21,16 @@ from grader.world.key import AnswerKey
 
 MAX_COLUMNS_PER_FINDING = 3
 MAX_QUOTES = 3
+PROXIMITY = 60
+# A line that names the column to deny the problem is not a finding.
+NEGATION = re.compile(r"\bno (feature|column|sign|evidence|significant|leak|drift)|not significant|\bnone of\b|"
+                      r"did not (change|drift|leak)|no .{0,20}changed significantly", re.I)
 
 LEAK_WORDS = re.compile(r"leak|post[- ]?(outcome|churn|event|cancel)|after (the )?(churn|cancel|outcome)|"
                         r"future information|not (be )?(known|available) at (prediction|scoring|inference)|target proxy", re.I)
 DRIFT_WORDS = re.compile(r"drift|\bpsi\b|population stability|\bks\b|kolmogorov|distribution (shift|change)|shift(ed|s)? (from|in|after|since)", re.I)
-CONCEPT_WORDS = re.compile(r"concept drift|relationship .*chang|effect .*(chang|grow|increas|doubl|tripl)|"
-                           r"(chang|grow|increas)\w* (effect|relationship|association)", re.I)
+CONCEPT_WORDS = re.compile(r"concept drift|relationship .{0,40}chang|relation to churn|effect .{0,40}(chang|grow|increas|doubl|tripl)|"
+                           r"(chang|grow|increas)\w* (effect|relationship|association)|slope|log-odds", re.I)
 MISSING_WORDS = re.compile(r"missing|null|\bnan\b|not at random|\bmnar\b|\bmcar\b|\bmar\b", re.I)
 MNAR_CONTEXT = re.compile(r"churn|label|target|not at random|\bmnar\b|informative|depend|positive", re.I)
 DUPLICATE_WORDS = re.compile(r"duplicat", re.I)
@@ -64,23 +68,39 @@ def _context_lines(cells: list[Cell], words: re.Pattern) -> list[tuple[Cell, str
     return [(cell, line) for cell in cells for _where, line in cell.lines() if words.search(line)]
 
 
+def _near(line: str, words: re.Pattern, columns: Iterable[str]) -> set[str]:
+    """Columns named within PROXIMITY characters of a context word on this line."""
+    spans = [m.span() for m in words.finditer(line)]
+    near = set()
+    for column in columns:
+        for match in re.finditer(rf"(?<![A-Za-z0-9_]){re.escape(column)}(?![A-Za-z0-9_])", line):
+            if any(match.start() - PROXIMITY <= end and match.end() + PROXIMITY >= start for start, end in spans):
+                near.add(column)
+    return near
+
+
 def _column_finding(
     cells: list[Cell], words: re.Pattern, columns: list[str], truth: str, extra: re.Pattern | None = None
-) -> tuple[list[Quote], set[str], list[tuple[Cell, str]]]:
-    """Lines that name `truth` specifically in this context, and the other columns so named."""
-    quotes, others, hits = [], set(), []
+) -> tuple[list[Quote], set[str], list[tuple[Cell, str]], list[Quote]]:
+    """Lines that name `truth` specifically in this context; other columns so named; and
+    lines that name it only to say there is no such problem."""
+    quotes, others, hits, denied = [], set(), [], []
     for cell, line in _context_lines(cells, words):
         if extra is not None and not extra.search(line):
             continue
-        named = _named(line, columns)
+        named = _near(line, words, columns)
         if not named or len(named) > MAX_COLUMNS_PER_FINDING:
+            continue
+        if NEGATION.search(line):
+            if truth in named:
+                denied.append(cell.quote(line))
             continue
         others |= named - {truth}
         if truth in named:
             hits.append((cell, line))
             if len(quotes) < MAX_QUOTES:
                 quotes.append(cell.quote(line))
-    return quotes, others, hits
+    return quotes, others, hits, denied
 
 
 def _numbers(line: str) -> list[float]:
@@ -104,7 +124,7 @@ def collect_audit(cells: list[Cell], key: AnswerKey, final_model_columns: list[s
     add = evidence.checks.append
 
     leak = key.leak.column
-    quotes, others, _ = _column_finding(cells, LEAK_WORDS, columns, leak)
+    quotes, others, _, _ = _column_finding(cells, LEAK_WORDS, columns, leak)
     evidence.false_leak_claims = sorted(others)
     specific = len(others) < MAX_COLUMNS_PER_FINDING
     add(Check(id="leak_named", passed=bool(quotes) and specific, quotes=quotes,
@@ -120,7 +140,7 @@ def collect_audit(cells: list[Cell], key: AnswerKey, final_model_columns: list[s
                   figures={"model_columns": len(final_model_columns)}))
 
     drift = key.covariate_drift[0]
-    quotes, others, hits = _column_finding(cells, DRIFT_WORDS, columns, drift.column)
+    quotes, others, hits, _ = _column_finding(cells, DRIFT_WORDS, columns, drift.column)
     evidence.false_drift_claims = sorted(others)
     add(Check(id="drift_named", passed=bool(quotes), quotes=quotes,
               detail=f"names {drift.column} as drifting" if quotes else f"never names {drift.column} as drifting",
@@ -133,12 +153,13 @@ def collect_audit(cells: list[Cell], key: AnswerKey, final_model_columns: list[s
               figures={"months_given": ", ".join(sorted(set(months)))[:100]}))
 
     concept = key.concept_drift
-    quotes, _, _ = _column_finding(cells, CONCEPT_WORDS, columns, concept.column)
-    add(Check(id="concept_drift_named", passed=bool(quotes), quotes=quotes,
-              detail=f"notes that the effect of {concept.column} changes" if quotes else "no concept drift finding"))
+    quotes, _, _, denied = _column_finding(cells, CONCEPT_WORDS, columns, concept.column)
+    add(Check(id="concept_drift_named", passed=bool(quotes), quotes=quotes or denied[:1],
+              detail=f"notes that the effect of {concept.column} changes" if quotes else
+              (f"names {concept.column} but concludes there is no concept drift" if denied else "no concept drift finding")))
 
     mnar = key.missing_not_at_random
-    quotes, _, _ = _column_finding(cells, MISSING_WORDS, columns, mnar.column, extra=MNAR_CONTEXT)
+    quotes, _, _, _ = _column_finding(cells, MISSING_WORDS, columns, mnar.column, extra=MNAR_CONTEXT)
     add(Check(id="mnar_named", passed=bool(quotes), quotes=quotes,
               detail=f"links missing {mnar.column} to churn" if quotes else f"does not link missing {mnar.column} to churn",
               figures={"churner_missing_rate": round(mnar.missing_rate_churners, 3),

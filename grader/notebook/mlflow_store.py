@@ -43,7 +43,7 @@ class RunRecord(BaseModel):
     start_ms: int = 0
 
 
-class MlflowStore(BaseModel):
+class TrackingStore(BaseModel):
     """What one tracking store holds, or why it could not be read."""
 
     kind: str  # "fresh" (this grading run) or "committed" (in the submission)
@@ -86,13 +86,15 @@ def _model_info(mlflow, uri: str) -> tuple[list[str], list[str] | None]:
     return sorted(info.flavors), inputs
 
 
-def read_store(tracking_uri: str, kind: str) -> MlflowStore:
+def read_store(tracking_uri: str, kind: str) -> TrackingStore:
     """Every run (params, metrics, artifacts) and every logged model of a store."""
-    logging.getLogger("mlflow").setLevel(logging.ERROR)
     import mlflow
     from mlflow import MlflowClient
 
-    store = MlflowStore(kind=kind, location=tracking_uri)
+    # After the import: MLflow configures its own loggers when it loads.
+    logging.getLogger("mlflow").setLevel(logging.ERROR)
+
+    store = TrackingStore(kind=kind, location=tracking_uri)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

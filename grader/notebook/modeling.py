@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from grader.evidence import Check
 from grader.notebook.cells import Cell
-from grader.notebook.mlflow_store import MlflowStore, RunRecord
+from grader.notebook.mlflow_store import TrackingStore, RunRecord
 
 PR_AUC = re.compile(r"pr[_ -]?auc|average[_ ]precision|\bap\b|auprc|aucpr|pr_curve_auc", re.I)
 ROC_AUC = re.compile(r"roc|^auc$|^val_auc$|^test_auc$|(?<!pr_)(?<!pr)auc", re.I)
@@ -28,8 +28,8 @@ CODE_PATTERNS = {
     "time_split": re.compile(r"TimeSeriesSplit|snapshot_month\W*\s*(<|>|<=|>=|\.isin)|month\w*\s*(<|>|<=|>=)\s*|"
                              r"out[-_ ]of[-_ ]time|sort_values\(.*month", re.I),
     "group_split": re.compile(r"GroupKFold|GroupShuffleSplit|StratifiedGroupKFold|LeaveOneGroupOut|groups\s*="),
-    "calibration_plot": re.compile(r"calibration_curve|CalibrationDisplay|reliability", re.I),
-    "pr_curve": re.compile(r"precision_recall_curve|PrecisionRecallDisplay", re.I),
+    "calibration_plot": re.compile(r"calibration_curve|CalibrationDisplay|reliability|calibration_plot|plot_calibration", re.I),
+    "pr_curve": re.compile(r"precision_recall_curve|PrecisionRecallDisplay|pr_curve|pr_plot|plot_pr|precision.recall", re.I),
     "lift_table": re.compile(r"lift|decile|qcut\([^)]*10", re.I),
     "calibrated_model": re.compile(r"CalibratedClassifierCV|IsotonicRegression|isotonic|platt|sigmoid", re.I),
     "class_imbalance_handled": re.compile(r"class_weight|scale_pos_weight|is_unbalance|sample_weight", re.I),
@@ -69,7 +69,7 @@ def _describe(run: RunRecord) -> str:
     return " ".join([run.name, *run.params.keys(), *run.params.values()])[:2000]
 
 
-def classify_runs(store: MlflowStore) -> tuple[list[RunRecord], list[RunRecord]]:
+def classify_runs(store: TrackingStore) -> tuple[list[RunRecord], list[RunRecord]]:
     """Baseline-like and tuned-like runs (a run may be neither, never both)."""
     baseline, tuned = [], []
     for run in store.runs:
@@ -93,7 +93,7 @@ def _code_check(cells: list[Cell], check_id: str, needs_image: bool = False) -> 
                  detail="found in code" if hits else "not found in code")
 
 
-def collect_modeling(cells: list[Cell], stores: list[MlflowStore]) -> ModelingEvidence:
+def collect_modeling(cells: list[Cell], stores: list[TrackingStore]) -> ModelingEvidence:
     """Everything about the modeling work except the holdout scores."""
     evidence = ModelingEvidence()
     add = evidence.checks.append
@@ -147,7 +147,7 @@ def collect_modeling(cells: list[Cell], stores: list[MlflowStore]) -> ModelingEv
     return evidence
 
 
-def claimed_pr_auc(stores: list[MlflowStore], run_id: str | None) -> float | None:
+def claimed_pr_auc(stores: list[TrackingStore], run_id: str | None) -> float | None:
     """The best PR-AUC the candidate logged for their final model's run (else any run)."""
     runs = [r for s in stores for r in s.runs]
     chosen = [r for r in runs if r.run_id == run_id] or runs

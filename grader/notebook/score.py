@@ -80,7 +80,8 @@ def score_candidate_model(
     features = holdout_dir / "features.parquet"
     world.holdout_features.to_parquet(features, index=False)
     give_to_sandbox(out)
-    mounts = [Mount(path=folder.submission, read_only=True), Mount(path=holdout_dir, read_only=True),
+    # MLflow writes next to the artifacts it loads, so the (copied) submission stays writable.
+    mounts = [Mount(path=folder.submission, read_only=False), Mount(path=holdout_dir, read_only=True),
               Mount(path=folder.mlflow, read_only=False), Mount(path=out, read_only=False)]
     args = ["--tracking-uri", folder.tracking_uri, "--features", str(features), "--out", str(out)]
     result = run_in_sandbox(backend, "score_model.py", args, mounts, folder, policy, SCORING_TIMEOUT_S, image, client)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import tarfile
 from pathlib import Path
 
@@ -39,10 +40,25 @@ def ensure_runner_image(client, timeout_s: int = 1800) -> str:
     return tag
 
 
-def _context(dockerfile: str, requirements: bytes) -> io.BytesIO:
+def _requirement_files(submission: Path) -> dict[str, bytes]:
+    """Every requirements/constraints file (for `-r other.txt` lines), paths kept, size capped."""
+    found: dict[str, bytes] = {}
+    total = 0
+    for path in sorted(submission.rglob("*.txt")):
+        if path.is_symlink() or not path.is_file() or not re.match(r"(requirements|constraints)", path.name, re.I):
+            continue
+        data = path.read_bytes()[:MAX_REQUIREMENTS_BYTES]
+        total += len(data)
+        if total > 8 * MAX_REQUIREMENTS_BYTES:
+            break
+        found[path.relative_to(submission).as_posix()] = data
+    return found
+
+
+def _context(dockerfile: str, files: dict[str, bytes]) -> io.BytesIO:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for name, data in (("Dockerfile", dockerfile.encode()), ("requirements.txt", requirements)):
+        for name, data in {"Dockerfile": dockerfile.encode(), **{f"candidate/{k}": v for k, v in files.items()}}.items():
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
@@ -56,18 +72,23 @@ def candidate_runner_image(client, submission: Path, policy: Policy) -> tuple[st
     requirements = submission / "requirements.txt"
     if not requirements.is_file() or requirements.is_symlink():
         return base, ["no requirements.txt at the root: notebooks ran on the grader's data-science stack"]
-    data = requirements.read_bytes()[:MAX_REQUIREMENTS_BYTES]
-    tag = f"{RUNNER_REPO}-req:{hashlib.sha256(base.encode() + data).hexdigest()[:16]}"
+    files = _requirement_files(submission)
+    digest = hashlib.sha256(base.encode())
+    for name, data in files.items():
+        digest.update(name.encode() + b"\0" + data)
+    tag = f"{RUNNER_REPO}-req:{digest.hexdigest()[:16]}"
     if _exists(client, tag):
         return tag, [f"candidate requirements installed ({tag})"]
     dockerfile = (
-        f"FROM {base}\nUSER root\nCOPY requirements.txt /opt/candidate-requirements.txt\n"
-        "RUN pip install --no-cache-dir -r /opt/candidate-requirements.txt\nUSER 10001\n"
+        f"FROM {base}\nUSER root\nCOPY candidate /opt/candidate\n"
+        "RUN cd /opt/candidate && pip install --no-cache-dir -r requirements.txt\nUSER 10001\n"
     )
     try:
-        client.images.build(fileobj=_context(dockerfile, data), custom_context=True, tag=tag, rm=True,
+        client.images.build(fileobj=_context(dockerfile, files), custom_context=True, tag=tag, rm=True,
                             forcerm=True, network_mode="host", timeout=policy.build.timeout_s)
     except Exception as exc:
-        reason = str(exc).strip().splitlines()[-1][:300] if str(exc).strip() else type(exc).__name__
-        return base, [f"candidate requirements did not install ({reason}): notebooks ran on the grader's stack"]
+        log = "".join(str(chunk.get("stream", "")) for chunk in getattr(exc, "build_log", []) or [])
+        detail = [line for line in log.splitlines() if "ERROR" in line or "error:" in line.lower()]
+        reason = (detail[-1] if detail else str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__)
+        return base, [f"candidate requirements did not install ({reason[:300]}): notebooks ran on the grader's stack"]
     return tag, [f"candidate requirements installed ({tag})"]

@@ -1,0 +1,158 @@
+"""Grade one submission: regenerate the candidate's world, run each stage, save evidence.
+
+Every stage only collects evidence; a stage that fails records why and the run goes on.
+The key and the holdout labels stay in this process: the sandbox sees the candidate's
+packet data and, for scoring, holdout features only.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+from typing import Callable
+
+from pydantic import BaseModel, Field
+
+from grader.evidence import Check, StageOutcome
+from grader.fsutil import atomic_output_dir
+from grader.notebook.audit import AuditEvidence, collect_audit
+from grader.notebook.cells import Cell, read_cells
+from grader.notebook.execute import GradingFolder, NotebookRun, execute_notebooks, grading_folder
+from grader.notebook.mlflow_store import TrackingStore, prepare_committed_store, read_store
+from grader.notebook.modeling import ModelingEvidence, claimed_pr_auc, collect_modeling
+from grader.notebook.score import oracle_score, reference_score, score_candidate_model
+from grader.sandbox.backends import Backend
+from grader.sandbox.policy import Policy, load_policy
+from grader.submission import Submission, discover
+from grader.world.packet import SeededWorld, write_packet
+
+EVIDENCE_SCHEMA = "evidence/1"
+INFLATED_CLAIM_RATIO = 1.5
+
+
+class Evidence(BaseModel):
+    """Everything the stages collected for one submission (the rubric reads only this)."""
+
+    schema_version: str = EVIDENCE_SCHEMA
+    candidate: str
+    spec_version: str
+    seed_fingerprint: str
+    backend: Backend
+    graded_at_unix: float
+    submission: dict
+    stages: dict[str, StageOutcome] = Field(default_factory=dict)
+    notebook_run: NotebookRun | None = None
+    mlflow: list[TrackingStore] = Field(default_factory=list)
+    audit: AuditEvidence | None = None
+    modeling: ModelingEvidence | None = None
+    serving: dict | None = None
+    claimed_pr_auc: float | None = None
+    executed_notebooks: list[str] = Field(default_factory=list)
+
+
+Progress = Callable[[str], None]
+
+
+def _notebook_stage(submission: Submission, seeded: SeededWorld, folder: GradingFolder, policy: Policy,
+                    backend: Backend, client) -> tuple[NotebookRun, list[Cell], list[str]]:
+    packet = folder.root / "packet"
+    write_packet(seeded, packet)
+    notebooks = [n.path for n in submission.notebooks if n.valid]
+    run = execute_notebooks(submission.root, notebooks, packet / "data", folder, policy, backend, client)
+    cells: list[Cell] = []
+    problems = []
+    for notebook in run.notebooks:
+        if notebook.executed_path:
+            found, problem = read_cells(Path(notebook.executed_path), notebook.path)
+            cells += found
+            if problem:
+                problems.append(problem)
+    return run, cells, problems
+
+
+def grade_submission(
+    submission_dir: Path,
+    seeded: SeededWorld,
+    out: Path,
+    backend: Backend,
+    client=None,
+    force: bool = False,
+    progress: Progress = lambda _stage: None,
+    policy: Policy | None = None,
+) -> Evidence:
+    """Grade one submission folder into `out` (evidence.json and the executed notebooks)."""
+    policy = policy or load_policy()
+    world, key = seeded.world, seeded.key
+    with atomic_output_dir(out, force) as staging, grading_folder() as folder:
+        progress("discover")
+        submission = discover(submission_dir)
+        evidence = Evidence(candidate=key.candidate_id, spec_version=key.spec_version,
+                            seed_fingerprint=key.seed_fingerprint, backend=backend, graded_at_unix=time.time(),
+                            submission=submission.model_dump(mode="json"))
+
+        progress("notebooks")
+        run, cells, problems = _notebook_stage(submission, seeded, folder, policy, backend, client)
+        evidence.notebook_run = run
+        evidence.stages["notebooks"] = run.outcome
+        run.outcome.reasons.extend(problems)
+        executed_dir = staging / "notebooks"
+        executed_dir.mkdir()
+        for notebook in run.notebooks:
+            if notebook.executed_path:
+                target = executed_dir / Path(notebook.executed_path).name
+                shutil.copyfile(notebook.executed_path, target)
+                evidence.executed_notebooks.append(f"notebooks/{target.name}")
+
+        progress("mlflow")
+        started = time.monotonic()
+        stores = [read_store(folder.tracking_uri, "fresh")]
+        for committed in submission.mlflow_stores:
+            destination = folder.root / f"committed-{len(stores)}"
+            destination.mkdir()
+            try:
+                uri = prepare_committed_store(submission.root / committed.path, destination)
+                stores.append(read_store(uri, "committed"))
+            except Exception as exc:  # an unreadable committed store is evidence too
+                stores.append(TrackingStore(kind="committed", location=committed.path, error=f"{type(exc).__name__}: {exc}"[:300]))
+        evidence.mlflow = stores
+        fresh_runs = len(stores[0].runs)
+        evidence.stages["mlflow"] = StageOutcome(
+            status="ok" if fresh_runs else ("partial" if any(s.runs for s in stores) else "failed"),
+            reasons=[f"{s.kind} store {s.location}: {s.error}" for s in stores if s.error]
+            + ([] if fresh_runs else ["this execution logged no MLflow run"]),
+            duration_s=round(time.monotonic() - started, 3))
+
+        progress("holdout")
+        started = time.monotonic()
+        modeling = collect_modeling(cells, stores)
+        candidate, report = (None, {"error": "no MLflow run to take a model from"})
+        if fresh_runs:
+            candidate, report = score_candidate_model(world, folder, policy, backend, run.runner_image, client)
+        modeling.holdout = [s for s in (candidate, reference_score(world), oracle_score(world)) if s is not None]
+        chosen = report.get("chosen") if isinstance(report.get("chosen"), dict) else {}
+        modeling.final_model_uri = chosen.get("uri")
+        modeling.final_model_reason = str(report.get("reason", report.get("error", "")))[:300]
+        evidence.claimed_pr_auc = claimed_pr_auc(stores, chosen.get("run_id"))
+        if candidate is not None and evidence.claimed_pr_auc is not None and candidate.pr_auc:
+            ratio = evidence.claimed_pr_auc / candidate.pr_auc
+            modeling.checks.append(_claim_check(evidence.claimed_pr_auc, candidate.pr_auc, ratio))
+        evidence.modeling = modeling
+        evidence.stages["holdout"] = StageOutcome(
+            status="ok" if candidate else "failed", duration_s=round(time.monotonic() - started, 3),
+            reasons=[] if candidate else [f"the final model could not be scored: {report.get('error')}"])
+
+        signature = report.get("signature_inputs") if isinstance(report.get("signature_inputs"), list) else None
+        evidence.audit = collect_audit(cells, key, [str(c) for c in signature] if signature else None)
+        evidence.stages["audit"] = StageOutcome(status="ok" if cells else "failed",
+                                                reasons=[] if cells else ["no executed notebook to read"])
+        (staging / "evidence.json").write_text(evidence.model_dump_json(indent=1))
+    return evidence
+
+
+def _claim_check(claimed: float, measured: float, ratio: float) -> Check:
+    inflated = ratio > INFLATED_CLAIM_RATIO and claimed - measured > 0.1
+    return Check(id="claim_matches_holdout", passed=not inflated,
+                 detail=(f"claimed PR-AUC {claimed:.3f} against {measured:.3f} measured on the holdout"
+                         + (": inflated" if inflated else "")),
+                 figures={"claimed": round(claimed, 4), "measured": round(measured, 4), "ratio": round(ratio, 2)})
