@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
 
@@ -127,9 +128,12 @@ def grade_submission(
         started = time.monotonic()
         modeling = collect_modeling(cells, stores)
         candidate, report = (None, {"error": "no MLflow run to take a model from"})
-        if fresh_runs:
-            candidate, report = score_candidate_model(world, folder, policy, backend, run.runner_image, client)
-        modeling.holdout = [s for s in (candidate, reference_score(world), oracle_score(world)) if s is not None]
+        # The grader's reference model trains here while the sandbox scores the candidate's.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            reference = pool.submit(reference_score, world)
+            if fresh_runs:
+                candidate, report = score_candidate_model(world, folder, policy, backend, run.runner_image, client)
+            modeling.holdout = [s for s in (candidate, reference.result(), oracle_score(world)) if s is not None]
         chosen = report.get("chosen") if isinstance(report.get("chosen"), dict) else {}
         modeling.final_model_uri = chosen.get("uri")
         modeling.final_model_reason = str(report.get("reason", report.get("error", "")))[:300]

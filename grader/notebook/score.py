@@ -55,7 +55,7 @@ def reference_score(world: World) -> HoldoutScore:
             categories = sorted(x_train[column].dropna().unique())
             x_train[column] = pd.Categorical(x_train[column], categories=categories)
             x_holdout[column] = pd.Categorical(x_holdout[column], categories=categories)
-    model = lgb.LGBMClassifier(n_estimators=300, learning_rate=0.03, num_leaves=31, min_child_samples=50,
+    model = lgb.LGBMClassifier(n_estimators=120, learning_rate=0.08, num_leaves=31, min_child_samples=50, max_bin=63,
                                subsample=0.8, subsample_freq=1, colsample_bytree=0.8, random_state=0,
                                verbose=-1, n_jobs=2)
     model.fit(x_train, train[spec.label_column])
