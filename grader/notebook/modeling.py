@@ -8,6 +8,7 @@ reference model and the candidate's own claims.
 
 from __future__ import annotations
 
+import ast
 import re
 
 from pydantic import BaseModel, Field
@@ -81,11 +82,33 @@ def classify_runs(store: TrackingStore) -> tuple[list[RunRecord], list[RunRecord
     return baseline, tuned
 
 
+def _helpers_using(cells: list[Cell], pattern: re.Pattern) -> set[str]:
+    """Names of functions defined in the notebooks whose body matches `pattern`."""
+    names = set()
+    for cell in cells:
+        if cell.kind != "code" or not pattern.search(cell.source):
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                body = ast.get_source_segment(cell.source, node) or ""
+                if pattern.search(body):
+                    names.add(node.name)
+    return names
+
+
 def _code_check(cells: list[Cell], check_id: str, needs_image: bool = False) -> Check:
     pattern = CODE_PATTERNS[check_id]
     hits = [(c, line) for c in cells if c.kind == "code" for line in c.source.splitlines() if pattern.search(line)]
     if needs_image:
-        shown = [(c, line) for c, line in hits if c.images > 0 or (c.kind == "code" and "<Figure" in c.output)]
+        # Shown: drawn in a cell with an image, or by a notebook function called in one.
+        helpers = _helpers_using(cells, pattern)
+        calls = re.compile(r"\b(" + "|".join(map(re.escape, sorted(helpers))) + r")\(") if helpers else None
+        shown = [(c, line) for c in cells if c.kind == "code" and c.images > 0 for line in c.source.splitlines()
+                 if pattern.search(line) or (calls is not None and calls.search(line))]
         return Check(id=check_id, passed=bool(shown), quotes=[c.quote(line) for c, line in (shown or hits)[:2]],
                      detail="drawn and shown in the notebook" if shown else
                      ("code present but no image output" if hits else "not found"))

@@ -162,7 +162,7 @@ def run_locally(
         resource.setrlimit(resource.RLIMIT_FSIZE, (2 * 1024**3, 2 * 1024**3))
 
     started = time.monotonic()
-    child_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir), "MPLBACKEND": "Agg", **env}
+    child_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir), **env}
     # Output goes to a file, not a pipe: a child that prints gigabytes fills a file capped
     # by RLIMIT_FSIZE, never the grader's memory.
     with tempfile.TemporaryFile() as log, subprocess.Popen(
