@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 OUT ?= out/demo
 DEMO_CANDIDATE ?= demo-candidate
 
-.PHONY: setup engine engine-stop base-images demo test bench clean
+.PHONY: setup engine engine-stop demo test bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,18 +21,32 @@ setup: $(STAMP)
 # then build the offline stand-in base images. Tolerated to fail outside CI: the Docker
 # tests then skip, unless GRADER_REQUIRE_DOCKER=1 makes them fail.
 engine:
-	@if [ -x sandbox/engine.sh ]; then bash sandbox/engine.sh start && bash sandbox/bootstrap-base-images.sh; \
-	else echo "sandbox/engine.sh not present: no Docker engine"; fi
+	bash sandbox/engine.sh start && bash sandbox/bootstrap-base-images.sh
 
 engine-stop:
-	@[ -x sandbox/engine.sh ] && bash sandbox/engine.sh stop || true
+	bash sandbox/engine.sh stop
 
+# The demo: a candidate packet and key, then the reference submissions graded on fresh
+# seeds (Docker backend when an engine can be started, else the local one). Stops the
+# Docker engine again if it started it.
+DEMO_ROWS ?= 50000
+DEMO_VARIANTS ?= strong leaky
 demo: setup
 	@set -e; rm -rf $(OUT); mkdir -p $(OUT); \
+	started=0; bash sandbox/engine.sh status >/dev/null 2>&1 || started=1; \
+	if bash sandbox/engine.sh start && bash sandbox/bootstrap-base-images.sh; then backend=docker; \
+	else echo "no Docker engine could be started: grading with the local backend"; backend=local; started=0; fi; \
+	trap '[ "$$started" = 1 ] && bash sandbox/engine.sh stop || true' EXIT; \
 	$(VENV)/bin/grader packet $(DEMO_CANDIDATE) --demo-secret --out $(OUT)/packet; \
 	$(VENV)/bin/grader key $(DEMO_CANDIDATE) --demo-secret --out $(OUT)/key; \
+	for variant in $(DEMO_VARIANTS); do \
+	  echo; echo "== grading reference/$$variant as candidate demo-$$variant ($(DEMO_ROWS) rows, $$backend backend)"; \
+	  $(VENV)/bin/grader grade reference/$$variant --candidate demo-$$variant --demo-secret \
+	    --rows $(DEMO_ROWS) --backend $$backend --out $(OUT)/graded/demo-$$variant; \
+	done; \
 	echo; echo "packet (what the candidate gets): $(OUT)/packet"; \
-	echo "key (grader only):                 $(OUT)/key"
+	echo "key (grader only):                 $(OUT)/key"; \
+	echo "evidence per submission:           $(OUT)/graded/*/evidence.json"
 
 test: setup
 	-@$(MAKE) --no-print-directory engine
@@ -41,6 +55,8 @@ test: setup
 
 bench: setup
 	$(PY) benchmarks/bench_world.py
+	$(PY) benchmarks/bench_grade_overhead.py
+	$(PY) benchmarks/bench_probe.py
 
 clean:
 	rm -rf out .pytest_cache

@@ -1,0 +1,1 @@
+"""The serving stage: probes of a candidate's running prediction service."""
