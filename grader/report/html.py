@@ -1,0 +1,143 @@
+"""The per-candidate HTML page: one self-contained file (inline CSS, SVG plots as data URIs).
+
+Every string that came from a submission (quotes, details, ids) is escaped: a README
+holding `<script>` shows as text.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from grader.evidence import Quote
+from grader.report.plots import Plot
+from grader.report.text import graded_at, quote_origin, verdict_label
+from grader.rubric.scorecard import BonusResult, CriterionScore, Observation, RedFlagResult, Scorecard, SectionScore
+
+STYLE = """
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1f2328;background:#f6f8fa}
+main{max-width:1100px;margin:0 auto;padding:24px}
+h1{margin:0 0 4px;font-size:24px} h2{margin:28px 0 8px;font-size:19px} h3{margin:18px 0 6px;font-size:16px}
+.card{background:#fff;border:1px solid #d0d7de;border-radius:8px;padding:16px;margin:12px 0}
+.badge{display:inline-block;padding:2px 10px;border-radius:12px;font-weight:600;color:#fff}
+.pass{background:#1a7f37}.fail{background:#cf222e}.incomplete{background:#9a6700}
+.muted{color:#59636e}.small{font-size:12px}
+table{border-collapse:collapse;width:100%} th,td{text-align:left;vertical-align:top;padding:6px 8px;border-bottom:1px solid #eaeef2}
+th{background:#f6f8fa;font-weight:600}
+.bar{background:#eaeef2;border-radius:4px;height:10px;width:160px;display:inline-block;vertical-align:middle}
+.bar>span{display:block;height:10px;border-radius:4px;background:#1f6feb}
+.flag{border-left:4px solid #cf222e;padding:6px 10px;margin:8px 0;background:#fff5f5}
+.override{border-left:4px solid #9a6700;padding:4px 8px;background:#fff8c5;margin-top:4px}
+blockquote{margin:4px 0;padding:4px 8px;border-left:3px solid #d0d7de;color:#3d444d;white-space:pre-wrap;word-break:break-word}
+.plots{display:grid;grid-template-columns:repeat(auto-fill,minmax(480px,1fr));gap:12px}
+.plots figure{margin:0;background:#fff;border:1px solid #d0d7de;border-radius:8px;padding:8px}
+.plots img{width:100%;height:auto;display:block}
+.pts{white-space:nowrap;font-variant-numeric:tabular-nums}
+"""
+
+
+def _e(value: object) -> str:
+    return escape(str(value), quote=True)
+
+
+def _quotes(quotes: list[Quote]) -> str:
+    return "".join(f'<blockquote><span class="muted small">{_e(quote_origin(q))}</span>\n{_e(q.text)}</blockquote>'
+                   for q in quotes)
+
+
+def _observations(observations: list[Observation]) -> str:
+    """The quotes behind a criterion (its reason already names each test and verdict)."""
+    return "".join(_quotes(item.quotes) for item in observations)
+
+
+def _override(scored: CriterionScore | RedFlagResult | BonusResult) -> str:
+    override = scored.override
+    if override is None:
+        return ""
+    return (f'<div class="override small">overridden by {_e(override.reviewer)}: {_e(override.original)} &rarr; '
+            f"<b>{_e(override.value)}</b>. {_e(override.reason)}</div>")
+
+
+def _bar(score: float, maximum: float) -> str:
+    width = 0 if maximum <= 0 else max(0.0, min(100.0, 100 * score / maximum))
+    return f'<span class="bar"><span style="width:{width:.1f}%"></span></span>'
+
+
+def _section_rows(scorecard: Scorecard) -> str:
+    rows = []
+    for section in scorecard.sections.values():
+        level = f"{section.level} &ndash; {_e(section.level_meaning)}" if section.level else _e(section.reason)
+        rows.append(f"<tr><td>{_e(section.title)}</td><td class=pts>{section.score:g} / {section.max:g}</td>"
+                    f"<td>{_bar(section.score, section.max)}</td><td>{level}</td></tr>")
+    return "".join(rows)
+
+
+def _flags(scorecard: Scorecard) -> str:
+    if not scorecard.red_flags:
+        unjudged = [f for f in scorecard.red_flags_checked if not f.judged]
+        note = (f'<p class="muted small">Not judged (evidence missing): {", ".join(_e(f.id) for f in unjudged)}</p>'
+                if unjudged else "")
+        return f"<p>No red flag raised.</p>{note}"
+    return "".join(f'<div class="flag"><b>{_e(f.message)}</b> <code class="small">{_e(f.id)}</code>'
+                   f'<div class="small muted">{_e(f.detail)}</div>{_observations(f.evidence)}{_override(f)}</div>'
+                   for f in scorecard.red_flags)
+
+
+def _criteria(section: SectionScore) -> str:
+    rows = []
+    for criterion in section.criteria:
+        rows.append(f"<tr><td><b>{_e(criterion.title)}</b><div class='muted small'><code>{_e(criterion.id)}</code></div></td>"
+                    f"<td class=pts>{criterion.points:g} / {criterion.max:g}</td>"
+                    f"<td><div class=small>{_e(criterion.reason)}</div>{_observations(criterion.evidence)}"
+                    f"{_override(criterion)}</td></tr>")
+    return ("<table><tr><th style='width:28%'>criterion</th><th>points</th><th>why, with the evidence</th></tr>"
+            + "".join(rows) + "</table>")
+
+
+def _plots(plots: list[Plot]) -> str:
+    figures = []
+    for plot in plots:
+        if plot.data_uri:
+            body = f'<img alt="{_e(plot.title)}" src="{plot.data_uri}">'
+        else:
+            body = '<p class="muted">Not available.</p>'
+        note = f'<figcaption class="muted small">{_e(plot.note)}</figcaption>' if plot.note else ""
+        figures.append(f'<figure id="plot-{_e(plot.id)}"><h3>{_e(plot.title)}</h3>{body}{note}</figure>')
+    return '<div class="plots">' + "".join(figures) + "</div>"
+
+
+def render_html(scorecard: Scorecard, plots: list[Plot]) -> str:
+    """The whole page as a string."""
+    verdict = scorecard.verdict
+    bonus = scorecard.bonus_detail
+    bonus_html = ""
+    if bonus is not None:
+        bonus_html = (f'<div class="card"><h2>Bonus: {_e(bonus.title)}</h2><p class=pts><b>{bonus.points:g}</b> of '
+                      f"{bonus.max:g} (shown apart from the total)</p><div class=small>{_e(bonus.reason)}</div>"
+                      f"{_observations(bonus.evidence)}{_override(bonus)}</div>")
+    sections = "".join(f'<div class="card" id="section-{_e(s.id)}"><h2>{_e(s.title)}: {s.score:g} / {s.max:g}'
+                       f'{f" (level {s.level})" if s.level else " (not graded)"}</h2>'
+                       f'{f"<p class=muted>{_e(s.reason)}</p>" if s.reason else ""}{_criteria(s)}</div>'
+                       for s in scorecard.sections.values())
+    stages = "".join(f"<tr><td>{_e(name)}</td><td>{_e(o.status)}</td><td class=small>{_e('; '.join(o.reasons))}</td></tr>"
+                     for name, o in scorecard.stages.items())
+    warnings = "".join(f"<li>{_e(w)}</li>" for w in scorecard.warnings)
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>{_e(scorecard.candidate)}: {_e(verdict_label(scorecard))}</title><style>{STYLE}</style></head>
+<body><main>
+<h1>{_e(scorecard.candidate)} <span class="badge {verdict}">{_e(verdict.upper())}</span></h1>
+<p class="muted">{_e(scorecard.rubric.title)} (rubric {_e(scorecard.rubric.id)} {_e(scorecard.rubric.version)}) &middot;
+backend <b>{_e(scorecard.backend)}</b> &middot; graded {_e(graded_at(scorecard))}</p>
+<div class="card"><p style="font-size:20px;margin:0"><b>{scorecard.total:g}</b> / {scorecard.max:g}
+<span class="muted">+ bonus {scorecard.bonus:g}</span></p>
+<p class="small">{_e('; '.join(scorecard.verdict_reasons))}.<br><span class="muted">Pass rule: {_e(scorecard.pass_rule)}.</span></p>
+<table><tr><th>section</th><th>score</th><th></th><th>level (1-4)</th></tr>{_section_rows(scorecard)}</table></div>
+<div class="card"><h2>Red flags</h2>{_flags(scorecard)}</div>
+<h2>The model on the hidden holdout, and the service under load</h2>{_plots(plots)}
+{sections}{bonus_html}
+<div class="card"><h2>Stages</h2><table><tr><th>stage</th><th>status</th><th>notes</th></tr>{stages}</table>
+{f"<h3>Rubric notes</h3><ul class=small>{warnings}</ul>" if warnings else ""}
+<p class="muted small">report {_e(scorecard.schema_version)} &middot; rubric sha256 {_e(scorecard.rubric.sha256[:16])}
+&middot; {scorecard.overrides_applied} reviewer override(s)</p></div>
+</main></body></html>
+"""

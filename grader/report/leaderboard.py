@@ -1,0 +1,82 @@
+"""The cohort leaderboard: a CSV for spreadsheets and a sortable, self-contained HTML table."""
+
+from __future__ import annotations
+
+import csv
+import io
+from html import escape
+
+from grader.rubric.scorecard import Scorecard
+
+FIXED = ("candidate", "total", "bonus", "passed", "verdict", "red_flags")
+
+SORT_SCRIPT = """
+document.querySelectorAll('th[data-col]').forEach(function (th) {
+  th.addEventListener('click', function () {
+    var table = th.closest('table'), body = table.tBodies[0], col = +th.dataset.col;
+    var ascending = th.dataset.order !== 'asc';
+    table.querySelectorAll('th').forEach(function (h) { delete h.dataset.order; });
+    th.dataset.order = ascending ? 'asc' : 'desc';
+    var rows = Array.prototype.slice.call(body.rows);
+    rows.sort(function (a, b) {
+      var x = a.cells[col].dataset.sort, y = b.cells[col].dataset.sort;
+      var nx = parseFloat(x), ny = parseFloat(y);
+      var cmp = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : x.localeCompare(y);
+      return ascending ? cmp : -cmp;
+    });
+    rows.forEach(function (row) { body.appendChild(row); });
+  });
+});
+"""
+
+
+def _columns(scorecards: list[Scorecard]) -> list[str]:
+    sections = list(dict.fromkeys(s for card in scorecards for s in card.sections))
+    return [*FIXED, *sections, *(f"{s}_level" for s in sections), "backend"]
+
+
+def _ordered(scorecards: list[Scorecard]) -> list[Scorecard]:
+    return sorted(scorecards, key=lambda card: (-card.total, card.candidate))
+
+
+def leaderboard_csv(scorecards: list[Scorecard]) -> str:
+    """One row per candidate, best total first; ungraded sections are empty cells."""
+    columns = _columns(scorecards)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    for card in _ordered(scorecards):
+        row = card.summary()
+        writer.writerow({c: ("" if row.get(c) is None else row.get(c)) for c in columns})
+    return buffer.getvalue()
+
+
+def leaderboard_html(scorecards: list[Scorecard], title: str = "Cohort leaderboard") -> str:
+    """The leaderboard as a page; click a column header to sort. Links to each candidate's report."""
+    columns = _columns(scorecards)
+    head = "".join(f'<th data-col="{i}" title="click to sort">{escape(c)}</th>' for i, c in enumerate(columns))
+    rows = []
+    for card in _ordered(scorecards):
+        row = card.summary()
+        cells = []
+        for column in columns:
+            value = row.get(column)
+            shown = "" if value is None else ("yes" if value is True else "no" if value is False else str(value))
+            sort_key = "-1" if value is None else ("1" if value is True else "0" if value is False else str(value))
+            body = escape(shown)
+            if column == "candidate":
+                body = f'<a href="{escape(card.candidate, quote=True)}/report.html">{body}</a>'
+            elif column == "verdict":
+                body = f'<span class="{escape(card.verdict)}">{body}</span>'
+            cells.append(f'<td data-sort="{escape(sort_key, quote=True)}">{body}</td>')
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title><style>
+body{{font:14px system-ui,sans-serif;margin:24px;color:#1f2328}} table{{border-collapse:collapse}}
+th,td{{padding:6px 10px;border-bottom:1px solid #eaeef2;text-align:left}} th{{cursor:pointer;background:#f6f8fa}}
+th[data-order=asc]::after{{content:" \\25B2"}} th[data-order=desc]::after{{content:" \\25BC"}}
+.pass{{color:#1a7f37;font-weight:600}} .fail{{color:#cf222e;font-weight:600}} .incomplete{{color:#9a6700;font-weight:600}}
+</style></head><body><h1>{escape(title)}</h1><p>{len(scorecards)} candidate(s). Click a column to sort.</p>
+<table id="leaderboard"><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>
+<script>{SORT_SCRIPT}</script></body></html>
+"""

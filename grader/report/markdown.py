@@ -1,0 +1,84 @@
+"""The per-candidate Markdown report: the same content as the HTML page, without the plots."""
+
+from __future__ import annotations
+
+from grader.evidence import Quote
+from grader.report.text import graded_at, quote_origin
+from grader.rubric.scorecard import CriterionScore, Observation, Override, RedFlagResult, Scorecard
+
+MAX_QUOTE_CHARS = 300
+
+
+def _cell(text: object) -> str:
+    """Text safe inside a Markdown table cell (and with no HTML a viewer would render)."""
+    text = str(text).replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")
+    return text.replace("\n", " ").replace("\r", " ")
+
+
+def _quote(quote: Quote) -> str:
+    # Quotes are the candidate's text: no HTML or code spans of theirs reach a Markdown viewer.
+    text = " ".join(quote.text.split())[:MAX_QUOTE_CHARS].replace("`", "'").replace("<", "&lt;")
+    return f"`{quote_origin(quote)}`: \u201c{text}\u201d"
+
+
+def _evidence(observations: list[Observation]) -> str:
+    quotes = [_quote(q) for item in observations for q in item.quotes]
+    return "<br>".join(_cell(q) for q in quotes[:3])
+
+
+def _override(override: Override | None) -> str:
+    if override is None:
+        return ""
+    return f" **Overridden by {override.reviewer}: {override.original} \u2192 {override.value}.** {override.reason}"
+
+
+def _criterion_row(criterion: CriterionScore) -> str:
+    reason = _cell(criterion.reason + _override(criterion.override))
+    return f"| {_cell(criterion.title)} | {criterion.points:g} / {criterion.max:g} | {reason} | {_evidence(criterion.evidence)} |"
+
+
+def _flag(flag: RedFlagResult) -> str:
+    quotes = "".join(f"\n  - {_quote(q)}" for item in flag.evidence for q in item.quotes[:2])
+    return f"- **{flag.message}** (`{flag.id}`): {flag.detail}{_override(flag.override)}{quotes}"
+
+
+def render_markdown(scorecard: Scorecard) -> str:
+    """The report as Markdown."""
+    lines = [
+        f"# {scorecard.candidate}: {scorecard.verdict.upper()}",
+        "",
+        (f"**{scorecard.total:g} / {scorecard.max:g}** (+ bonus {scorecard.bonus:g}, shown apart). "
+         f"{'; '.join(scorecard.verdict_reasons)}."),
+        "",
+        (f"Pass rule: {scorecard.pass_rule}. Rubric `{scorecard.rubric.id}` {scorecard.rubric.version}; "
+         f"backend **{scorecard.backend}**; graded {graded_at(scorecard)}."),
+        "",
+        "| section | score | level (1-4) |",
+        "|---|---|---|",
+    ]
+    for section in scorecard.sections.values():
+        level = f"{section.level}: {section.level_meaning}" if section.level else f"not graded: {section.reason}"
+        lines.append(f"| {_cell(section.title)} | {section.score:g} / {section.max:g} | {_cell(level)} |")
+    lines += ["", "## Red flags", ""]
+    lines += [_flag(flag) for flag in scorecard.red_flags] or ["No red flag raised."]
+    unjudged = [flag.id for flag in scorecard.red_flags_checked if not flag.judged]
+    if unjudged:
+        lines += ["", f"Not judged (evidence missing): {', '.join(unjudged)}."]
+    if scorecard.bonus_detail is not None:
+        bonus = scorecard.bonus_detail
+        lines += ["", f"## Bonus: {bonus.title}", "",
+                  f"{bonus.points:g} of {bonus.max:g}: {bonus.reason}{_override(bonus.override)}"]
+    for section in scorecard.sections.values():
+        lines += ["", f"## {section.title}: {section.score:g} / {section.max:g}", ""]
+        if section.reason:
+            lines += [section.reason, ""]
+        lines += ["| criterion | points | why | evidence |", "|---|---|---|---|"]
+        lines += [_criterion_row(criterion) for criterion in section.criteria]
+    lines += ["", "## Stages", ""]
+    lines += [f"- {name}: {outcome.status}" + (f" ({'; '.join(outcome.reasons)})" if outcome.reasons else "")
+              for name, outcome in scorecard.stages.items()]
+    if scorecard.warnings:
+        lines += ["", "## Rubric notes", ""] + [f"- {w}" for w in scorecard.warnings]
+    lines += ["", (f"Plots: see report.html. Report schema {scorecard.schema_version}; "
+                   f"{scorecard.overrides_applied} reviewer override(s)."), ""]
+    return "\n".join(lines)

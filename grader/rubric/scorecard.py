@@ -1,0 +1,132 @@
+"""The scorecard: what a rubric made of one candidate's evidence. It is report.json.
+
+This is a public contract (docs: grader/report/SCHEMA.md). Fields are only added
+within a schema version; renaming or removing one bumps `schema_version`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from grader.evidence import Quote, StageOutcome
+
+REPORT_SCHEMA = "report/1"
+Verdict = Literal["pass", "fail", "incomplete"]
+
+
+class Observation(BaseModel):
+    """One evidence path as a criterion or flag read it."""
+
+    path: str
+    found: bool
+    value: bool | float | int | str | None = None
+    holds: bool | None = None
+    test: str = ""
+    detail: str = ""
+    quotes: list[Quote] = Field(default_factory=list)
+
+
+class Override(BaseModel):
+    """A reviewer's change to a criterion or red flag, with the value it replaced."""
+
+    reviewer: str
+    reason: str
+    original: float | bool
+    value: float | bool
+
+
+class CriterionScore(BaseModel):
+    id: str = Field(description="section.criterion")
+    title: str
+    points: float
+    max: float
+    reason: str
+    evidence: list[Observation] = Field(default_factory=list)
+    override: Override | None = None
+
+
+class SectionScore(BaseModel):
+    id: str
+    title: str
+    score: float
+    max: float
+    level: int | None = Field(description="1-4; null when the section was not graded")
+    level_meaning: str = ""
+    graded: bool
+    reason: str = ""
+    criteria: list[CriterionScore] = Field(default_factory=list)
+
+
+class RedFlagResult(BaseModel):
+    id: str
+    message: str
+    raised: bool
+    judged: bool = Field(description="false when the evidence could not decide it")
+    detail: str
+    evidence: list[Observation] = Field(default_factory=list)
+    override: Override | None = None
+
+
+class BonusResult(BaseModel):
+    id: str
+    title: str
+    points: float
+    max: float
+    awarded: bool
+    reason: str
+    evidence: list[Observation] = Field(default_factory=list)
+    override: Override | None = None
+
+
+class RubricRef(BaseModel):
+    id: str
+    version: str
+    title: str
+    sha256: str
+
+
+class Scorecard(BaseModel):
+    """report.json: the candidate's scores with every point's evidence."""
+
+    schema_version: str = REPORT_SCHEMA
+    candidate: str
+    rubric: RubricRef
+    backend: str | None
+    evidence_schema: str | None
+    spec_version: str | None
+    seed_fingerprint: str | None
+    graded_at_unix: float | None
+    total: float = Field(description="0-100, without the bonus")
+    max: float = 100.0
+    bonus: float = Field(description="bonus points, shown apart from the total")
+    bonus_detail: BonusResult | None = None
+    passed: bool
+    verdict: Verdict
+    verdict_reasons: list[str]
+    pass_rule: str
+    sections: dict[str, SectionScore]
+    red_flags: list[RedFlagResult] = Field(description="raised red flags only")
+    red_flags_checked: list[RedFlagResult] = Field(description="every red flag of the rubric, raised or not")
+    overrides_applied: int = 0
+    stages: dict[str, StageOutcome] = Field(default_factory=dict)
+    warnings: list[str] = Field(default_factory=list, description="rubric paths this evidence does not record")
+
+    def criterion(self, qualified_id: str) -> CriterionScore:
+        section_id = qualified_id.split(".")[0]
+        return next(c for c in self.sections[section_id].criteria if c.id == qualified_id)
+
+    def flag(self, flag_id: str) -> RedFlagResult:
+        return next(f for f in self.red_flags_checked if f.id == flag_id)
+
+    def summary(self) -> dict[str, Any]:
+        """One leaderboard row."""
+        row: dict[str, Any] = {"candidate": self.candidate, "total": self.total, "bonus": self.bonus,
+                               "passed": self.passed, "verdict": self.verdict,
+                               "red_flags": " ".join(f.id for f in self.red_flags)}
+        for section_id, section in self.sections.items():
+            row[section_id] = section.score if section.graded else None
+            row[f"{section_id}_level"] = section.level
+        row["backend"] = self.backend
+        return row

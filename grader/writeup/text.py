@@ -1,0 +1,191 @@
+"""A README as sentences with line numbers, read as hostile input.
+
+Code blocks and HTML comments are dropped (commands and hidden text are not prose);
+headings are kept apart and give each sentence its section context; list items and
+table rows are sentences of their own. A sentence is *real* when it has enough words and
+the small words a sentence needs ("the", "at", "when"...): a keyword list has none.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+README_CAP = 2 * 1024 * 1024
+MAX_SENTENCE_CHARS = 600
+QUOTE_CHARS = 300
+MIN_REAL_WORDS = 6
+MIN_FUNCTION_WORDS = 2
+
+FUNCTION_WORDS = frozenset("""
+a an the of to in on at for with by from and or but if when then than is are was were be been being will would
+should can could may might must we i it its this that these those our their they as per each every after before
+once until above below over under into out not no so do does did has have had there which who whose what how why
+while during between within without against because same any all both also only more most less least
+""".split())
+
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_COMMENT = re.compile(r"<!--.*?-->", re.S)
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
+_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+(.*)$")
+_TABLE_RULE = re.compile(r"^\s*\|?[\s:|-]+\|[\s:|-]*$")
+_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_EMPHASIS = re.compile(r"(\*\*|__|\*|`)")
+_HTML_TAG = re.compile(r"<[^>]{1,200}>")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'*])")
+WORD = re.compile(r"[A-Za-z][A-Za-z'/-]*|\d+(?:[.,]\d+)*%?")
+
+Kind = Literal["prose", "item", "table", "heading"]
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence (or list item, table row, heading) of the README."""
+
+    text: str
+    line: int
+    kind: Kind
+    heading: str
+    paragraph: int
+    words: tuple[str, ...] = field(repr=False)
+
+    @property
+    def real(self) -> bool:
+        """Enough words, and the small words only real sentences have."""
+        small = sum(w.lower() in FUNCTION_WORDS for w in self.words)
+        return self.kind != "heading" and len(self.words) >= MIN_REAL_WORDS and small >= MIN_FUNCTION_WORDS
+
+
+@dataclass(frozen=True)
+class Document:
+    """A README read for judging; `problem` says why it could not be (then it has no text)."""
+
+    source: str
+    text: str
+    sentences: tuple[Sentence, ...]
+    problem: str | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def words(self) -> int:
+        return len(WORD.findall(self.text))
+
+    def paragraphs(self) -> dict[int, list[Sentence]]:
+        grouped: dict[int, list[Sentence]] = {}
+        for sentence in self.sentences:
+            if sentence.kind != "heading":
+                grouped.setdefault(sentence.paragraph, []).append(sentence)
+        return grouped
+
+
+def _inline(text: str) -> str:
+    text = _LINK.sub(r"\1", text)
+    text = _HTML_TAG.sub(" ", text)
+    text = _EMPHASIS.sub("", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in _SENTENCE_END.split(text) if part.strip()]
+
+
+def parse(text: str, source: str = "README.md") -> Document:
+    """Sentences of a markdown text, each with its first line number and heading."""
+    text = _COMMENT.sub(lambda m: "\n" * m.group(0).count("\n"), text)
+    sentences: list[Sentence] = []
+    heading, paragraph, in_fence = "", 0, False
+    block: list[tuple[int, str]] = []
+
+    def add(lines: list[tuple[int, str]], kind: Kind) -> None:
+        """Sentences of consecutive lines, each numbered by the line it starts on."""
+        starts, parts = [], []
+        offset = 0
+        for number, raw_line in lines:
+            cleaned = _inline(raw_line)
+            starts.append((offset, number))
+            parts.append(cleaned)
+            offset += len(cleaned) + 1
+        body = " ".join(parts)
+        cursor = 0
+        for part in _split(body) if kind in ("prose", "item") else [body]:
+            found = body.find(part, cursor)
+            cursor = found if found >= 0 else cursor
+            first = max((number for start, number in starts if start <= cursor), default=lines[0][0])
+            clipped = part[:MAX_SENTENCE_CHARS]
+            sentences.append(Sentence(clipped, first, kind, heading, paragraph, tuple(WORD.findall(clipped))))
+
+    def flush() -> None:
+        nonlocal block, paragraph
+        if block:
+            add(block, "prose")
+            paragraph += 1
+        block = []
+
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if _FENCE.match(raw):
+            flush()
+            in_fence = not in_fence
+            continue
+        if in_fence:
+            continue
+        if not raw.strip():
+            flush()
+            continue
+        if match := _HEADING.match(raw):
+            flush()
+            heading = _inline(match.group(1))
+            sentences.append(Sentence(heading, number, "heading", heading, paragraph, tuple(WORD.findall(heading))))
+            continue
+        if match := _ITEM.match(raw):
+            flush()
+            add([(number, match.group(1))], "item")
+            continue
+        if raw.lstrip().startswith("|"):
+            flush()
+            if not _TABLE_RULE.match(raw):
+                add([(number, " ".join(cell.strip() for cell in raw.strip().strip("|").split("|")))], "table")
+            continue
+        block.append((number, raw.strip()))
+    flush()
+    return Document(source=source, text=text, sentences=tuple(sentences))
+
+
+def read_document(path: Path | None, source: str | None = None) -> Document:
+    """Read a README file (capped, never trusted) into a Document; problems are recorded."""
+    shown = source or (path.name if path else "README")
+    if path is None:
+        return Document(shown, "", (), problem="no README in the submission")
+    try:
+        # Never follow a link or open a FIFO or device: the submission is hostile input.
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return Document(shown, "", (), problem="the README is not a regular file (a link, folder or device)")
+        with open(path, "rb") as handle:
+            raw = handle.read(README_CAP + 1)
+    except OSError as exc:
+        return Document(shown, "", (), problem=f"README unreadable: {exc.strerror or exc}")
+    return parse_bytes(raw, shown)
+
+
+def parse_bytes(raw: bytes, source: str = "README.md") -> Document:
+    """A README from raw bytes: binary or non-UTF-8 content is a problem, not text."""
+    truncated = len(raw) > README_CAP
+    raw = raw[:README_CAP]
+    if b"\x00" in raw:
+        return Document(source, "", (), problem="the README is binary, not text")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("utf-8", "replace")
+        if text.count("\ufffd") > max(10, len(text) // 100):
+            return Document(source, "", (), problem="the README is not UTF-8 text")
+    if not text.strip():
+        return Document(source, "", (), problem="the README is empty")
+    document = parse(text, source)
+    if truncated:
+        return Document(source, document.text, document.sentences,
+                        notes=(f"README over {README_CAP // 1024**2} MB: only the first part was read",))
+    return document
