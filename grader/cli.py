@@ -10,6 +10,9 @@ import typer
 from rich.console import Console
 
 from grader.errors import BadInput, EngineUnavailable, GraderError
+from grader.report import report_command
+from grader.report.command import REPORTS
+from grader.report.render import report_evidence
 from grader.serving.probe_cli import probe_command
 from grader.world.packet import generate, write_key, write_packet
 from grader.world.seed import DEMO_SECRET, check_candidate_id, read_secret
@@ -129,7 +132,10 @@ def grade(
                                     progress=lambda stage: status.update(f"grading {candidate}: {stage}"))
     for name, outcome in evidence.stages.items():
         console.print(f"{name:10s} {outcome.status:8s} {'; '.join(outcome.reasons)[:300]}", highlight=False)
-    console.print(f"evidence for {candidate}: {out / 'evidence.json'}")
+    card = report_evidence(evidence, out / REPORTS)
+    console.print(f"{candidate}: {card.total:g}/100 (+{card.bonus:g} bonus), {card.verdict}; red flags: "
+                  f"{', '.join(flag.id for flag in card.red_flags) or 'none'}", highlight=False)
+    console.print(f"evidence: {out / 'evidence.json'}; report: {out / REPORTS / candidate / 'report.html'}")
 
 
 sandbox_app = typer.Typer(help="The Docker engine and the offline stand-in base images.", no_args_is_help=True)
@@ -147,6 +153,7 @@ def sandbox_bootstrap() -> None:
 
 
 app.command("probe")(probe_command)
+app.command("report")(report_command)
 
 
 def main() -> None:

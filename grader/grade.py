@@ -25,8 +25,12 @@ from grader.notebook.modeling import ModelingEvidence, claimed_pr_auc, collect_m
 from grader.notebook.score import oracle_score, reference_score, score_candidate_model
 from grader.sandbox.backends import Backend
 from grader.sandbox.policy import Policy, load_policy
+from grader.serving.evidence import ServingEvidence
+from grader.serving.settings import ServingSettings
+from grader.serving.stage import run_serving_stage
 from grader.submission import Submission, discover
 from grader.world.packet import SeededWorld, write_packet
+from grader.writeup import WriteupEvidence, collect_writeup
 
 EVIDENCE_SCHEMA = "evidence/1"
 INFLATED_CLAIM_RATIO = 1.5
@@ -47,7 +51,8 @@ class Evidence(BaseModel):
     mlflow: list[TrackingStore] = Field(default_factory=list)
     audit: AuditEvidence | None = None
     modeling: ModelingEvidence | None = None
-    serving: dict | None = None
+    serving: ServingEvidence | None = None
+    writeup: WriteupEvidence | None = None
     claimed_pr_auc: float | None = None
     executed_notebooks: list[str] = Field(default_factory=list)
 
@@ -81,6 +86,7 @@ def grade_submission(
     force: bool = False,
     progress: Progress = lambda _stage: None,
     policy: Policy | None = None,
+    serving_settings: ServingSettings | None = None,
 ) -> Evidence:
     """Grade one submission folder into `out` (evidence.json and the executed notebooks)."""
     policy = policy or load_policy()
@@ -127,34 +133,57 @@ def grade_submission(
         progress("holdout")
         started = time.monotonic()
         modeling = collect_modeling(cells, stores)
-        candidate, report = (None, {"error": "no MLflow run to take a model from"})
+        candidate, report, predictions = None, {"error": "no MLflow run to take a model from"}, None
         # The grader's reference model trains here while the sandbox scores the candidate's.
         with ThreadPoolExecutor(max_workers=1) as pool:
             reference = pool.submit(reference_score, world)
             if fresh_runs:
-                candidate, report = score_candidate_model(world, folder, policy, backend, run.runner_image, client)
+                candidate, report, predictions = score_candidate_model(
+                    world, folder, policy, backend, run.runner_image, client)
             modeling.holdout = [s for s in (candidate, reference.result(), oracle_score(world)) if s is not None]
         chosen = report.get("chosen") if isinstance(report.get("chosen"), dict) else {}
         modeling.final_model_uri = chosen.get("uri")
         modeling.final_model_reason = str(report.get("reason", report.get("error", "")))[:300]
         evidence.claimed_pr_auc = claimed_pr_auc(stores, chosen.get("run_id"))
-        if candidate is not None and evidence.claimed_pr_auc is not None and candidate.pr_auc:
-            ratio = evidence.claimed_pr_auc / candidate.pr_auc
-            modeling.checks.append(_claim_check(evidence.claimed_pr_auc, candidate.pr_auc, ratio))
+        modeling.checks.append(_claim_check(evidence.claimed_pr_auc, candidate.pr_auc if candidate else None))
         evidence.modeling = modeling
         evidence.stages["holdout"] = StageOutcome(
             status="ok" if candidate else "failed", duration_s=round(time.monotonic() - started, 3),
             reasons=[] if candidate else [f"the final model could not be scored: {report.get('error')}"])
 
+        progress("serving")
+        expected = None
+        if predictions is not None:
+            spec = world.spec
+            rows = zip(world.holdout_features[spec.id_column], world.holdout_features[spec.time_column])
+            expected = dict(zip(rows, predictions.tolist()))
+        evidence.serving = run_serving_stage(folder.submission, None, world.holdout_features, world.holdout_labels,
+                                             expected, backend, folder.root / "serving", policy=policy, client=client,
+                                             settings=serving_settings)
+        evidence.stages["serving"] = evidence.serving.outcome
+
+        progress("audit")
         signature = report.get("signature_inputs") if isinstance(report.get("signature_inputs"), list) else None
         evidence.audit = collect_audit(cells, key, [str(c) for c in signature] if signature else None)
         evidence.stages["audit"] = StageOutcome(status="ok" if cells else "failed",
                                                 reasons=[] if cells else ["no executed notebook to read"])
+
+        progress("writeup")
+        readme = submission.readme
+        evidence.writeup = collect_writeup(submission.path(readme.path) if readme else None,
+                                           source=readme.path if readme else None, key=key,
+                                           audit=evidence.audit, modeling=evidence.modeling)
+        evidence.stages["writeup"] = evidence.writeup.outcome
         (staging / "evidence.json").write_text(evidence.model_dump_json(indent=1))
     return evidence
 
 
-def _claim_check(claimed: float, measured: float, ratio: float) -> Check:
+def _claim_check(claimed: float | None, measured: float | None) -> Check:
+    """The candidate's logged PR-AUC against the one measured on the holdout."""
+    if claimed is None or not measured:
+        return Check(id="claim_matches_holdout", passed=None,
+                     detail="no logged PR-AUC to compare" if claimed is None else "the final model was not scored")
+    ratio = claimed / measured
     inflated = ratio > INFLATED_CLAIM_RATIO and claimed - measured > 0.1
     return Check(id="claim_matches_holdout", passed=not inflated,
                  detail=(f"claimed PR-AUC {claimed:.3f} against {measured:.3f} measured on the holdout"

@@ -37,7 +37,8 @@ DUPLICATE_WORDS = re.compile(r"duplicat", re.I)
 RATE_WORDS = re.compile(r"churn rate|positive rate|base rate|class (im)?balance|imbalance|prevalence|positives", re.I)
 WINDOW_WORDS = re.compile(r"label window|30[- ]day|30 days|next 30|label definition|churned_next_30d.*(defin|window|mean)", re.I)
 GROUP_WORDS = re.compile(r"(customer_id|customers?) .*(repeat|appear|multiple|group|across months|leak)|"
-                         r"group ?k ?fold|groupshufflesplit|out[- ]of[- ]time|time[- ]based split|temporal split", re.I)
+                         r"group ?k ?fold|groupshufflesplit|out[- ]of[- ]time (split|validation|test|evaluation|holdout)|"
+                         r"time[- ]based split|temporal split|split by (month|time|customer)", re.I)
 MONTH = re.compile(r"\b(20\d\d)-(0[1-9]|1[0-2])\b")
 NUMBER = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(\s*%)?")
 

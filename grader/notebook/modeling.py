@@ -50,6 +50,7 @@ class HoldoutScore(BaseModel):
     top_decile_lift: float | None = None
     lift_by_decile: list[float] = Field(default_factory=list)
     calibration_curve: list[tuple[float, float]] = Field(default_factory=list)
+    pr_curve: list[tuple[float, float]] = Field(default_factory=list, description="(recall, precision) points")
     note: str = ""
 
 

@@ -40,6 +40,7 @@ def holdout_score(who: str, labels: np.ndarray, predictions: np.ndarray, note: s
         top_decile_lift=metrics.lift_by_decile(labels, ranking)[0],
         lift_by_decile=metrics.lift_by_decile(labels, ranking),
         calibration_curve=curve if is_probability else [],
+        pr_curve=metrics.pr_curve_points(labels, ranking),
         note=note if is_probability else (note + " predictions are not probabilities: calibration not computed").strip(),
     )
 
@@ -71,8 +72,11 @@ def oracle_score(world: World) -> HoldoutScore:
 
 def score_candidate_model(
     world: World, folder: GradingFolder, policy: Policy, backend: Backend, image: str | None, client=None
-) -> tuple[HoldoutScore | None, dict]:
-    """Send holdout features into the sandbox, read predictions back, score them here."""
+) -> tuple[HoldoutScore | None, dict, np.ndarray | None]:
+    """Send holdout features into the sandbox, read predictions back, score them here.
+
+    Returns the score, the sandbox's account of which model it ran, and the predictions
+    (row-aligned with the holdout) for the serving stage's skew check."""
     holdout_dir = folder.root / "holdout-features"
     out = folder.root / "scored"
     holdout_dir.mkdir(exist_ok=True)
@@ -99,15 +103,15 @@ def score_candidate_model(
     predictions_file = out / "predictions.parquet"
     if report.get("error") or not predictions_file.is_file():
         report.setdefault("error", "the model produced no predictions")
-        return None, report
+        return None, report, None
     try:
         predictions = pd.read_parquet(predictions_file)["prediction"].to_numpy(dtype=float)
     except Exception as exc:
         report["error"] = f"unreadable predictions: {type(exc).__name__}"
-        return None, report
+        return None, report, None
     labels = world.holdout_labels[world.spec.label_column].to_numpy()
     if len(predictions) != len(labels):
         report["error"] = f"{len(predictions)} predictions for {len(labels)} holdout rows"
-        return None, report
+        return None, report, None
     note = f"model {report.get('chosen', {}).get('uri', '?')} ({report.get('reason', '')})"
-    return holdout_score("candidate's logged model", labels, predictions, note), report
+    return holdout_score("candidate's logged model", labels, predictions, note), report, predictions

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import nbformat
 import pytest
 
 from grader.grade import Evidence, grade_submission
+from grader.rubric import load_rubric, score
+from grader.serving.settings import ServingSettings
 from tests.conftest import TEST_SECRET, require_docker
 
 pytestmark = [pytest.mark.slow, pytest.mark.docker]
 REFERENCE = Path(__file__).resolve().parents[2] / "reference"
 ROWS = 24_000
+# Shorter load steps than real grading (the policy's 10 s); the rates, and so the bar, are the same.
+QUICK_SERVING = ServingSettings(load_step_s=4.0, load_warmup_s=1.0)
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +42,8 @@ def graded(client, make_world, tmp_path_factory):
         if variant not in done:
             seeded = make_world(f"ref-{variant}", rows=ROWS, secret=TEST_SECRET)
             out = tmp_path_factory.mktemp(f"graded-{variant}")
-            done[variant] = grade_submission(submission or REFERENCE / variant, seeded, out / "report", "docker", client)
+            done[variant] = grade_submission(submission or REFERENCE / variant, seeded, out / "report", "docker", client,
+                                             serving_settings=QUICK_SERVING)
         return done[variant]
 
     return _grade
@@ -110,3 +116,31 @@ def test_a_notebook_that_raises_in_cell_3_still_yields_evidence_from_later_cells
     assert audit["duplicates_count"] is True and audit["churn_rate_reported"] is True
     assert evidence.stages["holdout"].status == "failed"
     assert (Path(evidence.executed_notebooks[0]).name).endswith("audit.ipynb")
+
+
+EXPECTED = tomllib.loads((REFERENCE / "EXPECTED.toml").read_text())
+VARIANTS = [name for name, value in EXPECTED.items() if isinstance(value, dict) and "total" in value]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_expected_bands_hold_on_a_fresh_seed(graded, variant: str) -> None:
+    expected = EXPECTED[variant]
+    card = score(graded(variant), load_rubric())
+    low, high = expected["total"]
+    assert low <= card.total <= high, (variant, card.total, {k: s.score for k, s in card.sections.items()})
+    for section, (low, high) in expected["sections"].items():
+        assert low <= card.sections[section].score <= high, (variant, section, card.sections[section])
+    assert (card.verdict == "pass") is expected["passed"], (variant, card.verdict)
+    assert (card.bonus > 0) is expected["leak_bonus"]
+    raised = {flag.id for flag in card.red_flags}
+    assert set(expected["must_raise"]) <= raised, (variant, raised)
+    assert not set(expected["must_not_raise"]) & raised, (variant, raised)
+
+
+def test_strong_ranks_first_and_broken_serving_loses_mostly_serving(graded) -> None:
+    cards = {variant: score(graded(variant), load_rubric()) for variant in VARIANTS}
+    assert max(cards, key=lambda v: cards[v].total) == "strong"
+    strong, broken = cards["strong"], cards["broken-serving"]
+    serving_loss = strong.sections["serving"].score - broken.sections["serving"].score
+    other_loss = sum(strong.sections[s].score - broken.sections[s].score for s in ("audit", "modeling", "judgment"))
+    assert serving_loss >= 8 and abs(other_loss) <= 3, (serving_loss, other_loss)

@@ -17,7 +17,7 @@ from synthetic import perfect, set_check, without  # noqa: E402
 
 from grader.errors import BadInput, GraderError  # noqa: E402
 from grader.report import load_evidence, render_reports, rerender, write_leaderboard  # noqa: E402
-from grader.report.curves import pr_curve_points  # noqa: E402
+from grader.metrics import pr_curve_points  # noqa: E402
 from grader.report.plots import all_plots  # noqa: E402
 from grader.rubric import Scorecard, load_rubric, parse_overrides, score  # noqa: E402
 
