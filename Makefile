@@ -26,11 +26,11 @@ engine:
 engine-stop:
 	bash sandbox/engine.sh stop
 
-# The demo: a candidate packet and key, then the reference submissions graded on fresh
-# seeds (Docker backend when an engine can be started, else the local one). Stops the
-# Docker engine again if it started it.
-DEMO_ROWS ?= 50000
-DEMO_VARIANTS ?= strong leaky
+# The demo: a candidate packet and key, then the reference cohort graded on fresh seeds
+# (Docker backend when an engine can be started, else the local one) and its reports and
+# leaderboard rendered. Stops the Docker engine again if it started it.
+DEMO_ROWS ?= 30000
+DEMO_VARIANTS ?= strong leaky minimal broken-serving
 demo: setup
 	@set -e; rm -rf $(OUT); mkdir -p $(OUT); \
 	started=0; bash sandbox/engine.sh status >/dev/null 2>&1 || started=1; \
@@ -44,9 +44,12 @@ demo: setup
 	  $(VENV)/bin/grader grade reference/$$variant --candidate demo-$$variant --demo-secret \
 	    --rows $(DEMO_ROWS) --backend $$backend --out $(OUT)/graded/demo-$$variant; \
 	done; \
+	echo; $(VENV)/bin/grader report $(OUT)/graded --out $(OUT)/REPORTS; \
 	echo; echo "packet (what the candidate gets): $(OUT)/packet"; \
 	echo "key (grader only):                 $(OUT)/key"; \
-	echo "evidence per submission:           $(OUT)/graded/*/evidence.json"
+	echo "evidence per submission:           $(OUT)/graded/<candidate>/evidence.json"; \
+	echo "reports:                           $(OUT)/REPORTS/<candidate>/report.html"; \
+	echo "leaderboard:                       $(OUT)/REPORTS/leaderboard.html"
 
 test: setup
 	-@$(MAKE) --no-print-directory engine
