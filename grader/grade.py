@@ -34,6 +34,8 @@ from grader.writeup import WriteupEvidence, collect_writeup
 
 EVIDENCE_SCHEMA = "evidence/1"
 INFLATED_CLAIM_RATIO = 1.5
+# Committed runs were made on the candidate's own packet, the same data as this run.
+REPRODUCED_TOLERANCE = 0.05
 
 
 class Evidence(BaseModel):
@@ -146,6 +148,7 @@ def grade_submission(
         modeling.final_model_reason = str(report.get("reason", report.get("error", "")))[:300]
         evidence.claimed_pr_auc = claimed_pr_auc(stores, chosen.get("run_id"))
         modeling.checks.append(_claim_check(evidence.claimed_pr_auc, candidate.pr_auc if candidate else None))
+        modeling.checks.append(_committed_check(stores))
         evidence.modeling = modeling
         evidence.stages["holdout"] = StageOutcome(
             status="ok" if candidate else "failed", duration_s=round(time.monotonic() - started, 3),
@@ -176,6 +179,22 @@ def grade_submission(
         evidence.stages["writeup"] = evidence.writeup.outcome
         (staging / "evidence.json").write_text(evidence.model_dump_json(indent=1))
     return evidence
+
+
+def _committed_check(stores: list[TrackingStore]) -> Check:
+    """Does this execution reproduce the runs the candidate committed (best logged PR-AUC)?"""
+    fresh = [s for s in stores if s.kind == "fresh"]
+    committed = [s for s in stores if s.kind == "committed" and s.runs]
+    if not committed:
+        return Check(id="committed_runs_reproduced", passed=None, detail="no committed MLflow runs to compare")
+    now, then = claimed_pr_auc(fresh, None), claimed_pr_auc(committed, None)
+    if now is None or then is None:
+        return Check(id="committed_runs_reproduced", passed=None,
+                     detail="no PR-AUC logged in both the committed and the fresh store",
+                     figures={"committed_runs": sum(len(s.runs) for s in committed)})
+    return Check(id="committed_runs_reproduced", passed=abs(now - then) <= REPRODUCED_TOLERANCE,
+                 detail=f"best PR-AUC {then:.3f} committed, {now:.3f} in this run (on this candidate's data)",
+                 figures={"committed": round(then, 4), "fresh": round(now, 4)})
 
 
 def _claim_check(claimed: float | None, measured: float | None) -> Check:
