@@ -51,7 +51,8 @@ def load_profile() -> dict:
                       "dispatch_lag_p50_ms": 0.5, "dispatch_lag_p99_ms": 1.0, "dispatch_lag_max_ms": 2.0,
                       "dispatch_lag_allowed_ms": 5.0, "max_in_flight": 2, "connection_limit": 256,
                       "actual_duration_s": 3.0, "valid": True, "invalid_reason": None})
-    return {"steps": steps, "bar_rate": 500.0, "bar_p99_ms": 100.0, "bar_met": True}
+    return {"steps": steps, "bar_rate": 500.0, "bar_p99_ms": 100.0, "bar_met": True,
+            "bar_reason": "p99 12 ms at 500 requests/s"}
 
 
 def writeup(strength: float = 1.0) -> dict:
@@ -87,7 +88,7 @@ def perfect(candidate: str = "cand-1") -> dict:
                                  holdout("grader reference (LightGBM, honest columns)", 0.16, 0.011, 3.9),
                                  holdout("oracle (true probabilities)", 0.22, 0.004, 5.0)],
                      "final_model_uri": "models:/m-1", "final_model_reason": "the only model"},
-        "serving": {"schema_version": "1", "backend": "docker",
+        "serving": {"schema_version": "1", "backend": "docker", "run_id": "synthetic",
                     "outcome": {"status": "ok", "reasons": [], "duration_s": 10.0, "backend": "docker"},
                     "contract": {"route": {"path": "/predict", "shape": "record", "free_form": False}},
                     "load": {"url": "http://x/predict", "rates": [50, 100, 250, 500], "step_duration_s": 3.0,

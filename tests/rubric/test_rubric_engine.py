@@ -212,9 +212,11 @@ def test_scores_are_deterministic_and_evidence_models_score_like_documents(rubri
     document = perfect()
     first, second = score(document, rubric), score(copy.deepcopy(document), rubric)
     assert first.model_dump_json() == second.model_dump_json()
-    as_model = score(Evidence.model_validate(document), rubric)  # today's Evidence has no writeup field
+    as_model = score(Evidence.model_validate(document), rubric)
     assert as_model.sections["audit"] == first.sections["audit"]
     assert as_model.sections["modeling"] == first.sections["modeling"]
+    assert as_model.sections["serving"] == first.sections["serving"]
+    assert as_model.sections["judgment"] == first.sections["judgment"]
 
 
 def test_the_report_contract_fields(rubric: Rubric) -> None:
