@@ -18,6 +18,26 @@ def require_docker() -> bool:
     return os.environ.get("GRADER_REQUIRE_DOCKER") == "1"
 
 
+def docker_client_or_skip(need_base_images: bool = False, module_level: bool = False):
+    """A client for an engine that answers (with the stand-in base images, if asked);
+    else skip, or fail under GRADER_REQUIRE_DOCKER=1."""
+    from grader.errors import EngineUnavailable
+    from grader.sandbox.engine import connect, missing_base_images
+
+    try:
+        client = connect()
+    except EngineUnavailable as exc:
+        reason = str(exc)
+    else:
+        missing = missing_base_images(client) if need_base_images else []
+        if "python:3.11-slim" not in missing:
+            return client
+        reason = f"stand-in base images missing ({', '.join(missing)}): run sandbox/bootstrap-base-images.sh"
+    if require_docker():
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason, allow_module_level=module_level)
+
+
 @pytest.fixture(scope="session")
 def full_world() -> SeededWorld:
     """A full-size (200K rows) world for one candidate."""

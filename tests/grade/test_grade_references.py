@@ -11,7 +11,7 @@ import pytest
 from grader.grade import Evidence, grade_submission
 from grader.rubric import load_rubric, score
 from grader.serving.settings import ServingSettings
-from tests.conftest import TEST_SECRET, require_docker
+from conftest import TEST_SECRET, docker_client_or_skip
 
 pytestmark = [pytest.mark.slow, pytest.mark.docker]
 REFERENCE = Path(__file__).resolve().parents[2] / "reference"
@@ -22,15 +22,7 @@ QUICK_SERVING = ServingSettings(load_step_s=4.0, load_warmup_s=1.0)
 
 @pytest.fixture(scope="module")
 def client():
-    from grader.errors import EngineUnavailable
-    from grader.sandbox.engine import connect
-
-    try:
-        return connect()
-    except EngineUnavailable as exc:
-        if require_docker():
-            raise
-        pytest.skip(str(exc))
+    return docker_client_or_skip(need_base_images=True)
 
 
 @pytest.fixture(scope="module")

@@ -14,23 +14,16 @@ from grader.notebook.cells import read_cells
 from grader.notebook.execute import execute_notebooks, grading_folder
 from grader.notebook.mlflow_store import read_store
 from grader.sandbox.policy import load_policy
-from tests.conftest import require_docker
+from conftest import docker_client_or_skip
 
 BACKENDS = ["local", pytest.param("docker", marks=pytest.mark.docker)]
 
 
 @pytest.fixture(scope="module")
 def docker_client():
-    from grader.errors import EngineUnavailable
-    from grader.sandbox.engine import connect
     from grader.sandbox.runner_image import ensure_runner_image
 
-    try:
-        client = connect()
-    except EngineUnavailable as exc:
-        if require_docker():
-            raise
-        pytest.skip(str(exc))
+    client = docker_client_or_skip(need_base_images=True)
     ensure_runner_image(client)
     return client
 

@@ -27,12 +27,9 @@ from typing import Any
 
 import httpx
 import nbformat
-import pytest
 from nbclient import NotebookClient
 
-from conftest import require_docker  # tests/conftest.py; pytest puts tests/ on sys.path
-from grader.errors import EngineUnavailable
-from grader.sandbox.engine import connect
+from conftest import docker_client_or_skip  # noqa: F401  (tests/conftest.py; re-exported for the reference tests)
 from grader.sandbox.policy import load_policy
 from grader.world.key import AnswerKey
 from grader.world.packet import SeededWorld, write_packet
@@ -350,16 +347,6 @@ def audit_mismatches(audit_text: str, key: AnswerKey) -> list[str]:
 
 
 # --------------------------------------------------------------------------- Docker
-
-
-def docker_client_or_skip() -> Any:
-    """A Docker SDK client whose engine answers; else skip (or fail if GRADER_REQUIRE_DOCKER=1)."""
-    try:
-        return connect()
-    except EngineUnavailable as exc:
-        if require_docker():
-            pytest.fail(str(exc))
-        pytest.skip(str(exc))
 
 
 @dataclass

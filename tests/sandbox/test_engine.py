@@ -18,32 +18,19 @@ import docker.errors
 import httpx
 import pytest
 
-from conftest import require_docker  # tests/conftest.py; pytest puts tests/ on sys.path
-from grader.errors import EngineUnavailable
+from conftest import docker_client_or_skip  # tests/conftest.py; pytest puts tests/ on sys.path
 from grader.sandbox.engine import (
     BOOTSTRAP_SCRIPT,
     BOOTSTRAP_TAGS,
     BOOTSTRAP_VERSION,
     StandinInfo,
-    connect,
     ensure_base_images,
     standin_info,
     standin_tag_for,
 )
 
 
-def _client_or_skip() -> docker.DockerClient:
-    """The engine's client; else skip the module, or fail it when GRADER_REQUIRE_DOCKER=1."""
-    try:
-        return connect()
-    except EngineUnavailable as exc:
-        reason = str(exc)
-    if require_docker():
-        pytest.fail(reason, pytrace=False)
-    pytest.skip(reason, allow_module_level=True)
-
-
-_CLIENT = _client_or_skip()
+_CLIENT = docker_client_or_skip(module_level=True)
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(300)]
 
