@@ -31,6 +31,7 @@ engine-stop:
 # leaderboard rendered. Stops the Docker engine again if it started it.
 DEMO_ROWS ?= 30000
 DEMO_VARIANTS ?= strong leaky minimal broken-serving
+DEMO_JOBS ?= 2
 demo: setup
 	@set -e; rm -rf $(OUT); mkdir -p $(OUT); \
 	started=0; bash sandbox/engine.sh status >/dev/null 2>&1 || started=1; \
@@ -39,15 +40,14 @@ demo: setup
 	trap '[ "$$started" = 1 ] && bash sandbox/engine.sh stop || true' EXIT; \
 	$(VENV)/bin/grader packet $(DEMO_CANDIDATE) --demo-secret --out $(OUT)/packet; \
 	$(VENV)/bin/grader key $(DEMO_CANDIDATE) --demo-secret --out $(OUT)/key; \
-	for variant in $(DEMO_VARIANTS); do \
-	  echo; echo "== grading reference/$$variant as candidate demo-$$variant ($(DEMO_ROWS) rows, $$backend backend)"; \
-	  $(VENV)/bin/grader grade reference/$$variant --candidate demo-$$variant --demo-secret \
-	    --rows $(DEMO_ROWS) --backend $$backend --out $(OUT)/graded/demo-$$variant; \
-	done; \
-	echo; $(VENV)/bin/grader report $(OUT)/graded --out $(OUT)/REPORTS; \
+	mkdir -p $(OUT)/submissions; \
+	for variant in $(DEMO_VARIANTS); do cp -r reference/$$variant $(OUT)/submissions/demo-$$variant; done; \
+	echo; echo "== grading the reference cohort ($(DEMO_VARIANTS)) on fresh seeds ($(DEMO_ROWS) rows, $$backend backend)"; \
+	$(VENV)/bin/grader grade $(OUT)/submissions --demo-secret --rows $(DEMO_ROWS) --backend $$backend \
+	  --jobs $(DEMO_JOBS) --out $(OUT)/REPORTS; \
 	echo; echo "packet (what the candidate gets): $(OUT)/packet"; \
 	echo "key (grader only):                 $(OUT)/key"; \
-	echo "evidence per submission:           $(OUT)/graded/<candidate>/evidence.json"; \
+	echo "evidence per submission:           $(OUT)/REPORTS/_graded/<candidate>/evidence.json"; \
 	echo "reports:                           $(OUT)/REPORTS/<candidate>/report.html"; \
 	echo "leaderboard:                       $(OUT)/REPORTS/leaderboard.html"
 

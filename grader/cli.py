@@ -9,10 +9,10 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from grader.errors import BadInput, EngineUnavailable, GraderError
+from grader.cohort import grade_command, merge_command
+from grader.errors import GraderError
+from grader.preflight import check_command
 from grader.report import report_command
-from grader.report.command import REPORTS
-from grader.report.render import report_evidence
 from grader.serving.probe_cli import probe_command
 from grader.world.packet import generate, write_key, write_packet
 from grader.world.seed import DEMO_SECRET, check_candidate_id, read_secret
@@ -86,58 +86,6 @@ def key(
     console.print(f"answer key for {candidate_id}: {out}")
 
 
-Backend = Annotated[
-    str, typer.Option("--backend", help="docker, local, or auto (docker when an engine answers).")
-]
-
-
-def _backend(choice: str):
-    """The backend to grade with, and a Docker client when it is docker."""
-    from grader.sandbox.engine import connect
-
-    if choice not in ("auto", "docker", "local"):
-        raise BadInput(f"unknown backend {choice!r}: use docker, local or auto")
-    if choice == "local":
-        return "local", None
-    try:
-        return "docker", connect()
-    except EngineUnavailable:
-        if choice == "docker":
-            raise
-        console.print("[yellow]no Docker engine answers: grading with the local backend[/yellow]")
-        return "local", None
-
-
-@app.command()
-def grade(
-    submission: Annotated[Path, typer.Argument(help="The candidate's submission folder.")],
-    candidate: Annotated[str, typer.Option("--candidate", help="Candidate id (names the seed).")],
-    out: Out,
-    backend: Backend = "auto",
-    spec: Spec = DEFAULT_SPEC,
-    rows: Rows = None,
-    secret_file: SecretFile = None,
-    demo_secret: DemoSecret = False,
-    force: Force = False,
-) -> None:
-    """Grade one submission: run its notebooks in the sandbox, read MLflow, score the model."""
-    from grader.grade import grade_submission
-
-    if not submission.is_dir():
-        raise BadInput(f"submission folder {submission} does not exist")
-    seeded = _seeded(candidate, spec, rows, secret_file, demo_secret)
-    chosen, client = _backend(backend)
-    with console.status("grading") as status:
-        evidence = grade_submission(submission, seeded, out, chosen, client, force,
-                                    progress=lambda stage: status.update(f"grading {candidate}: {stage}"))
-    for name, outcome in evidence.stages.items():
-        console.print(f"{name:10s} {outcome.status:8s} {'; '.join(outcome.reasons)[:300]}", highlight=False)
-    card = report_evidence(evidence, out / REPORTS)
-    console.print(f"{candidate}: {card.total:g}/100 (+{card.bonus:g} bonus), {card.verdict}; red flags: "
-                  f"{', '.join(flag.id for flag in card.red_flags) or 'none'}", highlight=False)
-    console.print(f"evidence: {out / 'evidence.json'}; report: {out / REPORTS / candidate / 'report.html'}")
-
-
 sandbox_app = typer.Typer(help="The Docker engine and the offline stand-in base images.", no_args_is_help=True)
 app.add_typer(sandbox_app, name="sandbox")
 
@@ -152,6 +100,9 @@ def sandbox_bootstrap() -> None:
         console.print(f"{info.name}: {kind}")
 
 
+app.command("grade")(grade_command)
+app.command("merge")(merge_command)
+app.command("check")(check_command)
 app.command("probe")(probe_command)
 app.command("report")(report_command)
 

@@ -4,7 +4,6 @@ reference model, and the oracle. Holdout labels never leave this process."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import lightgbm as lgb
 import numpy as np

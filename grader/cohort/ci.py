@@ -1,0 +1,124 @@
+"""What `grader grade --ci` adds: a compact summary, JUnit XML, and an exit code for CI.
+
+The exit code says whether the *grader* worked, not how the candidate did: 0 when every
+submission was graded (fully or partly), GRADER_FAILED when the grader could not grade
+one. Only `--fail-on-fail` (verdict not pass) or `--fail-under N` (total below N) turn a
+candidate's result into a non-zero exit, CANDIDATE_BELOW_BAR.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.cohort.state import Outcome
+from grader.rubric import Scorecard
+
+CANDIDATE_BELOW_BAR = 1
+GRADER_FAILED = 3
+
+
+@dataclass
+class CiEntry:
+    """One submission as CI sees it: its scorecard, or why the grader failed on it."""
+
+    candidate: str
+    card: Scorecard | None
+    grader_failed: bool
+    reasons: list[str] = field(default_factory=list)
+    duration_s: float = 0.0
+    outcome: Outcome = "graded"
+
+
+def read_scorecard(path: Path) -> Scorecard | None:
+    try:
+        return Scorecard.model_validate_json(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def exit_code(entries: list[CiEntry], fail_under: float | None, fail_on_fail: bool) -> int:
+    if any(entry.grader_failed for entry in entries):
+        return GRADER_FAILED
+    cards = [entry.card for entry in entries if entry.card is not None]
+    if fail_on_fail and any(card.verdict != "pass" for card in cards):
+        return CANDIDATE_BELOW_BAR
+    if fail_under is not None and any(card.total < fail_under for card in cards):
+        return CANDIDATE_BELOW_BAR
+    return 0
+
+
+def compact_summary(entries: list[CiEntry]) -> list[str]:
+    """Two lines per candidate: the headline, then sections and red flags."""
+    lines = []
+    for entry in entries:
+        card = entry.card
+        if entry.grader_failed or card is None:
+            lines.append(f"{entry.candidate}: GRADER FAILED: {'; '.join(entry.reasons)[:300] or 'no report'}")
+            continue
+        bonus = f" +{card.bonus:g} bonus" if card.bonus else ""
+        took = f"{entry.duration_s:.0f} s" if entry.duration_s else ""
+        how = ", ".join(filter(None, [entry.outcome, card.backend, took]))
+        headline = f"{entry.candidate}: {card.total:g}/100{bonus}, {card.verdict.upper()}"
+        lines.append(headline + (f" ({how})" if how else ""))
+        sections = " · ".join(f"{s.id} {s.score:g}/{s.max:g}" if s.graded else f"{s.id} not graded"
+                              for s in card.sections.values())
+        flags = ", ".join(flag.id for flag in card.red_flags) or "none"
+        lines.append(f"  {sections} · red flags: {flags}")
+        if entry.reasons:
+            lines.append(f"  partly graded: {'; '.join(entry.reasons)[:300]}")
+    return lines
+
+
+def _case(suite: ET.Element, classname: str, name: str) -> ET.Element:
+    return ET.SubElement(suite, "testcase", classname=classname, name=name, time="0")
+
+
+def _suite(entry: CiEntry) -> ET.Element:
+    suite = ET.Element("testsuite", name=entry.candidate, time=f"{entry.duration_s:.1f}")
+    card = entry.card
+    if entry.grader_failed or card is None:
+        case = _case(suite, entry.candidate, "grading")
+        ET.SubElement(case, "error", message="; ".join(entry.reasons)[:1000] or "no report", type="grader_failed")
+        return suite
+    properties = ET.SubElement(suite, "properties")
+    for name, value in (("total", f"{card.total:g}"), ("bonus", f"{card.bonus:g}"), ("verdict", card.verdict),
+                        ("backend", card.backend or ""), ("rubric", f"{card.rubric.id} {card.rubric.version}")):
+        ET.SubElement(properties, "property", name=name, value=value)
+    for section in card.sections.values():
+        for criterion in section.criteria:
+            case = _case(suite, f"{entry.candidate}.{section.id}", f"{criterion.id}: {criterion.title}")
+            message = f"{criterion.points:g}/{criterion.max:g} points: {criterion.reason}"[:1000]
+            if not section.graded:
+                ET.SubElement(case, "skipped", message=f"section not graded: {section.reason}"[:1000])
+            elif criterion.points < criterion.max:
+                ET.SubElement(case, "failure", message=message, type="points_withheld").text = message
+            else:
+                ET.SubElement(case, "system-out").text = message
+    for flag in card.red_flags_checked:
+        case = _case(suite, f"{entry.candidate}.red_flags", flag.id)
+        if flag.raised:
+            ET.SubElement(case, "failure", message=f"{flag.message}: {flag.detail}"[:1000], type="red_flag")
+    case = _case(suite, entry.candidate, "pass_rule")
+    if not card.passed:
+        ET.SubElement(case, "failure", message=f"{card.verdict}: {'; '.join(card.verdict_reasons)}"[:1000],
+                      type="verdict")
+    return suite
+
+
+def junit_xml(entries: list[CiEntry]) -> str:
+    """JUnit XML: a test suite per candidate, a test case per rubric criterion, red flag and the pass rule."""
+    root = ET.Element("testsuites", name="churn-grader")
+    for entry in entries:
+        suite = _suite(entry)
+        cases = suite.findall("testcase")
+        suite.set("tests", str(len(cases)))
+        suite.set("failures", str(sum(1 for c in cases if c.find("failure") is not None)))
+        suite.set("errors", str(sum(1 for c in cases if c.find("error") is not None)))
+        suite.set("skipped", str(sum(1 for c in cases if c.find("skipped") is not None)))
+        root.append(suite)
+    for total in ("tests", "failures", "errors", "skipped"):
+        root.set(total, str(sum(int(s.get(total, "0")) for s in root)))
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"

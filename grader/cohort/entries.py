@@ -1,0 +1,103 @@
+"""The submissions of a cohort folder: one sub-folder each, named by candidate id or mapped.
+
+`cohort.toml` at the top of the folder maps folder names to candidate ids where the
+folder name is not one (an e-mail, a name with spaces):
+
+```toml
+[candidates]
+"Jane Doe" = "cand-0042"
+"bob@example.com" = "cand-0043"
+```
+
+A folder whose id is invalid, or shared with another folder, is a failed entry with a
+reason; the others are graded all the same.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections import Counter
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from grader.errors import BadCandidateId, BadInput
+from grader.world.seed import check_candidate_id
+
+COHORT_FILE = "cohort.toml"
+# A folder holding these at its top is one submission, not a cohort of them.
+SUBMISSION_MARKERS = ("Dockerfile", "takehome.toml", "requirements.txt")
+
+
+class CohortEntry(BaseModel):
+    """One submission folder and its candidate id, or why it cannot be graded."""
+
+    folder: Path
+    candidate: str
+    error: str | None = None
+
+
+class Cohort(BaseModel):
+    root: Path
+    entries: list[CohortEntry]
+    warnings: list[str]
+
+    def valid(self) -> list[CohortEntry]:
+        return [entry for entry in self.entries if entry.error is None]
+
+
+def _mapping(root: Path) -> dict[str, str]:
+    path = root / COHORT_FILE
+    if not path.is_file():
+        return {}
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise BadInput(f"{path} is not valid TOML: {exc}") from exc
+    candidates = document.get("candidates", {})
+    if not isinstance(candidates, dict) or not all(isinstance(v, str) for v in candidates.values()):
+        raise BadInput(f'{path}: [candidates] must map folder names to candidate ids ("folder" = "id")')
+    unknown = set(document) - {"candidates"}
+    if unknown:
+        raise BadInput(f"{path}: unknown table(s) {', '.join(sorted(unknown))}; only [candidates] is read")
+    return candidates
+
+
+def _looks_like_one_submission(root: Path) -> bool:
+    return any((root / marker).is_file() for marker in SUBMISSION_MARKERS) or any(root.glob("*.ipynb"))
+
+
+def find_submissions(root: Path, only: list[str] | None = None) -> Cohort:
+    """Every submission folder under `root` with its candidate id (`only`: just these ids)."""
+    if not root.is_dir():
+        raise BadInput(f"submissions folder {root} does not exist")
+    mapping = _mapping(root)
+    if not mapping and _looks_like_one_submission(root):
+        raise BadInput(f"{root} looks like one submission (it has a Dockerfile, notebooks or requirements): "
+                       "pass --candidate ID to grade it alone, or give the folder that holds submission folders")
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    warnings = [f"{COHORT_FILE} maps {name!r}, which is not a folder here" for name in mapping
+                if not (root / name).is_dir()]
+    entries = []
+    for folder in folders:
+        candidate = mapping.get(folder.name, folder.name)
+        error = None
+        try:
+            check_candidate_id(candidate)
+        except BadCandidateId as exc:
+            hint = f"; map the folder to a valid id in {COHORT_FILE}" if folder.name not in mapping else ""
+            error = f"{exc}{hint}"
+        entries.append(CohortEntry(folder=folder.resolve(), candidate=candidate, error=error))
+    counts = Counter(entry.candidate for entry in entries)
+    for entry in entries:
+        if counts[entry.candidate] > 1 and entry.error is None:
+            others = [e.folder.name for e in entries if e.candidate == entry.candidate and e is not entry]
+            entry.error = f"candidate id {entry.candidate!r} is also used by {', '.join(others)}: ids must be unique"
+    if only:
+        missing = sorted(set(only) - {entry.candidate for entry in entries})
+        if missing:
+            raise BadInput(f"no submission for {', '.join(missing)} in {root}")
+        entries = [entry for entry in entries if entry.candidate in only]
+    if not entries:
+        raise BadInput(f"no submission folders in {root}")
+    return Cohort(root=root.resolve(), entries=entries, warnings=warnings)

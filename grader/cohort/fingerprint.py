@@ -1,0 +1,89 @@
+"""Content hashes that decide what a re-run may skip: the submission's, and the grader's.
+
+A submission is hashed as grading sees it: the files submission discovery walks (no
+.git, virtualenvs, caches or checkpoints; symlinks by their target, never followed
+out), minus the folders the notebook stage replaces or drops (`data/`...). Two
+grader fingerprints: `grading` changes when anything that shapes the evidence changes
+(the grader's stage code, sandbox runner and policy, world spec, rows, seed, backend,
+serving settings); `scoring` changes when only the rubric or the report code does, and
+then saved evidence is re-scored without running anything again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from grader.notebook.execute import SKIP_DIRS as GRADING_SKIPS
+from grader.rubric import REPORT_SCHEMA, Rubric
+from grader.submission.tree import walk
+
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+REPO_DIR = PACKAGE_DIR.parent
+# Code that only scores or renders, or drives runs: changing it never changes evidence.
+SCORING_CODE = ("rubric", "report")
+NOT_GRADING_CODE = {*SCORING_CODE, "cohort", "preflight", "cli.py"}
+_CHUNK = 1024 * 1024
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def submission_sha256(root: Path) -> str:
+    """A hash of the submission as graded: every walked file's path and content, and every link."""
+    tree = walk(root.resolve())
+    digest = hashlib.sha256(b"submission/1\n")
+    for entry in tree.files:
+        if GRADING_SKIPS & set(Path(entry.rel).parts[:-1]):
+            continue
+        digest.update(f"file {entry.rel} {entry.size} {_file_digest(entry.real)}\n".encode())
+    for link in sorted(tree.symlinks, key=lambda s: s.path):
+        digest.update(f"link {link.path} -> {link.target}\n".encode())
+    return digest.hexdigest()
+
+
+def _tree_digest(paths: list[Path], base: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(f"{path.relative_to(base)} {_file_digest(path)}\n".encode())
+    return digest.hexdigest()
+
+
+@lru_cache(maxsize=1)
+def grading_code_sha256() -> str:
+    """The grader's evidence-collecting code, sandbox runner and policy, and world specs."""
+    code = [p for p in PACKAGE_DIR.rglob("*.py")
+            if p.relative_to(PACKAGE_DIR).parts[0] not in NOT_GRADING_CODE and "__pycache__" not in p.parts]
+    shipped = [p for folder in ("sandbox/runner", "datasets") for p in (REPO_DIR / folder).rglob("*") if p.is_file()]
+    policy = REPO_DIR / "sandbox" / "policy.toml"
+    return _tree_digest(code + shipped + ([policy] if policy.is_file() else []), REPO_DIR)
+
+
+@lru_cache(maxsize=1)
+def scoring_code_sha256() -> str:
+    code = [p for folder in SCORING_CODE for p in (PACKAGE_DIR / folder).rglob("*.py") if "__pycache__" not in p.parts]
+    return _tree_digest(code, REPO_DIR)
+
+
+def grader_fingerprint(settings: dict) -> str:
+    """The grader's code and run settings: equal for every candidate graded the same way."""
+    document = {"code": grading_code_sha256(), "settings": settings}
+    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
+
+
+def grading_fingerprint(grader: str, seed_fingerprint: str) -> str:
+    """What shapes one candidate's evidence: the grader fingerprint and their seed."""
+    return hashlib.sha256(f"{grader} {seed_fingerprint}".encode()).hexdigest()
+
+
+def scoring_fingerprint(rubric: Rubric) -> str:
+    """What turns evidence into reports: the rubric file, the report schema and their code."""
+    document = {"rubric": rubric.sha256, "schema": REPORT_SCHEMA, "code": scoring_code_sha256()}
+    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()

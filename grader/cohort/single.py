@@ -1,0 +1,78 @@
+"""One submission graded in this process, as `grader grade SUBMISSION --candidate ID --out OUT` always did.
+
+Evidence and notebooks go to OUT, reports to OUT/reports; with `--ci`, a grader bug becomes
+a reported grader failure rather than a traceback the CI log has to be searched for.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+from grader.cohort.ci import CiEntry
+from grader.cohort.gradeone import choose_backend
+from grader.cohort.results import CohortResult, SubmissionResult, now
+from grader.cohort.worker import summarize
+from grader.errors import BadInput, GraderError
+from grader.rubric import load_rubric
+from grader.serving.settings import ServingSettings
+from grader.world.seed import check_candidate_id
+from grader.world.spec import load_spec
+
+REPORTS = "reports"
+
+
+def grade_single(submission: Path, candidate: str, out: Path, backend: str, spec: str, rows: int | None,
+                 secret: bytes, demo_secret: bool, force: bool, serving: ServingSettings | None, rubric: Path,
+                 ci: bool, console: Console) -> CiEntry:
+    """Grade one submission into OUT and render its reports; in CI, a grader bug is returned, not raised."""
+    from grader.grade import grade_submission
+    from grader.report import report_evidence
+    from grader.world.packet import generate
+
+    if not submission.is_dir():
+        raise BadInput(f"submission folder {submission} does not exist")
+    check_candidate_id(candidate)
+    world_spec = load_spec(spec)
+    started = time.monotonic()
+    with console.status(f"generating the {world_spec.version} world for {candidate}"):
+        seeded = generate(world_spec, secret, candidate, rows, demo_secret)
+    chosen, client = choose_backend(backend)
+    if chosen == "local" and backend == "auto":
+        console.print("[yellow]no Docker engine answers: grading with the local backend[/yellow]")
+    try:
+        with console.status("grading") as status:
+            evidence = grade_submission(submission, seeded, out, chosen, client, force,
+                                        progress=lambda stage: status.update(f"grading {candidate}: {stage}"),
+                                        serving_settings=serving)
+    except GraderError:
+        raise
+    except Exception as exc:  # a grader bug; in CI it is reported as the grader's failure, not the candidate's
+        if not ci:
+            raise
+        console.print_exception()
+        return CiEntry(candidate=candidate, card=None, grader_failed=True, reasons=[f"{type(exc).__name__}: {exc}"])
+    finally:
+        if client is not None:
+            client.close()
+    for name, outcome in evidence.stages.items():
+        console.print(f"{name:10s} {outcome.status:8s} {'; '.join(outcome.reasons)[:300]}", highlight=False)
+    card = report_evidence(evidence, out / REPORTS, load_rubric(rubric))
+    console.print(f"{candidate}: {card.total:g}/100 (+{card.bonus:g} bonus), {card.verdict}; red flags: "
+                  f"{', '.join(flag.id for flag in card.red_flags) or 'none'}", highlight=False)
+    console.print(f"evidence: {out / 'evidence.json'}; report: {out / REPORTS / candidate / 'report.html'}")
+    partial = [f"{name} {o.status}" for name, o in evidence.stages.items() if o.status != "ok"]
+    return CiEntry(candidate=candidate, card=card, grader_failed=False, reasons=partial,
+                   duration_s=time.monotonic() - started, outcome="partial" if partial else "graded")
+
+
+def single_markdown(entry: CiEntry, submission: Path) -> str:
+    """summary.md for one submission, in the same shape as a cohort's."""
+    result = SubmissionResult(candidate=entry.candidate, folder=str(submission), action="graded",
+                              outcome="failed" if entry.grader_failed else entry.outcome,
+                              reasons=entry.reasons, duration_s=entry.duration_s,
+                              score=summarize(entry.card) if entry.card else None)
+    return CohortResult(submissions=str(submission), reports="", jobs=1, started_at=now(),
+                        elapsed_s=entry.duration_s, results=[result]).markdown()
