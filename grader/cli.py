@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from grader.cohort import grade_command, merge_command
+from grader.decide.command import decide_command
 from grader.errors import GraderError
 from grader.preflight import check_command
 from grader.report import report_command
@@ -103,6 +104,7 @@ def sandbox_bootstrap() -> None:
 app.command("grade")(grade_command)
 app.command("merge")(merge_command)
 app.command("check")(check_command)
+app.command("decide")(decide_command)
 app.command("probe")(probe_command)
 app.command("report")(report_command)
 

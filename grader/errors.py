@@ -35,3 +35,7 @@ class EngineUnavailable(GraderError):
 
 class BaseImagesUnavailable(GraderError):
     """The offline stand-in base images are missing and could not be built."""
+
+
+class BadScorecard(BadInput):
+    """An interview scorecard (or the question bank) that breaks its format; the message names file and line."""

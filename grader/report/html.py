@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from html import escape
 
+from grader.decide.decision import Decision
 from grader.evidence import Quote
 from grader.report.plots import Plot
 from grader.report.text import graded_at, quote_origin, verdict_label
@@ -32,7 +33,12 @@ blockquote{margin:4px 0;padding:4px 8px;border-left:3px solid #d0d7de;color:#3d4
 .plots figure{margin:0;background:#fff;border:1px solid #d0d7de;border-radius:8px;padding:8px}
 .plots img{width:100%;height:auto;display:block}
 .pts{white-space:nowrap;font-variant-numeric:tabular-nums}
+.met{color:#1a7f37;font-weight:600}.unmet{color:#cf222e;font-weight:600}
 """
+# report.html and report.md keep the hiring decision between these, so `grader decide` can
+# replace it without the evidence the rest of the page was drawn from.
+DECISION_START = "<!-- hiring-decision -->"
+DECISION_END = "<!-- /hiring-decision -->"
 
 
 def _e(value: object) -> str:
@@ -105,8 +111,52 @@ def _plots(plots: list[Plot]) -> str:
     return '<div class="plots">' + "".join(figures) + "</div>"
 
 
-def render_html(scorecard: Scorecard, plots: list[Plot]) -> str:
-    """The whole page as a string."""
+def _scores(scores: dict[str, int]) -> str:
+    return ", ".join(f"{_e(who)} <b>{score}</b>" for who, score in scores.items())
+
+
+def _decision(decision: Decision, scorecard: Scorecard) -> str:
+    stale = decision.stale_against(scorecard)
+    reasons = "".join(f'<li><span class="{"met" if r.met else "unmet"}">{"met" if r.met else "not met"}</span> '
+                      f"{_e(r.detail)}</li>" for r in decision.reasons)
+    categories = "".join(f"<tr><td>{_e(name)}</td><td class=pts>{c.questions}</td><td class=pts>"
+                         f"{'missing' if c.average is None else c.average.text()}</td></tr>"
+                         for name, c in decision.categories.items())
+    overall = "missing a category" if decision.overall is None else decision.overall.text()
+    flags = "".join(f'<div class="flag"><b>{_e(f.text)}</b> <code class="small">{_e(f.id)}</code>'
+                    f'<div class="small muted">{_e(f.origin())}{": " + _e(f.note) if f.note else ""}</div></div>'
+                    for f in decision.red_flags) or "<p>None of the guide's list raised.</p>"
+    stale_note = f'<div class="override small">{_e(stale)}: run <code>grader decide</code> again.</div>' if stale else ""
+    uncounted = "".join(f"<li><code>{_e(f.id)}</code> {_e(f.message)}</li>" for f in decision.practical_flags_not_counted)
+    if uncounted:
+        flags += (f"<p class='small muted'>Raised by the practical report, not on the guide's list (not counted):</p>"
+                  f"<ul class=small>{uncounted}</ul>")
+    extra = ""
+    if decision.mix_warnings:
+        extra += "<h3>Interview mix</h3><ul class=small>" + "".join(f"<li>{_e(w)}</li>" for w in decision.mix_warnings)
+        extra += "</ul>"
+    if decision.disagreements:
+        extra += ("<h3>Interviewers 2+ points apart</h3><table><tr><th>question</th><th>spread</th><th>scores</th></tr>"
+                  + "".join(f"<tr><td>{_e(d.text)}<div class='muted small'><code>{_e(d.key)}</code></div></td>"
+                            f"<td class=pts>{d.spread}</td><td>{_scores(d.scores)}</td></tr>"
+                            for d in decision.disagreements) + "</table>")
+    interviewers = ", ".join(f"{_e(i.interviewer)} ({_e(i.date)})" for i in decision.interviewers)
+    return f"""<div class="card" id="hiring-decision"><h2>Hiring decision
+<span class="badge {'pass' if decision.hire else 'fail'}">{_e(decision.recommendation.upper())}</span></h2>
+<p class="muted small">{_e(decision.role_level)} role &middot; interviewers: {interviewers}</p>{stale_note}
+<ul>{reasons}</ul><p class="muted small">Rule: {_e(decision.rule)}.</p>
+<table><tr><th>category</th><th>questions</th><th>average (1-4)</th></tr>{categories}
+<tr><td><b>overall</b> <span class="muted small">mean of the three</span></td><td></td><td class=pts><b>{overall}</b></td>
+</tr></table><h3>Red flags (interview and practical)</h3>{flags}{extra}</div>"""
+
+
+def decision_slot(decision: Decision | None, scorecard: Scorecard) -> str:
+    """The page's hiring-decision slot: the section when there is a decision, else empty."""
+    return f"{DECISION_START}{_decision(decision, scorecard) if decision else ''}{DECISION_END}"
+
+
+def render_html(scorecard: Scorecard, plots: list[Plot], decision: Decision | None = None) -> str:
+    """The whole page as a string (with the hiring decision, when there is one)."""
     verdict = scorecard.verdict
     bonus = scorecard.bonus_detail
     bonus_html = ""
@@ -132,6 +182,7 @@ backend <b>{_e(scorecard.backend)}</b> &middot; graded {_e(graded_at(scorecard))
 <span class="muted">+ bonus {scorecard.bonus:g}</span></p>
 <p class="small">{_e('; '.join(scorecard.verdict_reasons))}.<br><span class="muted">Pass rule: {_e(scorecard.pass_rule)}.</span></p>
 <table><tr><th>section</th><th>score</th><th></th><th>level (1-4)</th></tr>{_section_rows(scorecard)}</table></div>
+{decision_slot(decision, scorecard)}
 <div class="card"><h2>Red flags</h2>{_flags(scorecard)}</div>
 <h2>The model on the hidden holdout, and the service under load</h2>{_plots(plots)}
 {sections}{bonus_html}

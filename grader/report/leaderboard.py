@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Mapping
 from html import escape
 
 from grader.rubric.scorecard import Scorecard
 
-FIXED = ("candidate", "total", "bonus", "passed", "verdict", "red_flags")
+FIXED = ("candidate", "total", "bonus", "passed", "verdict", "red_flags", "decision")
 
 SORT_SCRIPT = """
 document.querySelectorAll('th[data-col]').forEach(function (th) {
@@ -35,29 +36,30 @@ def _columns(scorecards: list[Scorecard]) -> list[str]:
     return [*FIXED, *sections, *(f"{s}_level" for s in sections), "backend"]
 
 
-def _ordered(scorecards: list[Scorecard]) -> list[Scorecard]:
-    return sorted(scorecards, key=lambda card: (-card.total, card.candidate))
+def _rows(scorecards: list[Scorecard], decisions: Mapping[str, str]) -> list[tuple[Scorecard, dict]]:
+    """Best total first; `decision` is the hiring recommendation (None before `grader decide`)."""
+    ordered = sorted(scorecards, key=lambda card: (-card.total, card.candidate))
+    return [(card, {**card.summary(), "decision": decisions.get(card.candidate)}) for card in ordered]
 
 
-def leaderboard_csv(scorecards: list[Scorecard]) -> str:
-    """One row per candidate, best total first; ungraded sections are empty cells."""
+def leaderboard_csv(scorecards: list[Scorecard], decisions: Mapping[str, str] | None = None) -> str:
+    """One row per candidate, best total first; ungraded sections and undecided candidates are empty cells."""
     columns = _columns(scorecards)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
-    for card in _ordered(scorecards):
-        row = card.summary()
+    for _, row in _rows(scorecards, decisions or {}):
         writer.writerow({c: ("" if row.get(c) is None else row.get(c)) for c in columns})
     return buffer.getvalue()
 
 
-def leaderboard_html(scorecards: list[Scorecard], title: str = "Cohort leaderboard") -> str:
+def leaderboard_html(scorecards: list[Scorecard], decisions: Mapping[str, str] | None = None,
+                     title: str = "Cohort leaderboard") -> str:
     """The leaderboard as a page; click a column header to sort. Links to each candidate's report."""
     columns = _columns(scorecards)
     head = "".join(f'<th data-col="{i}" title="click to sort">{escape(c)}</th>' for i, c in enumerate(columns))
     rows = []
-    for card in _ordered(scorecards):
-        row = card.summary()
+    for card, row in _rows(scorecards, decisions or {}):
         cells = []
         for column in columns:
             value = row.get(column)
@@ -68,6 +70,8 @@ def leaderboard_html(scorecards: list[Scorecard], title: str = "Cohort leaderboa
                 body = f'<a href="{escape(card.candidate, quote=True)}/report.html">{body}</a>'
             elif column == "verdict":
                 body = f'<span class="{escape(card.verdict)}">{body}</span>'
+            elif column == "decision" and value is not None:
+                body = f'<span class="{"pass" if value == "hire" else "fail"}">{body}</span>'
             cells.append(f'<td data-sort="{escape(sort_key, quote=True)}">{body}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return f"""<!DOCTYPE html>

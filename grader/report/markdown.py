@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from grader.decide.decision import Decision
 from grader.evidence import Quote
+from grader.report.html import DECISION_END, DECISION_START
 from grader.report.text import graded_at, quote_origin
 from grader.rubric.scorecard import CriterionScore, Observation, Override, RedFlagResult, Scorecard
 
@@ -42,8 +44,42 @@ def _flag(flag: RedFlagResult) -> str:
     return f"- **{flag.message}** (`{flag.id}`): {flag.detail}{_override(flag.override)}{quotes}"
 
 
-def render_markdown(scorecard: Scorecard) -> str:
-    """The report as Markdown."""
+def _decision(decision: Decision, scorecard: Scorecard) -> list[str]:
+    stale = decision.stale_against(scorecard)
+    lines = ["", f"## Hiring decision: {decision.recommendation.upper()}", ""]
+    if stale:
+        lines += [f"**{stale}: run `grader decide` again.**", ""]
+    lines += [f"- {'met' if r.met else '**not met**'}: {_cell(r.detail)}" for r in decision.reasons]
+    overall = "missing a category" if decision.overall is None else decision.overall.text()
+    lines += ["", f"Rule: {decision.rule}. Overall (mean of the three): **{overall}**; {decision.role_level} role; "
+              f"interviewers: {_cell(', '.join(f'{i.interviewer} ({i.date})' for i in decision.interviewers))}.", "",
+              "| category | questions | average (1-4) |", "|---|---|---|"]
+    lines += [f"| {name} | {c.questions} | {'missing' if c.average is None else c.average.text()} |"
+              for name, c in decision.categories.items()]
+    lines += ["", "Red flags (interview and practical):", ""]
+    lines += [f"- **{_cell(f.text)}** (`{f.id}`, {_cell(f.origin())}){': ' + _cell(f.note) if f.note else ''}"
+              for f in decision.red_flags] or ["- none of the guide's list raised"]
+    if decision.practical_flags_not_counted:
+        lines += ["", "Raised by the practical report, not on the guide's list (not counted): "
+                  + ", ".join(f"`{f.id}`" for f in decision.practical_flags_not_counted) + "."]
+    if decision.mix_warnings:
+        lines += ["", "Interview mix:", ""] + [f"- {_cell(w)}" for w in decision.mix_warnings]
+    if decision.disagreements:
+        lines += ["", "| interviewers 2+ points apart on | spread | scores |", "|---|---|---|"]
+        lines += [f"| {_cell(d.text)} | {d.spread} | {_cell(', '.join(f'{who} {n}' for who, n in d.scores.items()))} |"
+                  for d in decision.disagreements]
+    return lines
+
+
+def decision_slot(decision: Decision | None, scorecard: Scorecard) -> str:
+    """The report's hiring-decision slot: the section when there is a decision, else empty."""
+    # Blank lines around the section, so no Markdown table runs into the closing marker.
+    body = "\n".join(_decision(decision, scorecard)) + "\n\n" if decision else ""
+    return f"{DECISION_START}{body}{DECISION_END}"
+
+
+def render_markdown(scorecard: Scorecard, decision: Decision | None = None) -> str:
+    """The report as Markdown (with the hiring decision, when there is one)."""
     lines = [
         f"# {scorecard.candidate}: {scorecard.verdict.upper()}",
         "",
@@ -52,6 +88,7 @@ def render_markdown(scorecard: Scorecard) -> str:
         "",
         (f"Pass rule: {scorecard.pass_rule}. Rubric `{scorecard.rubric.id}` {scorecard.rubric.version}; "
          f"backend **{scorecard.backend}**; graded {graded_at(scorecard)}."),
+        decision_slot(decision, scorecard),
         "",
         "| section | score | level (1-4) |",
         "|---|---|---|",

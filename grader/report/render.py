@@ -3,28 +3,34 @@
 Rendering never re-runs a stage: it reads evidence.json, scores it with the rubric (and
 any reviewer overrides), and writes REPORTS/<candidate>/report.json|md|html and
 REPORTS/leaderboard.csv|html. The same evidence always gives byte-identical report.json.
+
+A hiring decision (REPORTS/<candidate>/decision.json, from `grader decide`) survives a
+re-render and shows in report.md, report.html and the leaderboard.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
+from grader.decide.decision import DECISION_FILE, load_decision
 from grader.errors import BadInput
 from grader.fsutil import atomic_output_dir
-from grader.report.html import render_html
+from grader.report import html, markdown
 from grader.report.leaderboard import leaderboard_csv, leaderboard_html
-from grader.report.markdown import render_markdown
 from grader.report.plots import all_plots
-from grader.rubric import Overrides, Rubric, Scorecard, load_rubric, score
+from grader.rubric import REPORT_SCHEMA, Overrides, Rubric, Scorecard, load_rubric, score
 from grader.world.seed import check_candidate_id
 
 EVIDENCE_FILE = "evidence.json"
+REPORT_FILE = "report.json"
 MAX_EVIDENCE_BYTES = 256 * 1024**2
+MAX_REPORT_BYTES = 64 * 1024**2
 
 
 def _document(evidence: Mapping[str, Any] | BaseModel) -> dict:
@@ -65,24 +71,82 @@ def evidence_files(paths: list[Path]) -> list[Path]:
     return found
 
 
+def load_report(path: Path) -> Scorecard:
+    """The report.json at `path` (a file, or a candidate's report folder)."""
+    file = path / REPORT_FILE if path.is_dir() else path
+    try:
+        if file.stat().st_size > MAX_REPORT_BYTES:
+            raise BadInput(f"{file} is over {MAX_REPORT_BYTES // 1024**2} MB: not a report file")
+        card = Scorecard.model_validate_json(file.read_bytes())
+    except FileNotFoundError:
+        raise BadInput(f"no {REPORT_FILE} at {path}: give the file `grader grade` or `grader report` wrote") from None
+    except OSError as exc:
+        raise BadInput(f"cannot read {file}: {exc.strerror or exc}") from None
+    except ValidationError as exc:
+        raise BadInput(f"{file} is not a {REPORT_SCHEMA} report ({exc.error_count()} invalid field(s), first: "
+                       f"{'.'.join(map(str, exc.errors()[0]['loc']))}: {exc.errors()[0]['msg']})") from None
+    if card.schema_version != REPORT_SCHEMA:
+        raise BadInput(f"{file} is a {card.schema_version} report; this grader reads {REPORT_SCHEMA}")
+    return card
+
+
 def render_reports(evidence: Mapping[str, Any] | BaseModel, scorecard: Scorecard, reports_dir: Path) -> Path:
-    """Write REPORTS/<candidate>/report.json, report.md and report.html (replacing old ones)."""
+    """Write REPORTS/<candidate>/report.json, report.md and report.html (replacing old ones, keeping a decision)."""
     candidate = check_candidate_id(scorecard.candidate)
     document = _document(evidence)
+    decision = load_decision(reports_dir / candidate)
     with atomic_output_dir(reports_dir / candidate, force=True) as staging:
-        (staging / "report.json").write_text(scorecard.model_dump_json(indent=2) + "\n", encoding="utf-8")
-        (staging / "report.md").write_text(render_markdown(scorecard), encoding="utf-8")
-        (staging / "report.html").write_text(render_html(scorecard, all_plots(document)), encoding="utf-8")
+        (staging / REPORT_FILE).write_text(scorecard.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        (staging / "report.md").write_text(markdown.render_markdown(scorecard, decision), encoding="utf-8")
+        (staging / "report.html").write_text(html.render_html(scorecard, all_plots(document), decision), encoding="utf-8")
+        if decision is not None:
+            shutil.copy2(reports_dir / candidate / DECISION_FILE, staging / DECISION_FILE)
     return reports_dir / candidate
 
 
+def _splice(path: Path, slot: str) -> bool:
+    """Put `slot` (markers included) in place of the decision slot of a written report; False when it has none."""
+    text = path.read_text(encoding="utf-8")
+    start, end = text.find(html.DECISION_START), text.find(html.DECISION_END)
+    if start < 0 or end < start:
+        return False
+    path.write_text(text[:start] + slot + text[end + len(html.DECISION_END):], encoding="utf-8")
+    return True
+
+
+def show_decision(folder: Path) -> list[Path]:
+    """Put folder/decision.json into the report.md and report.html already there; the files updated.
+
+    Only the decision slot changes, so the plots (drawn from evidence that may live elsewhere)
+    stay as they were; a report rendered before decisions existed has no slot and is skipped.
+    """
+    card = load_report(folder)
+    decision = load_decision(folder)
+    slots = {"report.md": markdown.decision_slot(decision, card), "report.html": html.decision_slot(decision, card)}
+    return [folder / name for name, slot in slots.items() if (folder / name).is_file() and _splice(folder / name, slot)]
+
+
+def _decisions(scorecards: list[Scorecard], reports_dir: Path) -> dict[str, str]:
+    found = {card.candidate: load_decision(reports_dir / card.candidate) for card in scorecards}
+    return {candidate: decision.recommendation for candidate, decision in found.items() if decision is not None}
+
+
 def write_leaderboard(scorecards: list[Scorecard], reports_dir: Path) -> list[Path]:
-    """REPORTS/leaderboard.csv and leaderboard.html for the cohort."""
+    """REPORTS/leaderboard.csv and leaderboard.html for the cohort, with each decision.json's recommendation."""
     reports_dir.mkdir(parents=True, exist_ok=True)
+    decisions = _decisions(scorecards, reports_dir)
     written = [reports_dir / "leaderboard.csv", reports_dir / "leaderboard.html"]
-    written[0].write_text(leaderboard_csv(scorecards), encoding="utf-8")
-    written[1].write_text(leaderboard_html(scorecards), encoding="utf-8")
+    written[0].write_text(leaderboard_csv(scorecards, decisions), encoding="utf-8")
+    written[1].write_text(leaderboard_html(scorecards, decisions), encoding="utf-8")
     return written
+
+
+def refresh_leaderboard(reports_dir: Path) -> list[Path]:
+    """Rewrite an existing leaderboard from every REPORTS/<candidate>/report.json; none written when there is none."""
+    if not (reports_dir / "leaderboard.csv").is_file():
+        return []
+    folders = sorted(p for p in reports_dir.iterdir() if (p / REPORT_FILE).is_file())
+    return write_leaderboard([load_report(folder) for folder in folders], reports_dir)
 
 
 def report_evidence(

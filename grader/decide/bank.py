@@ -1,0 +1,147 @@
+"""The interview guide as data: its question bank, its interview mix and its eight red flags.
+
+`interview/question-bank.toml` and `interview/red-flags.toml` hold the guide's own words;
+`load_guide()` reads and validates both, so a scorecard can be checked against them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from grader.decide.tomlfile import TomlFile, TomlModel, problems_error, read_toml, validate
+
+INTERVIEW_DIR = Path(__file__).resolve().parents[2] / "interview"
+DEFAULT_BANK = INTERVIEW_DIR / "question-bank.toml"
+DEFAULT_RED_FLAGS = INTERVIEW_DIR / "red-flags.toml"
+
+Category = Literal["technical", "behavioral", "role-fit"]
+CATEGORIES: tuple[Category, ...] = ("technical", "behavioral", "role-fit")
+Difficulty = Literal["easy", "medium", "hard"]
+RoleLevel = Literal["junior", "mid", "senior"]
+
+
+class Question(TomlModel):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    category: Category
+    difficulty: Difficulty | None = None
+    number: int = Field(ge=1, description="its place in the guide's list")
+    text: str
+    look_for: str
+
+    @model_validator(mode="after")
+    def _difficulty_for_technical_only(self) -> Question:
+        if (self.difficulty is None) == (self.category == "technical"):
+            raise ValueError("technical questions have a difficulty, and only they do")
+        return self
+
+
+Range = tuple[int, int]
+
+
+class LevelMix(TomlModel):
+    """What a role level changes in the mix: other counts, a minimum of hard technical questions."""
+
+    technical: Range | None = None
+    behavioral: Range | None = None
+    role_fit: Range | None = Field(default=None, alias="role-fit")
+    min_hard: int = Field(default=0, ge=0)
+
+
+class Mix(TomlModel):
+    """How many questions of each category the guide asks for, as [least, most]."""
+
+    technical: Range
+    behavioral: Range
+    role_fit: Range = Field(alias="role-fit")
+    technical_difficulties: int = Field(ge=1, le=3)
+    junior: LevelMix = LevelMix()
+    mid: LevelMix = LevelMix()
+    senior: LevelMix = LevelMix()
+
+    @model_validator(mode="after")
+    def _ranges_ordered(self) -> Mix:
+        for level in (self, self.junior, self.mid, self.senior):
+            for counts in (level.technical, level.behavioral, level.role_fit):
+                if counts is not None and not 0 <= counts[0] <= counts[1]:
+                    raise ValueError(f"count range {list(counts)} is not [least, most]")
+        return self
+
+    def level(self, role_level: RoleLevel) -> LevelMix:
+        return {"junior": self.junior, "mid": self.mid, "senior": self.senior}[role_level]
+
+    def counts(self, role_level: RoleLevel) -> dict[Category, Range]:
+        """The [least, most] question counts per category for a role level."""
+        override = self.level(role_level)
+        return {"technical": override.technical or self.technical,
+                "behavioral": override.behavioral or self.behavioral,
+                "role-fit": override.role_fit or self.role_fit}
+
+
+class QuestionBank(TomlModel):
+    schema_version: Literal[1]
+    guide: str
+    scale: str
+    mix: Mix
+    questions: list[Question] = Field(alias="question", min_length=1)
+
+
+class GuideRedFlag(TomlModel):
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    text: str = Field(description="the guide's words")
+    practical: list[str] = Field(default_factory=list, description="report.json red flag ids that are this flag")
+
+
+class RedFlagList(TomlModel):
+    schema_version: Literal[1]
+    preamble: str
+    red_flags: list[GuideRedFlag] = Field(alias="red_flag", min_length=1)
+
+
+@dataclass(frozen=True)
+class Guide:
+    """The question bank and the red flags, with lookups by id."""
+
+    bank: QuestionBank
+    red_flags: list[GuideRedFlag]
+    sha256: str
+
+    def question(self, question_id: str) -> Question | None:
+        return next((q for q in self.bank.questions if q.id == question_id), None)
+
+    def flag(self, flag_id: str) -> GuideRedFlag | None:
+        return next((f for f in self.red_flags if f.id == flag_id), None)
+
+    def flag_for_practical(self, report_flag_id: str) -> GuideRedFlag | None:
+        """The guide's red flag a practical-report flag stands for, if it is on the guide's list."""
+        return next((f for f in self.red_flags if report_flag_id in f.practical), None)
+
+
+def _repeats(source: TomlFile, table: str, key: str, ids: list[list[str]]) -> list[str]:
+    """Where an id of table entry n was already used by an earlier entry."""
+    seen: set[str] = set()
+    problems = []
+    for index, entry_ids in enumerate(ids):
+        problems += [source.problem((table, index, key), f"{table} {key} `{i}` is used twice")
+                     for i in entry_ids if i in seen]
+        seen.update(entry_ids)
+    return problems
+
+
+def load_guide(bank_path: Path = DEFAULT_BANK, red_flags_path: Path = DEFAULT_RED_FLAGS) -> Guide:
+    """Read and validate the question bank and the red flags (BadScorecard names file and line)."""
+    bank_file, flags_file = read_toml(bank_path), read_toml(red_flags_path)
+    bank = validate(QuestionBank, bank_file)
+    flags = validate(RedFlagList, flags_file)
+    problems = (_repeats(bank_file, "question", "id", [[q.id] for q in bank.questions])
+                + _repeats(flags_file, "red_flag", "id", [[f.id] for f in flags.red_flags])
+                # A report flag standing for two guide flags would count twice.
+                + _repeats(flags_file, "red_flag", "practical", [f.practical for f in flags.red_flags]))
+    if problems:
+        raise problems_error(problems)
+    digest = hashlib.sha256(bank_file.text.encode() + b"\0" + flags_file.text.encode()).hexdigest()
+    return Guide(bank=bank, red_flags=flags.red_flags, sha256=digest)

@@ -1,0 +1,164 @@
+"""decision.json: the hiring decision for one candidate, a versioned contract (grader/report/SCHEMA.md).
+
+Written by `grader decide` next to the candidate's report.json; the reports show it when it
+is there. Fields are only added within `decision/1`; renaming or removing one bumps it.
+The same scorecards, report and guide always give a byte-identical file.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, ValidationError
+
+from grader.errors import BadInput
+from grader.rubric.scorecard import Scorecard
+
+DECISION_SCHEMA = "decision/1"
+DECISION_FILE = "decision.json"
+Recommendation = Literal["hire", "no hire"]
+
+
+class Condition(BaseModel):
+    """One condition of the hire rule, met or not, with the figure behind it."""
+
+    id: Literal["technical", "behavioral", "role-fit", "red_flags", "practical"]
+    met: bool
+    detail: str
+
+
+class Average(BaseModel):
+    """A mean of 1-4 scores: `value` cut (never rounded up) to two decimals, `exact` as a fraction."""
+
+    value: float
+    exact: str
+
+    def text(self) -> str:
+        return f"{self.value:.2f}"
+
+
+class QuestionScores(BaseModel):
+    """One question and every interviewer's score for it."""
+
+    key: str = Field(description="the bank id, or `outside: <the words>` for a question outside the bank")
+    id: str | None = Field(description="the bank id; null outside the bank")
+    text: str
+    category: str
+    difficulty: str | None
+    scores: dict[str, int] = Field(description="interviewer -> score 1-4")
+    average: Average
+
+
+class CategoryResult(BaseModel):
+    questions: int
+    average: Average | None = Field(description="null when no question of this category was asked")
+
+
+class Disagreement(BaseModel):
+    """Interviewers 2 or more points apart on the same question."""
+
+    key: str
+    text: str
+    scores: dict[str, int]
+    spread: int
+
+
+class RaisedFlag(BaseModel):
+    """A red flag of the guide's list, and who raised it."""
+
+    id: str = Field(description="the guide flag id (interview/red-flags.toml)")
+    text: str = Field(description="the guide's words")
+    source: Literal["interview", "practical"]
+    by: str = Field(description="the interviewer, or the practical report's red flag id")
+    note: str = ""
+
+    def origin(self) -> str:
+        return f"{self.source}: {self.by}"
+
+
+class UncountedFlag(BaseModel):
+    """A practical-report red flag that is not on the guide's list: shown, not counted."""
+
+    id: str
+    message: str
+
+
+class Interviewer(BaseModel):
+    interviewer: str
+    date: datetime.date
+    file: str = Field(description="the scorecard's file name")
+
+
+class Practical(BaseModel):
+    """What the decision read from the practical test's report.json."""
+
+    report: str
+    passed: bool
+    verdict: str
+    total: float
+    max: float
+    verdict_reasons: list[str]
+    red_flags: list[str] = Field(description="raised red flag ids of the report")
+
+    @classmethod
+    def of(cls, card: Scorecard, report: str) -> Practical:
+        return cls(report=report, passed=card.passed, verdict=card.verdict, total=card.total, max=card.max,
+                   verdict_reasons=card.verdict_reasons, red_flags=sorted(f.id for f in card.red_flags))
+
+
+class Decision(BaseModel):
+    """decision.json."""
+
+    schema_version: Literal["decision/1"] = DECISION_SCHEMA
+    candidate: str
+    recommendation: Recommendation
+    hire: bool
+    rule: str
+    reasons: list[Condition] = Field(description="every condition of the rule, met or not")
+    overall: Average | None = Field(description="mean of the three category averages; null when one is missing")
+    categories: dict[str, CategoryResult]
+    role_level: str
+    interviewers: list[Interviewer]
+    questions: list[QuestionScores]
+    disagreements: list[Disagreement]
+    red_flags: list[RaisedFlag] = Field(description="raised flags of the guide's list, from both sources")
+    practical: Practical | None = Field(description="null when there was no practical report")
+    practical_flags_not_counted: list[UncountedFlag]
+    mix_warnings: list[str]
+    guide_sha256: str = Field(description="hash of the question bank and red-flag files used")
+
+    def stale_against(self, card: Scorecard) -> str | None:
+        """Why this decision no longer matches the practical report `card`, or None when it does."""
+        if self.practical is None:
+            return "decided before the practical report existed"
+        now = Practical.of(card, self.practical.report)
+        if now == self.practical:
+            return None
+        return (f"the practical report changed since this decision (was {self.practical.verdict} "
+                f"{self.practical.total:g}, now {now.verdict} {now.total:g})")
+
+
+def write_decision(decision: Decision, path: Path) -> Path:
+    """Write decision.json (two-space indented, like report.json)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(decision.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise BadInput(f"cannot write {path}: {exc.strerror or exc}") from None
+    return path
+
+
+def load_decision(folder: Path) -> Decision | None:
+    """The decision.json in a candidate's report folder; None when there is none."""
+    path = folder / DECISION_FILE
+    try:
+        return Decision.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError, ValueError, ValidationError) as exc:
+        reason = f"{len(exc.errors())} invalid field(s)" if isinstance(exc, ValidationError) else str(exc)
+        raise BadInput(f"{path} is not a {DECISION_SCHEMA} file ({reason}): run `grader decide` again "
+                       "or delete it") from None

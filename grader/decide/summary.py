@@ -1,0 +1,56 @@
+"""The decision on the console: one candidate in full, or a cohort as a table."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from grader.decide.bank import CATEGORIES
+from grader.decide.decision import Decision
+
+NO_INTERVIEW = "no interview yet"
+
+
+def _average(decision: Decision, category: str) -> str:
+    average = decision.categories[category].average
+    return "missing" if average is None else average.text()
+
+
+def print_decision(decision: Decision, console: Console) -> None:
+    """Recommendation, every condition, then what to look at: flags, mix, disagreements."""
+    colour = "green" if decision.hire else "red"
+    overall = "missing a category" if decision.overall is None else decision.overall.text()
+    console.print(f"[bold]{escape(decision.candidate)}[/bold]: [bold {colour}]{decision.recommendation.upper()}"
+                  f"[/bold {colour}] ({decision.role_level} role, {len(decision.interviewers)} interviewer(s), "
+                  f"overall {overall})")
+    for reason in decision.reasons:
+        mark = "[green]met[/green]    " if reason.met else "[red]not met[/red]"
+        console.print(f"  {mark} {escape(reason.detail)}")
+    for flag in decision.practical_flags_not_counted:
+        console.print(f"  [dim]not counted: practical red flag {flag.id} is not on the guide's list[/dim]")
+    for warning in decision.mix_warnings:
+        console.print(f"  [yellow]interview mix:[/yellow] {escape(warning)}")
+    for disagreement in decision.disagreements:
+        scores = ", ".join(f"{who} {score}" for who, score in disagreement.scores.items())
+        console.print(f"  [yellow]{disagreement.spread} points apart[/yellow] on {escape(disagreement.key)}: "
+                      f"{escape(scores)}")
+
+
+def print_cohort(decisions: dict[str, Decision | None], console: Console) -> None:
+    """One row per candidate; a candidate with a report and no scorecard shows as not interviewed yet."""
+    table = Table("candidate", "decision", *CATEGORIES, "overall", "red flags", "practical", "mix warnings",
+                  "disagreements", title="Hiring decisions")
+    for candidate, decision in decisions.items():
+        if decision is None:
+            table.add_row(escape(candidate), NO_INTERVIEW, *[""] * (len(CATEGORIES) + 5))
+            continue
+        colour = "green" if decision.hire else "red"
+        practical = decision.practical
+        table.add_row(escape(candidate), f"[{colour}]{decision.recommendation}[/{colour}]",
+                      *(_average(decision, c) for c in CATEGORIES),
+                      "missing" if decision.overall is None else decision.overall.text(),
+                      " ".join(sorted({f.id for f in decision.red_flags})) or "-",
+                      "no report" if practical is None else f"{practical.verdict} {practical.total:g}",
+                      str(len(decision.mix_warnings) or "-"), str(len(decision.disagreements) or "-"))
+    console.print(table)

@@ -1,0 +1,139 @@
+"""The hire rule at its edges, on scorecard files and practical reports rendered from evidence."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+from decide_kit import BALANCED, BEHAVIORAL, GUIDE, ROLE_FIT, TECHNICAL, failing, scores, write_report, write_scorecard
+
+from grader.decide.combine import shown
+from grader.decide.decision import Decision
+from grader.decide.rule import decide
+from grader.decide.scorecard import load_scorecards
+from grader.report.render import load_report
+
+
+def decision(tmp_path: Path, report: Path | None = None) -> Decision:
+    loaded = load_scorecards(tmp_path / "cards", "cand-1", GUIDE)
+    return decide("cand-1", loaded, load_report(report) if report else None, str(report or ""), GUIDE)
+
+
+def reasons(made: Decision) -> dict[str, tuple[bool, str]]:
+    return {reason.id: (reason.met, reason.detail) for reason in made.reasons}
+
+
+def test_an_average_of_exactly_3_hires_even_where_floats_would_miss_it(tmp_path: Path) -> None:
+    # Three interviewers; technical question means 1, 11/3, 11/3, 11/3: exactly 3, but 2.9999999999999996 in floats.
+    first, rest = TECHNICAL[0], TECHNICAL[1:]
+    for interviewer, last in (("a.lee", 4), ("b.kim", 4), ("c.ng", 3)):
+        write_scorecard(tmp_path / "cards", interviewer, {first: 1, **scores(last, rest), **scores(3, BEHAVIORAL + ROLE_FIT)})
+    assert sum([1, 11 / 3, 11 / 3, 11 / 3]) / 4 < 3
+    made = decision(tmp_path, write_report(tmp_path / "REPORTS"))
+    assert made.hire and made.recommendation == "hire"
+    assert made.categories["technical"].average.exact == "3" and made.categories["technical"].average.value == 3.0
+    assert reasons(made)["technical"] == (True, "technical: average 3.00 ≥ 3.0 over 4 question(s)")
+    assert [r.id for r in made.reasons] == ["technical", "behavioral", "role-fit", "red_flags", "practical"]
+    assert all(r.met for r in made.reasons) and made.mix_warnings == [] and made.overall.exact == "3"
+
+
+def test_just_under_3_is_no_hire_and_never_shows_as_3(tmp_path: Path) -> None:
+    write_scorecard(tmp_path / "cards", "m.jones", {**scores(3), TECHNICAL[0]: 2})
+    made = decision(tmp_path, write_report(tmp_path / "REPORTS"))
+    assert not made.hire and reasons(made)["technical"] == (False, "technical: average 2.75 < 3.0 over 4 question(s)")
+    assert shown(Fraction(2999, 1000)).text() == "2.99" and shown(Fraction(8, 3)).text() == "2.66"
+
+
+def test_one_interview_red_flag_with_perfect_scores_is_no_hire(tmp_path: Path) -> None:
+    write_scorecard(tmp_path / "cards", "m.jones", scores(4), red_flags=("defensive_about_failures",))
+    made = decision(tmp_path, write_report(tmp_path / "REPORTS"))
+    assert made.recommendation == "no hire"
+    assert reasons(made)["red_flags"] == (False, "red flags: 1 of the guide's list raised: "
+                                                 "defensive_about_failures (interview: m.jones)")
+    assert [r.met for r in made.reasons] == [True, True, True, False, True]
+    flag = made.red_flags[0]
+    assert flag.text.startswith("Gets defensive when asked about failures") and flag.note == "seen in the interview"
+
+
+def test_a_failed_practical_with_perfect_interviews_is_no_hire(tmp_path: Path) -> None:
+    write_scorecard(tmp_path / "cards", "m.jones", scores(4))
+    made = decision(tmp_path, write_report(tmp_path / "REPORTS", document=failing()))
+    met, detail = reasons(made)["practical"]
+    assert not made.hire and not met
+    assert detail == "practical test: fail 65.17/100 (total 65.17 is under the pass mark 70)"
+    assert made.practical.passed is False and made.red_flags == []
+
+
+def test_no_practical_report_is_no_hire(tmp_path: Path) -> None:
+    write_scorecard(tmp_path / "cards", "m.jones", scores(4))
+    made = decision(tmp_path)
+    assert not made.hire and made.practical is None
+    assert reasons(made)["practical"] == (False, "practical test: no report yet, so no pass")
+
+
+def test_a_missing_category_is_no_hire_and_no_overall(tmp_path: Path) -> None:
+    write_scorecard(tmp_path / "cards", "m.jones", scores(4, TECHNICAL + BEHAVIORAL))
+    made = decision(tmp_path, write_report(tmp_path / "REPORTS"))
+    assert not made.hire and made.overall is None
+    assert reasons(made)["role-fit"] == (False, "role-fit: missing category, no role-fit question asked, "
+                                                "so the rule cannot be applied")
+    assert made.categories["role-fit"].questions == 0 and made.categories["role-fit"].average is None
+    assert "0 role-fit question(s) asked; the guide asks for 1-2 for a mid role" in made.mix_warnings
+
+
+def test_a_practical_red_flag_on_the_guides_list_counts(tmp_path: Path) -> None:
+    write_scorecard(tmp_path / "cards", "m.jones", scores(4))
+    made = decision(tmp_path, write_report(tmp_path / "REPORTS", **{"modeling.baseline_run": False}))
+    assert not made.hire
+    assert [(f.id, f.source, f.by) for f in made.red_flags] == [("no_baseline", "practical", "no_baseline")]
+    assert reasons(made)["red_flags"] == (False, "red flags: 1 of the guide's list raised: "
+                                                 "no_baseline (practical: no_baseline)")
+    assert made.practical_flags_not_counted == []
+
+
+def test_a_practical_red_flag_off_the_guides_list_is_shown_not_counted(tmp_path: Path) -> None:
+    write_scorecard(tmp_path / "cards", "m.jones", scores(4))
+    made = decision(tmp_path, write_report(tmp_path / "REPORTS", **{"audit.leak_excluded": False}))
+    assert made.red_flags == [] and reasons(made)["red_flags"][0] is True
+    assert [(f.id, f.message) for f in made.practical_flags_not_counted] == [
+        ("leak_in_final_model", "The seeded target-leakage column is among the final model's inputs.")]
+    # The practical fails on its own rule (no red flag of its rubric), which is a separate condition.
+    assert reasons(made)["practical"][0] is False
+
+
+def test_interviewers_combine_per_question_and_2_points_apart_is_shown(tmp_path: Path) -> None:
+    write_scorecard(tmp_path / "cards", "a.lee", {**scores(3), "calibration": 4, "on-call": 4})
+    write_scorecard(tmp_path / "cards", "m.jones", {**scores(3, TECHNICAL), "calibration": 2, "on-call": 3})
+    made = decision(tmp_path, write_report(tmp_path / "REPORTS"))
+    calibration = next(q for q in made.questions if q.id == "calibration")
+    assert calibration.scores == {"a.lee": 4, "m.jones": 2} and calibration.average.exact == "3"
+    assert [(d.key, d.scores, d.spread) for d in made.disagreements] == [("calibration", {"a.lee": 4, "m.jones": 2}, 2)]
+    # on-call: 4 and 3 is one point apart, not shown; behavioral was asked by a.lee alone.
+    assert made.categories["role-fit"].average.exact == "7/2" and made.categories["behavioral"].questions == 2
+    assert [i.interviewer for i in made.interviewers] == ["a.lee", "m.jones"] and made.hire
+
+
+def test_a_short_interview_mix_is_flagged_and_the_decision_still_made(tmp_path: Path) -> None:
+    write_scorecard(tmp_path / "cards", "m.jones", scores(4, TECHNICAL[1:3] + BEHAVIORAL[:1] + ROLE_FIT),
+                    role_level="senior")
+    made = decision(tmp_path, write_report(tmp_path / "REPORTS"))
+    assert made.hire
+    assert made.mix_warnings == [
+        "2 technical question(s) asked; the guide asks for 4-6 for a senior role",
+        "1 behavioral question(s) asked; the guide asks for 2-3 for a senior role",
+        "1 role-fit question(s) asked; the guide asks for 2 for a senior role",
+        "technical questions span 1 difficulty level(s) (medium); the guide asks for questions across "
+        "difficulties (at least 2)",
+        "0 hard technical question(s) for a senior role; the guide weights harder technical questions higher "
+        "for it (at least 2)"]
+
+
+def test_questions_outside_the_bank_count_in_their_category(tmp_path: Path) -> None:
+    extra = '\n[[question]]\ntext = "Which part of our product would you own first?"\ncategory = "role-fit"\nscore = 2\n'
+    write_scorecard(tmp_path / "cards", "m.jones", scores(3), extra=extra)
+    made = decision(tmp_path, write_report(tmp_path / "REPORTS"))
+    outside = made.questions[-1]
+    assert (outside.id, outside.key, outside.category) == (
+        None, "outside: which part of our product would you own first?", "role-fit")
+    assert made.categories["role-fit"].average.text() == "2.50" and not made.hire
+    assert len(made.questions) == len(BALANCED) + 1
