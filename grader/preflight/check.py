@@ -49,7 +49,13 @@ def find_data(submission: Path, data: Path | None) -> Path:
 
 def _own_rows(data: Path) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     """Requests from the candidate's own rows: the latest month, one row per customer."""
-    frame = pd.read_parquet(data / DATA_FILE)
+    try:
+        frame = pd.read_parquet(data / DATA_FILE)
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        head = (data / DATA_FILE).read_bytes()[:64]
+        hint = (": it is a git-LFS pointer, not the data (run `git lfs pull`, or copy the packet's data/ folder)"
+                if head.startswith(b"version https://git-lfs") else f" ({exc})")
+        raise BadInput(f"{data / DATA_FILE} is not a readable parquet file{hint}") from exc
     missing = {ID_COLUMN, TIME_COLUMN, LABEL_COLUMN} - set(frame.columns)
     if missing:
         raise BadInput(f"{data / DATA_FILE} is not the packet's data: no {', '.join(sorted(missing))} column")

@@ -56,6 +56,15 @@ def test_without_data_it_says_where_to_find_it(tmp_path: Path) -> None:
     assert "--data DIR" in done.stderr and "Traceback" not in done.stderr
 
 
+def test_a_git_lfs_pointer_instead_of_the_data_is_named_as_such(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "churn.parquet").write_text("version https://git-lfs.github.com/spec/v1\noid sha256:0\nsize 9\n")
+    done = _preflight(str(REFERENCE / "strong"), "--data", str(data))
+    assert done.returncode == 2
+    assert "git-LFS pointer" in done.stderr and "Traceback" not in done.stderr
+
+
 @pytest.mark.slow
 @pytest.mark.docker
 @pytest.mark.timeout(600)
