@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from grader.decide.tomlfile import TomlFile, TomlModel, problems_error, read_toml, validate
+from grader.decide.tomlfile import Problem, TomlFile, TomlModel, problems_error, read_toml, validate
 
 INTERVIEW_DIR = Path(__file__).resolve().parents[2] / "interview"
 DEFAULT_BANK = INTERVIEW_DIR / "question-bank.toml"
@@ -44,16 +44,14 @@ Range = tuple[int, int]
 
 
 class LevelMix(TomlModel):
-    """What a role level changes in the mix: other counts, a minimum of hard technical questions."""
+    """What a role level adds to the mix: floors, never ceilings ("weight ... higher" asks for more, not less)."""
 
-    technical: Range | None = None
-    behavioral: Range | None = None
-    role_fit: Range | None = Field(default=None, alias="role-fit")
-    min_hard: int = Field(default=0, ge=0)
+    min_hard: int = Field(default=0, ge=0, description="hard technical questions, at least")
+    min_role_fit: int = Field(default=0, ge=0, description="role-fit questions, at least; the base ceiling is lifted")
 
 
 class Mix(TomlModel):
-    """How many questions of each category the guide asks for, as [least, most]."""
+    """How many questions of each category the guide asks for, as [least, most], and what a role level adds."""
 
     technical: Range
     behavioral: Range
@@ -65,21 +63,21 @@ class Mix(TomlModel):
 
     @model_validator(mode="after")
     def _ranges_ordered(self) -> Mix:
-        for level in (self, self.junior, self.mid, self.senior):
-            for counts in (level.technical, level.behavioral, level.role_fit):
-                if counts is not None and not 0 <= counts[0] <= counts[1]:
-                    raise ValueError(f"count range {list(counts)} is not [least, most]")
+        for counts in (self.technical, self.behavioral, self.role_fit):
+            if not 0 <= counts[0] <= counts[1]:
+                raise ValueError(f"count range {list(counts)} is not [least, most]")
+        if max(level.min_hard for level in (self.junior, self.mid, self.senior)) > self.technical[1]:
+            raise ValueError(f"min_hard is more than the {self.technical[1]} technical questions asked at most")
         return self
 
     def level(self, role_level: RoleLevel) -> LevelMix:
         return {"junior": self.junior, "mid": self.mid, "senior": self.senior}[role_level]
 
-    def counts(self, role_level: RoleLevel) -> dict[Category, Range]:
-        """The [least, most] question counts per category for a role level."""
-        override = self.level(role_level)
-        return {"technical": override.technical or self.technical,
-                "behavioral": override.behavioral or self.behavioral,
-                "role-fit": override.role_fit or self.role_fit}
+    def counts(self, role_level: RoleLevel) -> dict[Category, tuple[int, int | None]]:
+        """The [least, most] question counts per category for a role level; most is None for no ceiling."""
+        floor = self.level(role_level).min_role_fit
+        role_fit = (max(self.role_fit[0], floor), None) if floor else self.role_fit
+        return {"technical": self.technical, "behavioral": self.behavioral, "role-fit": role_fit}
 
 
 class QuestionBank(TomlModel):
@@ -121,10 +119,10 @@ class Guide:
         return next((f for f in self.red_flags if report_flag_id in f.practical), None)
 
 
-def _repeats(source: TomlFile, table: str, key: str, ids: list[list[str]]) -> list[str]:
+def _repeats(source: TomlFile, table: str, key: str, ids: list[list[str]]) -> list[Problem]:
     """Where an id of table entry n was already used by an earlier entry."""
     seen: set[str] = set()
-    problems = []
+    problems: list[Problem] = []
     for index, entry_ids in enumerate(ids):
         problems += [source.problem((table, index, key), f"{table} {key} `{i}` is used twice")
                      for i in entry_ids if i in seen]

@@ -50,10 +50,13 @@ class Combined:
 
 def _questions(scorecards: list[LoadedScorecard], guide: Guide) -> tuple[list[QuestionScores], dict[str, Fraction]]:
     scores: dict[str, dict[str, int]] = {}
+    notes: dict[str, dict[str, str]] = {}
     asked_first: dict[str, AskedQuestion] = {}
     for loaded in sorted(scorecards, key=lambda item: item.card.interviewer):
         for asked in loaded.card.questions:
             scores.setdefault(asked.key, {})[loaded.card.interviewer] = asked.score
+            if asked.notes.strip():
+                notes.setdefault(asked.key, {})[loaded.card.interviewer] = asked.notes.strip()
             asked_first.setdefault(asked.key, asked)
     # Bank questions in the guide's order, then the others as first met.
     bank_order = {q.id: n for n, q in enumerate(guide.bank.questions)}
@@ -67,7 +70,7 @@ def _questions(scorecards: list[LoadedScorecard], guide: Guide) -> tuple[list[Qu
             key=key, id=asked.id, text=bank_question.text if bank_question else (asked.text or "").strip(),
             category=bank_question.category if bank_question else asked.category,
             difficulty=bank_question.difficulty if bank_question else asked.difficulty,
-            scores=scores[key], average=shown(means[key])))
+            scores=scores[key], average=shown(means[key]), notes=notes.get(key, {})))
     return questions, means
 
 

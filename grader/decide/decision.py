@@ -15,9 +15,10 @@ from typing import Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from grader.errors import BadInput
+from grader.fsutil import write_atomic
 from grader.rubric.scorecard import Scorecard
 
-DECISION_SCHEMA = "decision/1"
+DECISION_SCHEMA = "decision/2"
 DECISION_FILE = "decision.json"
 Recommendation = Literal["hire", "no hire"]
 
@@ -25,7 +26,7 @@ Recommendation = Literal["hire", "no hire"]
 class Condition(BaseModel):
     """One condition of the hire rule, met or not, with the figure behind it."""
 
-    id: Literal["technical", "behavioral", "role-fit", "red_flags", "practical"]
+    id: Literal["overall", "red_flags", "practical"]
     met: bool
     detail: str
 
@@ -50,6 +51,11 @@ class QuestionScores(BaseModel):
     difficulty: str | None
     scores: dict[str, int] = Field(description="interviewer -> score 1-4")
     average: Average
+    notes: dict[str, str] = Field(default_factory=dict, description="interviewer -> their notes on it (when any)")
+
+    @property
+    def outside_bank(self) -> bool:
+        return self.id is None
 
 
 class CategoryResult(BaseModel):
@@ -90,6 +96,7 @@ class Interviewer(BaseModel):
     interviewer: str
     date: datetime.date
     file: str = Field(description="the scorecard's file name")
+    notes: str = Field(default="", description="the scorecard's overall notes")
 
 
 class Practical(BaseModel):
@@ -112,7 +119,7 @@ class Practical(BaseModel):
 class Decision(BaseModel):
     """decision.json."""
 
-    schema_version: Literal["decision/1"] = DECISION_SCHEMA
+    schema_version: Literal["decision/2"] = DECISION_SCHEMA
     candidate: str
     recommendation: Recommendation
     hire: bool
@@ -127,32 +134,35 @@ class Decision(BaseModel):
     red_flags: list[RaisedFlag] = Field(description="raised flags of the guide's list, from both sources")
     practical: Practical | None = Field(description="null when there was no practical report")
     practical_flags_not_counted: list[UncountedFlag]
-    mix_warnings: list[str]
+    category_warnings: list[str] = Field(description="categories under 3.0 while the overall passes: weigh them")
+    mix_warnings: list[str] = Field(description="each scorecard's shortfalls against the guide's interview mix")
     guide_sha256: str = Field(description="hash of the question bank and red-flag files used")
 
     def stale_against(self, card: Scorecard) -> str | None:
-        """Why this decision no longer matches the practical report `card`, or None when it does."""
+        """What changed in the practical report `card` since this decision, or None when nothing did."""
         if self.practical is None:
-            return "decided before the practical report existed"
+            return f"decided before the practical report existed, which is now {card.verdict} {card.total:g}"
         now = Practical.of(card, self.practical.report)
         if now == self.practical:
             return None
-        return (f"the practical report changed since this decision (was {self.practical.verdict} "
-                f"{self.practical.total:g}, now {now.verdict} {now.total:g})")
+        return f"was {self.practical.verdict} {self.practical.total:g}, now {now.verdict} {now.total:g}"
+
+
+STALE = "the practical report changed after this decision: run grader decide again"
 
 
 def write_decision(decision: Decision, path: Path) -> Path:
-    """Write decision.json (two-space indented, like report.json)."""
+    """Write decision.json (two-space indented, like report.json), atomically."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(decision.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        write_atomic(path, decision.model_dump_json(indent=2) + "\n")
     except OSError as exc:
         raise BadInput(f"cannot write {path}: {exc.strerror or exc}") from None
     return path
 
 
 def load_decision(folder: Path) -> Decision | None:
-    """The decision.json in a candidate's report folder; None when there is none."""
+    """The decision.json in a candidate's report folder; None when there is none (BadInput when it is unusable)."""
     path = folder / DECISION_FILE
     try:
         return Decision.model_validate(json.loads(path.read_text(encoding="utf-8")))

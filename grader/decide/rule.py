@@ -1,17 +1,22 @@
 """The guide's hire rule, applied: every condition listed, met or not, with its figure.
 
 "Hire at an average of 3.0+ across technical, behavioral, and role-fit, with zero red flags,
-and a pass on the practical test." Read as: each of the three category averages is at
-least 3.0 (an average over the three could hide a weak category), a category with no
-question asked cannot pass (the rule cannot be applied without it), no red flag of the
-guide's list from an interviewer or the practical report, and the practical report passed.
+and a pass on the practical test." Read literally (the lead's product decision):
+
+- the overall average, the mean of the three category averages (each category weighs the
+  same, however many questions it had), is at least 3.0, compared in exact fractions. It
+  needs all three: a category with no question asked means the rule cannot be applied,
+  so no hire. A category under 3.0 while the overall passes is not a failing condition:
+  it is listed as a warning for the people deciding to weigh;
+- no red flag of the guide's list, from an interviewer or from the practical report;
+- the practical report passed.
 """
 
 from __future__ import annotations
 
 from fractions import Fraction
 
-from grader.decide.bank import CATEGORIES, Category, Guide
+from grader.decide.bank import CATEGORIES, Guide
 from grader.decide.combine import Combined, combine, figure, shown
 from grader.decide.decision import Condition, Decision, Interviewer, Practical, RaisedFlag
 from grader.decide.flags import interview_flags, practical_flags
@@ -20,20 +25,31 @@ from grader.decide.scorecard import LoadedScorecard
 from grader.rubric.scorecard import Scorecard
 
 THRESHOLD = Fraction(3)
-RULE = ("hire when each of the technical, behavioral and role-fit averages is 3.0 or more (a category with no "
-        "question asked cannot pass), no red flag of the guide's list is raised (by an interviewer or by the "
-        "practical report), and the practical test passed")
+RULE = ("hire when the overall average (the mean of the technical, behavioral and role-fit averages, each category "
+        "weighing the same) is 3.0 or more, every category having been asked about; no red flag of the guide's "
+        "list is raised (by an interviewer or by the practical report); and the practical test passed")
 
 
-def _category(category: Category, combined: Combined) -> Condition:
-    value = combined.category_means[category]
-    if value is None:
-        return Condition(id=category, met=False, detail=f"{category}: missing category, no {category} question "
-                                                          "asked, so the rule cannot be applied")
-    asked = sum(q.category == category for q in combined.questions)
-    met = value >= THRESHOLD
-    return Condition(id=category, met=met, detail=f"{category}: average {figure(value)} {'≥' if met else '<'} "
-                                                  f"{float(THRESHOLD):.1f} over {asked} question(s)")
+def _overall(combined: Combined) -> Condition:
+    missing = [category for category in CATEGORIES if combined.category_means[category] is None]
+    if combined.overall is None or missing:
+        which = f"categor{'y' if len(missing) == 1 else 'ies'} {', '.join(missing)}"
+        return Condition(id="overall", met=False, detail=f"overall: missing {which}: no {' or '.join(missing)} "
+                                                         "question asked, so the rule cannot be applied")
+    met = combined.overall >= THRESHOLD
+    parts = ", ".join(f"{category} {figure(value)}" for category, value in combined.category_means.items()
+                      if value is not None)
+    return Condition(id="overall", met=met, detail=f"overall: average {figure(combined.overall)} "
+                                                   f"{'≥' if met else '<'} {float(THRESHOLD):.1f} (mean of {parts})")
+
+
+def _category_warnings(combined: Combined, overall: Condition) -> list[str]:
+    """Categories under 3.0 that the overall carried: not a failing condition, but for the deciders to weigh."""
+    if not overall.met:
+        return []
+    return [f"{category} averages {figure(value)}, below {float(THRESHOLD):.1f}: the overall passes the guide's "
+            "rule; weigh it" for category, value in combined.category_means.items()
+            if value is not None and value < THRESHOLD]
 
 
 def _red_flags(raised: list[RaisedFlag]) -> Condition:
@@ -63,15 +79,18 @@ def decide(candidate: str, scorecards: list[LoadedScorecard], report: Scorecard 
     practical = Practical.of(report, report_path) if report is not None else None
     counted, uncounted = practical_flags(report, guide) if report is not None else ([], [])
     raised = interview_flags(scorecards, guide) + counted
-    reasons = [*(_category(c, combined) for c in CATEGORIES), _red_flags(raised), _practical(practical)]
+    overall = _overall(combined)
+    reasons = [overall, _red_flags(raised), _practical(practical)]
     hire = all(reason.met for reason in reasons)
     role_level = scorecards[0].card.role_level
     return Decision(
         candidate=candidate, recommendation="hire" if hire else "no hire", hire=hire, rule=RULE, reasons=reasons,
         overall=None if combined.overall is None else shown(combined.overall), categories=combined.categories(),
         role_level=role_level,
-        interviewers=[Interviewer(interviewer=s.card.interviewer, date=s.card.date, file=s.source.path.name)
+        interviewers=[Interviewer(interviewer=s.card.interviewer, date=s.card.date, file=s.source.path.name,
+                                  notes=s.card.notes.strip())
                       for s in sorted(scorecards, key=lambda item: item.card.interviewer)],
         questions=combined.questions, disagreements=combined.disagreements, red_flags=raised, practical=practical,
-        practical_flags_not_counted=uncounted, mix_warnings=mix_warnings(combined.questions, role_level, guide.bank.mix),
+        practical_flags_not_counted=uncounted, category_warnings=_category_warnings(combined, overall),
+        mix_warnings=mix_warnings(scorecards, role_level, guide),
         guide_sha256=guide.sha256)

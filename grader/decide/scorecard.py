@@ -2,7 +2,9 @@
 
 Loading checks each file against the guide (bank ids, red flag ids, scores 1-4) and the
 candidate being decided, and a candidate's set of files against each other (one file per
-interviewer, one role level). Every problem names the file and the line.
+interviewer, one role level). Every problem names the file and the line. A candidate's
+folder holds scorecards only: a file that is not `*.toml` (any case) or a sub-folder is an
+error, never skipped unseen; hidden files and READMEs are notes to people and are skipped.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from grader.decide.bank import Category, Difficulty, Guide, RoleLevel
-from grader.decide.tomlfile import TomlFile, TomlModel, problems_error, read_toml, validate
-from grader.errors import BadInput, GraderError
+from grader.decide.tomlfile import MAX_PROBLEMS, Problem, TomlFile, TomlModel, problems_error, read_toml, validate
+from grader.errors import BadInput, BadScorecard, GraderError
 from grader.world.seed import check_candidate_id
 
 SCORECARD_SUFFIX = ".toml"
@@ -69,12 +71,21 @@ class InterviewScorecard(TomlModel):
 
     schema_version: Literal[1] = 1
     candidate: str
-    interviewer: str = Field(min_length=1)
+    interviewer: str
     date: datetime.date
     role_level: RoleLevel
     questions: list[AskedQuestion] = Field(alias="question", min_length=1)
     red_flags: list[TickedFlag] = Field(default_factory=list, alias="red_flag")
     notes: str = ""
+
+    @field_validator("interviewer")
+    @classmethod
+    def _a_name(cls, name: str) -> str:
+        # "Alice " and "alice" are one person: spaces are trimmed here, case is ignored when comparing.
+        name = " ".join(name.split())
+        if not name:
+            raise ValueError("interviewer is blank: give the interviewer's name")
+        return name
 
 
 @dataclass(frozen=True)
@@ -90,8 +101,8 @@ def _suggest(word: str, known: list[str]) -> str:
     return f" (did you mean `{close[0]}`?)" if close else ""
 
 
-def _problems(source: TomlFile, card: InterviewScorecard, candidate: str, guide: Guide) -> list[str]:
-    problems = []
+def _problems(source: TomlFile, card: InterviewScorecard, candidate: str, guide: Guide) -> list[Problem]:
+    problems: list[Problem] = []
     try:
         check_candidate_id(card.candidate)
     except GraderError as exc:
@@ -103,8 +114,10 @@ def _problems(source: TomlFile, card: InterviewScorecard, candidate: str, guide:
     seen: dict[str, int] = {}
     for index, asked in enumerate(card.questions):
         if asked.id is not None and guide.question(asked.id) is None:
+            # Suggestions cost a fuzzy match each: only for the problems that will be shown.
+            hint = _suggest(asked.id, question_ids) if len(problems) < MAX_PROBLEMS else ""
             problems.append(source.problem(("question", index, "id"), f"unknown question id `{asked.id}`: not in "
-                                           f"the question bank{_suggest(asked.id, question_ids)}"))
+                                           f"the question bank{hint}"))
         if asked.key in seen:
             problems.append(source.problem(("question", index), f"question {index + 1} repeats question "
                                            f"{seen[asked.key] + 1}: score each question once per scorecard"))
@@ -112,8 +125,9 @@ def _problems(source: TomlFile, card: InterviewScorecard, candidate: str, guide:
     flag_ids = [f.id for f in guide.red_flags]
     for index, ticked in enumerate(card.red_flags):
         if guide.flag(ticked.id) is None:
+            hint = _suggest(ticked.id, flag_ids) if len(problems) < MAX_PROBLEMS else ""
             problems.append(source.problem(("red_flag", index, "id"), f"unknown red flag `{ticked.id}`: the "
-                                           f"guide's are {', '.join(flag_ids)}{_suggest(ticked.id, flag_ids)}"))
+                                           f"guide's are {', '.join(flag_ids)}{hint}"))
     return problems
 
 
@@ -127,24 +141,50 @@ def load_scorecard(path: Path, candidate: str, guide: Guide) -> LoadedScorecard:
     return LoadedScorecard(source, card)
 
 
+def is_note(entry: Path) -> bool:
+    """Hidden entries (.gitkeep, editor locks and backups) and READMEs: notes to people, never scorecards."""
+    return entry.name.startswith(".") or entry.name.split(".")[0].lower() == "readme"
+
+
+def is_scorecard(entry: Path) -> bool:
+    return entry.is_file() and entry.name.lower().endswith(SCORECARD_SUFFIX)
+
+
+def _stray(entry: Path, folder: Path) -> str:
+    if entry.is_dir():
+        return (f"{entry}: a folder inside the scorecard folder {folder}, whose files would not be read: "
+                f"put each scorecard directly in {folder}")
+    return f"{entry}: not a scorecard (*{SCORECARD_SUFFIX}): rename it, or move it out of {folder}"
+
+
 def scorecard_files(folder: Path) -> list[Path]:
-    """The scorecards in a folder: its *.toml files (hidden files, e.g. editor backups, skipped)."""
-    return sorted(p for p in folder.glob(f"*{SCORECARD_SUFFIX}") if p.is_file() and not p.name.startswith("."))
+    """The scorecards in a candidate's folder: its *.toml files, in any case (BadScorecard names anything else)."""
+    try:
+        entries = sorted(entry for entry in folder.iterdir() if not is_note(entry))
+    except OSError as exc:
+        raise BadInput(f"cannot read the scorecard folder {folder}: {exc.strerror or exc}") from None
+    strays = [_stray(entry, folder) for entry in entries if not is_scorecard(entry)]
+    if strays:
+        more = f"; and {len(strays) - MAX_PROBLEMS} more" if len(strays) > MAX_PROBLEMS else ""
+        raise BadScorecard("; ".join(strays[:MAX_PROBLEMS]) + more)
+    return entries
 
 
-def load_scorecards(folder: Path, candidate: str, guide: Guide) -> list[LoadedScorecard]:
-    """Every scorecard in `folder`, for `candidate`: one file per interviewer, all for one role level."""
-    files = scorecard_files(folder)
+def load_scorecards(path: Path, candidate: str, guide: Guide) -> list[LoadedScorecard]:
+    """The scorecards for `candidate`: `path` is one scorecard file, or a folder of them (one per interviewer)."""
+    files = [path] if path.is_file() else scorecard_files(path)
     if not files:
-        raise BadInput(f"no scorecards (*{SCORECARD_SUFFIX}) in {folder}")
-    loaded = [load_scorecard(path, candidate, guide) for path in files]
+        raise BadInput(f"no scorecards (*{SCORECARD_SUFFIX}) in {path}")
+    loaded = [load_scorecard(file, candidate, guide) for file in files]
     problems = []
     first_by_interviewer: dict[str, LoadedScorecard] = {}
     for item in loaded:
-        earlier = first_by_interviewer.setdefault(item.card.interviewer, item)
+        earlier = first_by_interviewer.setdefault(item.card.interviewer.casefold(), item)
         if earlier is not item:
             problems.append(item.source.problem(("interviewer",), f"a second scorecard by {item.card.interviewer} "
-                                                f"(the first is {earlier.source.path}): one file per interviewer"))
+                                                f"(the first is {earlier.source.path}, by {earlier.card.interviewer}; "
+                                                "names are compared ignoring case and spaces): one file per "
+                                                "interviewer"))
     levels = sorted({item.card.role_level for item in loaded})
     if len(levels) > 1:
         problems += [item.source.problem(("role_level",), f"role_level {item.card.role_level}, but the scorecards "

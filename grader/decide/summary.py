@@ -18,7 +18,7 @@ def _average(decision: Decision, category: str) -> str:
 
 
 def print_decision(decision: Decision, console: Console) -> None:
-    """Recommendation, every condition, then what to look at: flags, mix, disagreements."""
+    """Recommendation, every condition, then what to look at: weak categories, flags, mix, disagreements."""
     colour = "green" if decision.hire else "red"
     overall = "missing a category" if decision.overall is None else decision.overall.text()
     console.print(f"[bold]{escape(decision.candidate)}[/bold]: [bold {colour}]{decision.recommendation.upper()}"
@@ -27,6 +27,8 @@ def print_decision(decision: Decision, console: Console) -> None:
     for reason in decision.reasons:
         mark = "[green]met[/green]    " if reason.met else "[red]not met[/red]"
         console.print(f"  {mark} {escape(reason.detail)}")
+    for warning in decision.category_warnings:
+        console.print(f"  [yellow]warning:[/yellow] {escape(warning)}")
     for flag in decision.practical_flags_not_counted:
         console.print(f"  [dim]not counted: practical red flag {flag.id} is not on the guide's list[/dim]")
     for warning in decision.mix_warnings:

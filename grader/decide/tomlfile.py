@@ -3,13 +3,17 @@
 tomllib reports a line only for syntax errors; for a value that parses but is wrong (a
 score of 5, an unknown id) the line is found again from the entry's location, e.g.
 `("question", 2, "score")`: the third `[[question]]` table, then its `score =` line.
+Only the first MAX_PROBLEMS problems are located (the rest are counted), and a file over
+MAX_TOML_BYTES is refused unread: a scorecard is a page, not a data dump.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 import tomllib
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,7 +23,9 @@ from grader.errors import BadScorecard
 
 Location = tuple[str | int, ...]
 MAX_PROBLEMS = 5
+MAX_TOML_BYTES = 256 * 1024
 TOML_ERROR_LINE = re.compile(r"at line (\d+)")
+ARRAY_TABLE = re.compile(r"^\s*\[\[\s*([^\]]*?)\s*\]\]")
 Model = TypeVar("Model", bound=BaseModel)
 
 
@@ -30,6 +36,18 @@ class TomlModel(BaseModel):
 
 
 @dataclass(frozen=True)
+class Problem:
+    """Something wrong at a place in a file; its line is looked up only when it is shown."""
+
+    source: TomlFile
+    loc: Location
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.source.path}:{self.source.line_of(self.loc)}: {self.message}"
+
+
+@dataclass(frozen=True)
 class TomlFile:
     """A parsed TOML file with its text, to point at lines."""
 
@@ -37,36 +55,55 @@ class TomlFile:
     text: str
     data: dict[str, Any]
 
+    @cached_property
+    def lines(self) -> list[str]:
+        return self.text.splitlines()
+
+    @cached_property
+    def _headers(self) -> list[int]:
+        """Indexes of the lines that open a table (`[x]` or `[[x]]`), in order."""
+        return [n for n, line in enumerate(self.lines) if line.lstrip().startswith("[")]
+
+    @cached_property
+    def _array_tables(self) -> dict[str, list[int]]:
+        """Each `[[name]]`'s header line indexes, in order: entry n of array `name` starts at [name][n]."""
+        tables: dict[str, list[int]] = {}
+        for n in self._headers:
+            found = ARRAY_TABLE.match(self.lines[n])
+            if found:
+                tables.setdefault(found.group(1), []).append(n)
+        return tables
+
     def line_of(self, loc: Location) -> int:
         """The line of the entry at `loc`; the enclosing table's line when the key itself is absent."""
-        lines = self.text.splitlines()
-        headers = [n for n, line in enumerate(lines) if line.lstrip().startswith("[")]
         if not loc:
             return 1
         name, *rest = loc
-        if rest and isinstance(rest[0], int):
-            array = re.compile(rf"^\s*\[\[\s*{re.escape(str(name))}\s*\]\]")
-            tables = [n for n in headers if array.match(lines[n])]
-            if rest[0] < len(tables):
-                start = tables[rest[0]]
-                stop = next((n for n in headers if n > start), len(lines))
-                key = rest[1] if len(rest) > 1 and isinstance(rest[1], str) else None
-                return (_key_line(lines, key, start + 1, stop) if key else None) or start + 1
-        top_level_end = headers[0] if headers else len(lines)
-        return _key_line(lines, str(name), 0, top_level_end) or 1
+        tables = self._array_tables.get(str(name), [])
+        if rest and isinstance(rest[0], int) and rest[0] < len(tables):
+            start = tables[rest[0]]
+            after = bisect.bisect_right(self._headers, start)
+            stop = self._headers[after] if after < len(self._headers) else len(self.lines)
+            key = rest[1] if len(rest) > 1 and isinstance(rest[1], str) else None
+            return (self._key_line(key, start + 1, stop) if key else None) or start + 1
+        top_level_end = self._headers[0] if self._headers else len(self.lines)
+        return self._key_line(str(name), 0, top_level_end) or 1
 
-    def problem(self, loc: Location, message: str) -> str:
-        return f"{self.path}:{self.line_of(loc)}: {message}"
+    def _key_line(self, key: str, start: int, stop: int) -> int | None:
+        pattern = re.compile(rf"""^\s*(?:{re.escape(key)}|"{re.escape(key)}"|'{re.escape(key)}')\s*=""")
+        return next((n + 1 for n in range(start, stop) if pattern.match(self.lines[n])), None)
 
-
-def _key_line(lines: list[str], key: str, start: int, stop: int) -> int | None:
-    pattern = re.compile(rf"""^\s*(?:{re.escape(key)}|"{re.escape(key)}"|'{re.escape(key)}')\s*=""")
-    return next((n + 1 for n in range(start, stop) if pattern.match(lines[n])), None)
+    def problem(self, loc: Location, message: str) -> Problem:
+        return Problem(self, loc, message)
 
 
 def read_toml(path: Path) -> TomlFile:
     """Parse `path`; BadScorecard names the file and, for a syntax error, the line."""
     try:
+        size = path.stat().st_size
+        if size > MAX_TOML_BYTES:
+            raise BadScorecard(f"{path}: {size // 1024} KB, over the {MAX_TOML_BYTES // 1024} KB a scorecard may be: "
+                               "is it the right file?")
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise BadScorecard(f"{path}: cannot read it ({exc.strerror or exc})") from None
@@ -101,10 +138,13 @@ def validate(model: type[Model], source: TomlFile) -> Model:
     try:
         return model.model_validate(source.data)
     except ValidationError as exc:
-        raise problems_error([source.problem(tuple(error["loc"]), _message(error)) for error in exc.errors()]) from None
+        errors = exc.errors()
+        problems = [source.problem(tuple(error["loc"]), _message(error)) for error in errors[:MAX_PROBLEMS]]
+        raise problems_error(problems, total=len(errors)) from None
 
 
-def problems_error(problems: list[str]) -> BadScorecard:
-    """One error for all the problems found (the first few, each already `path:line: ...`)."""
-    more = f"; and {len(problems) - MAX_PROBLEMS} more" if len(problems) > MAX_PROBLEMS else ""
-    return BadScorecard("; ".join(problems[:MAX_PROBLEMS]) + more)
+def problems_error(problems: list[Problem], total: int | None = None) -> BadScorecard:
+    """One error for all the problems found: the first few, each `path:line: ...`, and how many more."""
+    total = len(problems) if total is None else total
+    more = f"; and {total - MAX_PROBLEMS} more" if total > MAX_PROBLEMS else ""
+    return BadScorecard("; ".join(str(problem) for problem in problems[:MAX_PROBLEMS]) + more)

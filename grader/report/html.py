@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from html import escape
 
-from grader.decide.decision import Decision
+from grader.decide.decision import STALE, Decision, QuestionScores
 from grader.evidence import Quote
 from grader.report.plots import Plot
 from grader.report.text import graded_at, quote_origin, verdict_label
@@ -34,6 +34,8 @@ blockquote{margin:4px 0;padding:4px 8px;border-left:3px solid #d0d7de;color:#3d4
 .plots img{width:100%;height:auto;display:block}
 .pts{white-space:nowrap;font-variant-numeric:tabular-nums}
 .met{color:#1a7f37;font-weight:600}.unmet{color:#cf222e;font-weight:600}
+.stale{background:#6e7781}
+.tag{display:inline-block;padding:0 6px;border:1px solid #9a6700;border-radius:8px;color:#9a6700;font-size:12px}
 """
 # report.html and report.md keep the hiring decision between these, so `grader decide` can
 # replace it without the evidence the rest of the page was drawn from.
@@ -115,10 +117,34 @@ def _scores(scores: dict[str, int]) -> str:
     return ", ".join(f"{_e(who)} <b>{score}</b>" for who, score in scores.items())
 
 
+def _question_rows(questions: list[QuestionScores]) -> str:
+    rows = []
+    for q in questions:
+        where = '<span class="tag">outside the bank</span>' if q.outside_bank else f"<code>{_e(q.id)}</code>"
+        kind = q.category + (f", {q.difficulty}" if q.difficulty else "")
+        notes = "".join(f'<blockquote><span class="muted small">{_e(who)}</span>\n{_e(note)}</blockquote>'
+                        for who, note in q.notes.items())
+        rows.append(f"<tr><td>{_e(q.text)}<div class='muted small'>{where}</div>{notes}</td><td>{_e(kind)}</td>"
+                    f"<td>{_scores(q.scores)}</td><td class=pts>{q.average.text()}</td></tr>")
+    return ("<h3>Questions</h3><table><tr><th>question</th><th>category</th><th>scores</th><th>average</th></tr>"
+            + "".join(rows) + "</table>")
+
+
+def _stale(decision: Decision, stale: str) -> str:
+    """An out-of-date decision: a neutral badge and what to do, never the old recommendation's colours."""
+    words = _e(STALE).replace("grader decide", "<code>grader decide</code>")
+    return f"""<div class="card" id="hiring-decision"><h2>Hiring decision <span class="badge stale">STALE</span></h2>
+<p><b>{words}.</b></p><p class="muted small">{_e(stale)}; the out-of-date decision said
+{_e(decision.recommendation)} and is not shown.</p></div>"""
+
+
 def _decision(decision: Decision, scorecard: Scorecard) -> str:
     stale = decision.stale_against(scorecard)
+    if stale:
+        return _stale(decision, stale)
     reasons = "".join(f'<li><span class="{"met" if r.met else "unmet"}">{"met" if r.met else "not met"}</span> '
                       f"{_e(r.detail)}</li>" for r in decision.reasons)
+    weigh = "".join(f'<div class="override small">warning: {_e(w)}</div>' for w in decision.category_warnings)
     categories = "".join(f"<tr><td>{_e(name)}</td><td class=pts>{c.questions}</td><td class=pts>"
                          f"{'missing' if c.average is None else c.average.text()}</td></tr>"
                          for name, c in decision.categories.items())
@@ -126,7 +152,6 @@ def _decision(decision: Decision, scorecard: Scorecard) -> str:
     flags = "".join(f'<div class="flag"><b>{_e(f.text)}</b> <code class="small">{_e(f.id)}</code>'
                     f'<div class="small muted">{_e(f.origin())}{": " + _e(f.note) if f.note else ""}</div></div>'
                     for f in decision.red_flags) or "<p>None of the guide's list raised.</p>"
-    stale_note = f'<div class="override small">{_e(stale)}: run <code>grader decide</code> again.</div>' if stale else ""
     uncounted = "".join(f"<li><code>{_e(f.id)}</code> {_e(f.message)}</li>" for f in decision.practical_flags_not_counted)
     if uncounted:
         flags += (f"<p class='small muted'>Raised by the practical report, not on the guide's list (not counted):</p>"
@@ -141,13 +166,15 @@ def _decision(decision: Decision, scorecard: Scorecard) -> str:
                             f"<td class=pts>{d.spread}</td><td>{_scores(d.scores)}</td></tr>"
                             for d in decision.disagreements) + "</table>")
     interviewers = ", ".join(f"{_e(i.interviewer)} ({_e(i.date)})" for i in decision.interviewers)
+    notes = "".join(f'<blockquote><span class="muted small">{_e(i.interviewer)}, overall</span>\n{_e(i.notes)}'
+                    "</blockquote>" for i in decision.interviewers if i.notes)
     return f"""<div class="card" id="hiring-decision"><h2>Hiring decision
 <span class="badge {'pass' if decision.hire else 'fail'}">{_e(decision.recommendation.upper())}</span></h2>
-<p class="muted small">{_e(decision.role_level)} role &middot; interviewers: {interviewers}</p>{stale_note}
-<ul>{reasons}</ul><p class="muted small">Rule: {_e(decision.rule)}.</p>
+<p class="muted small">{_e(decision.role_level)} role &middot; interviewers: {interviewers}</p>
+<ul>{reasons}</ul>{weigh}<p class="muted small">Rule: {_e(decision.rule)}.</p>
 <table><tr><th>category</th><th>questions</th><th>average (1-4)</th></tr>{categories}
 <tr><td><b>overall</b> <span class="muted small">mean of the three</span></td><td></td><td class=pts><b>{overall}</b></td>
-</tr></table><h3>Red flags (interview and practical)</h3>{flags}{extra}</div>"""
+</tr></table>{_question_rows(decision.questions)}{notes}<h3>Red flags (interview and practical)</h3>{flags}{extra}</div>"""
 
 
 def decision_slot(decision: Decision | None, scorecard: Scorecard) -> str:

@@ -10,6 +10,8 @@ from html import escape
 from grader.rubric.scorecard import Scorecard
 
 FIXED = ("candidate", "total", "bonus", "passed", "verdict", "red_flags", "decision")
+# A decision made before the practical report last changed: shown, but not as a current one.
+STALE_MARK = " (stale)"
 
 SORT_SCRIPT = """
 document.querySelectorAll('th[data-col]').forEach(function (th) {
@@ -37,9 +39,15 @@ def _columns(scorecards: list[Scorecard]) -> list[str]:
 
 
 def _rows(scorecards: list[Scorecard], decisions: Mapping[str, str]) -> list[tuple[Scorecard, dict]]:
-    """Best total first; `decision` is the hiring recommendation (None before `grader decide`)."""
+    """Best total first; `decision` is the hiring recommendation, maybe marked stale (None before `grader decide`)."""
     ordered = sorted(scorecards, key=lambda card: (-card.total, card.candidate))
     return [(card, {**card.summary(), "decision": decisions.get(card.candidate)}) for card in ordered]
+
+
+def _decision_class(cell: str) -> str:
+    if cell.endswith(STALE_MARK):
+        return "stale"
+    return "pass" if cell == "hire" else "fail"
 
 
 def leaderboard_csv(scorecards: list[Scorecard], decisions: Mapping[str, str] | None = None) -> str:
@@ -71,7 +79,7 @@ def leaderboard_html(scorecards: list[Scorecard], decisions: Mapping[str, str] |
             elif column == "verdict":
                 body = f'<span class="{escape(card.verdict)}">{body}</span>'
             elif column == "decision" and value is not None:
-                body = f'<span class="{"pass" if value == "hire" else "fail"}">{body}</span>'
+                body = f'<span class="{_decision_class(value)}">{body}</span>'
             cells.append(f'<td data-sort="{escape(sort_key, quote=True)}">{body}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return f"""<!DOCTYPE html>
@@ -80,6 +88,7 @@ body{{font:14px system-ui,sans-serif;margin:24px;color:#1f2328}} table{{border-c
 th,td{{padding:6px 10px;border-bottom:1px solid #eaeef2;text-align:left}} th{{cursor:pointer;background:#f6f8fa}}
 th[data-order=asc]::after{{content:" \\25B2"}} th[data-order=desc]::after{{content:" \\25BC"}}
 .pass{{color:#1a7f37;font-weight:600}} .fail{{color:#cf222e;font-weight:600}} .incomplete{{color:#9a6700;font-weight:600}}
+.stale{{color:#59636e;font-weight:600}}
 </style></head><body><h1>{escape(title)}</h1><p>{len(scorecards)} candidate(s). Click a column to sort.</p>
 <table id="leaderboard"><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>
 <script>{SORT_SCRIPT}</script></body></html>

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from grader.decide.decision import Decision
+from grader.decide.decision import STALE, Decision
 from grader.evidence import Quote
 from grader.report.html import DECISION_END, DECISION_START
 from grader.report.text import graded_at, quote_origin
@@ -44,18 +44,36 @@ def _flag(flag: RedFlagResult) -> str:
     return f"- **{flag.message}** (`{flag.id}`): {flag.detail}{_override(flag.override)}{quotes}"
 
 
+def _questions(decision: Decision) -> list[str]:
+    lines = ["", "| question | category | scores | average | notes |", "|---|---|---|---|---|"]
+    for q in decision.questions:
+        where = " *(outside the bank)*" if q.outside_bank else f" (`{q.id}`)"
+        kind = q.category + (f", {q.difficulty}" if q.difficulty else "")
+        scores = ", ".join(f"{who} {n}" for who, n in q.scores.items())
+        notes = "; ".join(f"{who}: {note}" for who, note in q.notes.items())
+        lines.append(f"| {_cell(q.text)}{where} | {kind} | {_cell(scores)} | {q.average.text()} | {_cell(notes)} |")
+    return lines
+
+
 def _decision(decision: Decision, scorecard: Scorecard) -> list[str]:
     stale = decision.stale_against(scorecard)
-    lines = ["", f"## Hiring decision: {decision.recommendation.upper()}", ""]
     if stale:
-        lines += [f"**{stale}: run `grader decide` again.**", ""]
+        # Out of date: no recommendation to act on, only what to do.
+        return ["", "## Hiring decision: STALE", "", f"**{STALE.replace('grader decide', '`grader decide`')}.** "
+                f"{_cell(stale)}; the out-of-date decision said {decision.recommendation} and is not shown."]
+    lines = ["", f"## Hiring decision: {decision.recommendation.upper()}", ""]
     lines += [f"- {'met' if r.met else '**not met**'}: {_cell(r.detail)}" for r in decision.reasons]
+    lines += [f"- warning: {_cell(w)}" for w in decision.category_warnings]
     overall = "missing a category" if decision.overall is None else decision.overall.text()
     lines += ["", f"Rule: {decision.rule}. Overall (mean of the three): **{overall}**; {decision.role_level} role; "
               f"interviewers: {_cell(', '.join(f'{i.interviewer} ({i.date})' for i in decision.interviewers))}.", "",
               "| category | questions | average (1-4) |", "|---|---|---|"]
     lines += [f"| {name} | {c.questions} | {'missing' if c.average is None else c.average.text()} |"
               for name, c in decision.categories.items()]
+    lines += _questions(decision)
+    notes = [f"- {_cell(i.interviewer)}: {_cell(i.notes)}" for i in decision.interviewers if i.notes]
+    if notes:
+        lines += ["", "Interviewers' notes:", "", *notes]
     lines += ["", "Red flags (interview and practical):", ""]
     lines += [f"- **{_cell(f.text)}** (`{f.id}`, {_cell(f.origin())}){': ' + _cell(f.note) if f.note else ''}"
               for f in decision.red_flags] or ["- none of the guide's list raised"]

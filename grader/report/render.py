@@ -5,7 +5,9 @@ any reviewer overrides), and writes REPORTS/<candidate>/report.json|md|html and
 REPORTS/leaderboard.csv|html. The same evidence always gives byte-identical report.json.
 
 A hiring decision (REPORTS/<candidate>/decision.json, from `grader decide`) survives a
-re-render and shows in report.md, report.html and the leaderboard.
+re-render and shows in report.md, report.html and the leaderboard, as "stale" once the
+practical report changed after it. A decision.json that cannot be read is warned about
+(once, naming it) and left out: it never stops a candidate's grading or the leaderboard.
 """
 
 from __future__ import annotations
@@ -17,12 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from rich.console import Console
+from rich.markup import escape
 
-from grader.decide.decision import DECISION_FILE, load_decision
+from grader.decide.decision import DECISION_FILE, Decision, load_decision
+from grader.fsutil import write_atomic
 from grader.errors import BadInput
 from grader.fsutil import atomic_output_dir
 from grader.report import html, markdown
-from grader.report.leaderboard import leaderboard_csv, leaderboard_html
+from grader.report.leaderboard import STALE_MARK, leaderboard_csv, leaderboard_html
 from grader.report.plots import all_plots
 from grader.rubric import REPORT_SCHEMA, Overrides, Rubric, Scorecard, load_rubric, score
 from grader.world.seed import check_candidate_id
@@ -31,6 +36,9 @@ EVIDENCE_FILE = "evidence.json"
 REPORT_FILE = "report.json"
 MAX_EVIDENCE_BYTES = 256 * 1024**2
 MAX_REPORT_BYTES = 64 * 1024**2
+_warnings = Console(stderr=True)
+# decision.json files already warned about in this process: one warning each, however often they are read.
+_warned: set[Path] = set()
 
 
 def _document(evidence: Mapping[str, Any] | BaseModel) -> dict:
@@ -90,16 +98,34 @@ def load_report(path: Path) -> Scorecard:
     return card
 
 
+def shown_decision(folder: Path, card: Scorecard) -> Decision | None:
+    """The decision.json beside `card` to show; None when there is none or it is unusable (warned once)."""
+    try:
+        decision = load_decision(folder)
+        if decision is not None and decision.candidate != card.candidate:
+            raise BadInput(f"{folder / DECISION_FILE} is the decision for {decision.candidate}, not for "
+                           f"{card.candidate}: run `grader decide` again or delete it")
+    except BadInput as exc:
+        path = (folder / DECISION_FILE).resolve()
+        if path not in _warned:
+            _warned.add(path)
+            _warnings.print(f"[yellow]warning: {escape(str(exc))}; the reports show no decision[/yellow]",
+                            soft_wrap=True)
+        return None
+    return decision
+
+
 def render_reports(evidence: Mapping[str, Any] | BaseModel, scorecard: Scorecard, reports_dir: Path) -> Path:
     """Write REPORTS/<candidate>/report.json, report.md and report.html (replacing old ones, keeping a decision)."""
     candidate = check_candidate_id(scorecard.candidate)
     document = _document(evidence)
-    decision = load_decision(reports_dir / candidate)
+    decision = shown_decision(reports_dir / candidate, scorecard)
     with atomic_output_dir(reports_dir / candidate, force=True) as staging:
         (staging / REPORT_FILE).write_text(scorecard.model_dump_json(indent=2) + "\n", encoding="utf-8")
         (staging / "report.md").write_text(markdown.render_markdown(scorecard, decision), encoding="utf-8")
         (staging / "report.html").write_text(html.render_html(scorecard, all_plots(document), decision), encoding="utf-8")
-        if decision is not None:
+        # Kept even when unusable: it is `grader decide`'s file, to be redone or deleted, not lost here.
+        if (reports_dir / candidate / DECISION_FILE).is_file():
             shutil.copy2(reports_dir / candidate / DECISION_FILE, staging / DECISION_FILE)
     return reports_dir / candidate
 
@@ -110,7 +136,7 @@ def _splice(path: Path, slot: str) -> bool:
     start, end = text.find(html.DECISION_START), text.find(html.DECISION_END)
     if start < 0 or end < start:
         return False
-    path.write_text(text[:start] + slot + text[end + len(html.DECISION_END):], encoding="utf-8")
+    write_atomic(path, text[:start] + slot + text[end + len(html.DECISION_END):])
     return True
 
 
@@ -121,14 +147,20 @@ def show_decision(folder: Path) -> list[Path]:
     stay as they were; a report rendered before decisions existed has no slot and is skipped.
     """
     card = load_report(folder)
-    decision = load_decision(folder)
+    decision = shown_decision(folder, card)
     slots = {"report.md": markdown.decision_slot(decision, card), "report.html": html.decision_slot(decision, card)}
     return [folder / name for name, slot in slots.items() if (folder / name).is_file() and _splice(folder / name, slot)]
 
 
 def _decisions(scorecards: list[Scorecard], reports_dir: Path) -> dict[str, str]:
-    found = {card.candidate: load_decision(reports_dir / card.candidate) for card in scorecards}
-    return {candidate: decision.recommendation for candidate, decision in found.items() if decision is not None}
+    """Each decided candidate's leaderboard cell: the recommendation, marked stale when the report changed since."""
+    cells = {}
+    for card in scorecards:
+        decision = shown_decision(reports_dir / card.candidate, card)
+        if decision is not None:
+            stale = decision.stale_against(card) is not None
+            cells[card.candidate] = decision.recommendation + (STALE_MARK if stale else "")
+    return cells
 
 
 def write_leaderboard(scorecards: list[Scorecard], reports_dir: Path) -> list[Path]:
@@ -136,8 +168,8 @@ def write_leaderboard(scorecards: list[Scorecard], reports_dir: Path) -> list[Pa
     reports_dir.mkdir(parents=True, exist_ok=True)
     decisions = _decisions(scorecards, reports_dir)
     written = [reports_dir / "leaderboard.csv", reports_dir / "leaderboard.html"]
-    written[0].write_text(leaderboard_csv(scorecards, decisions), encoding="utf-8")
-    written[1].write_text(leaderboard_html(scorecards, decisions), encoding="utf-8")
+    write_atomic(written[0], leaderboard_csv(scorecards, decisions))
+    write_atomic(written[1], leaderboard_html(scorecards, decisions))
     return written
 
 

@@ -88,9 +88,25 @@ def test_the_mix_is_the_guides_sentence() -> None:
     low_high = [int(n) for n in sentence.groups()]
     mix = GUIDE.bank.mix
     assert [*mix.technical, *mix.behavioral, *mix.role_fit] == low_high
-    assert "weight harder technical and role-fit higher" in GUIDE_TEXT
-    assert mix.counts("senior")["role-fit"] == (2, 2) and mix.senior.min_hard == 2
     assert GUIDE.bank.scale in GUIDE_TEXT
+
+
+def test_senior_roles_weight_hard_technical_and_role_fit_higher_with_floors_not_ceilings() -> None:
+    # "For senior roles, weight harder technical and role-fit higher": more is never too much.
+    assert "For senior roles, weight harder technical and role-fit higher." in GUIDE_TEXT
+    mix = GUIDE.bank.mix
+    assert mix.counts("senior") == {"technical": (4, 6), "behavioral": (2, 3), "role-fit": (2, None)}
+    assert mix.senior.min_hard == 2
+    for level in ("junior", "mid"):
+        assert mix.counts(level)["role-fit"] == (1, 2) and mix.level(level).min_hard == 0
+
+
+def test_every_file_the_interview_folder_cites_exists() -> None:
+    repository = INTERVIEW_DIR.parent
+    for source in sorted(INTERVIEW_DIR.iterdir()):
+        if source.suffix in (".toml", ".md"):
+            for cited in re.findall(r"\b((?:tests|grader|interview)/[\w/.-]+\.(?:py|toml|md|txt))", source.read_text()):
+                assert (repository / cited).is_file(), f"{source.name} cites {cited}, which does not exist"
 
 
 @pytest.mark.skipif(not SEED_GUIDE.is_file(), reason="the shared seed guide is not next to this checkout")

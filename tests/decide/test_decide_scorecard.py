@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from decide_kit import BALANCED, GUIDE, scores, write_scorecard
 
 from grader.decide.bank import INTERVIEW_DIR
 from grader.decide.scorecard import load_scorecard, load_scorecards
+from grader.decide.tomlfile import MAX_TOML_BYTES
 from grader.errors import BadInput, BadScorecard
 
 
@@ -122,3 +124,54 @@ def test_an_empty_folder_has_no_scorecards(tmp_path: Path) -> None:
     (tmp_path / ".#m.jones.toml").write_text("editor lock file")
     with pytest.raises(BadInput, match="no scorecards"):
         load_scorecards(tmp_path, "cand-1", GUIDE)
+
+
+def test_every_entry_of_a_candidate_folder_is_read_or_refused(tmp_path: Path) -> None:
+    write_scorecard(tmp_path, "alice", scores(3))
+    write_scorecard(tmp_path, "carol", scores(1)).rename(tmp_path / "carol.TOML")
+    (tmp_path / ".gitkeep").write_text("")
+    (tmp_path / "README.md").write_text("Scorecards for cand-1.")
+    loaded = load_scorecards(tmp_path, "cand-1", GUIDE)
+    assert sorted(item.card.interviewer for item in loaded) == ["alice", "carol"]
+    write_scorecard(tmp_path, "dan", scores(1)).rename(tmp_path / "dan.toml.txt")
+    write_scorecard(tmp_path / "sub", "x", scores(1))
+    with pytest.raises(BadScorecard) as caught:
+        load_scorecards(tmp_path, "cand-1", GUIDE)
+    message = str(caught.value)
+    assert f"{tmp_path / 'dan.toml.txt'}: not a scorecard (*.toml)" in message
+    assert f"{tmp_path / 'sub'}: a folder inside the scorecard folder" in message
+
+
+def test_one_scorecard_file_is_a_set_of_one(tmp_path: Path) -> None:
+    path = write_scorecard(tmp_path, "m.jones", scores(3))
+    write_scorecard(tmp_path, "a.lee", scores(3), role_level="senior")
+    assert [item.source.path for item in load_scorecards(path, "cand-1", GUIDE)] == [path]
+
+
+def test_interviewer_names_are_trimmed_and_compared_ignoring_case(tmp_path: Path) -> None:
+    first = write_scorecard(tmp_path, "alice", scores(3))
+    second = write_scorecard(tmp_path, "zed", scores(3))
+    second.write_text(second.read_text().replace('interviewer = "zed"', 'interviewer = "  Alice "'))
+    with pytest.raises(BadScorecard, match=rf"zed\.toml:3: a second scorecard by Alice \(the first is "
+                                           rf"{re.escape(str(first))}, by alice"):
+        load_scorecards(tmp_path, "cand-1", GUIDE)
+    second.write_text(second.read_text().replace('"  Alice "', '"Bob  Smith "'))
+    assert [item.card.interviewer for item in load_scorecards(tmp_path, "cand-1", GUIDE)] == ["alice", "Bob Smith"]
+    second.write_text(second.read_text().replace('"Bob  Smith "', '" \\t "'))
+    assert "zed.toml:3: interviewer: interviewer is blank" in refused(second)
+
+
+def test_a_long_list_of_bad_scores_is_reported_at_once(tmp_path: Path) -> None:
+    entry = '[[question]]\nid = "calibration"\nscore = 9\n\n'
+    path = write_scorecard(tmp_path, "m.jones", {})
+    path.write_text(path.read_text() + entry * ((MAX_TOML_BYTES - 1000) // len(entry)))
+    started = time.monotonic()
+    message = refused(path)
+    assert time.monotonic() - started < 5
+    assert message.count("score 9 is outside 1-4") == 5 and re.search(r"; and \d{4} more$", message)
+    assert f"m.jones.toml:{line_of(path, '^score = 9', occurrence=4)}: question 5 score" in message
+
+
+def test_an_oversized_scorecard_is_refused_unread(tmp_path: Path) -> None:
+    path = write_scorecard(tmp_path, "m.jones", scores(3), extra="#" * MAX_TOML_BYTES)
+    assert refused(path).startswith(f"{path}: 256 KB, over the 256 KB a scorecard may be")

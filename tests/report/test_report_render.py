@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 import sys
@@ -18,6 +19,7 @@ from synthetic import perfect, set_check, without  # noqa: E402
 from grader.errors import BadInput, GraderError  # noqa: E402
 from grader.report import load_evidence, render_reports, rerender, write_leaderboard  # noqa: E402
 from grader.metrics import pr_curve_points  # noqa: E402
+from grader.report.leaderboard import leaderboard_csv, leaderboard_html  # noqa: E402
 from grader.report.plots import all_plots  # noqa: E402
 from grader.rubric import Scorecard, load_rubric, parse_overrides, score  # noqa: E402
 
@@ -147,6 +149,16 @@ def test_leaderboard_csv_and_sortable_html(tmp_path: Path) -> None:
     html = (tmp_path / "leaderboard.html").read_text()
     assert html.count("<tr>") == 4 and 'href="zed/report.html"' in html
     assert "addEventListener('click'" in html and "<script src" not in html
+
+
+def test_leaderboard_decisions_stale_ones_neutral() -> None:
+    cards = [score(perfect(name), RUBRIC) for name in ("amy", "bob", "cy")]
+    decisions = {"amy": "hire", "bob": "no hire (stale)", "cy": "hire (stale)"}
+    html = leaderboard_html(cards, decisions)
+    assert '<span class="pass">hire</span>' in html and '<span class="stale">no hire (stale)</span>' in html
+    assert '<span class="stale">hire (stale)</span>' in html and '"fail">' not in html
+    rows = list(csv.DictReader(io.StringIO(leaderboard_csv(cards, decisions))))
+    assert [row["decision"] for row in rows] == ["hire", "no hire (stale)", "hire (stale)"]
 
 
 def test_rerender_reads_saved_evidence_only(tmp_path: Path) -> None:
