@@ -19,11 +19,12 @@ from grader.evidence import Check, StageOutcome
 from grader.fsutil import atomic_output_dir
 from grader.notebook.audit import AuditEvidence, collect_audit
 from grader.notebook.cells import Cell, read_cells
-from grader.notebook.execute import GradingFolder, NotebookRun, execute_notebooks, grading_folder
+from grader.notebook.execute import GradingFolder, NotebookRun, execute_notebooks, grading_folder, work_base
 from grader.notebook.mlflow_store import TrackingStore, prepare_committed_store, read_store
 from grader.notebook.modeling import ModelingEvidence, claimed_pr_auc, collect_modeling
 from grader.notebook.score import oracle_score, reference_score, score_candidate_model
 from grader.sandbox.backends import Backend
+from grader.sandbox.owner import remove_orphan_folders, remove_orphans
 from grader.sandbox.policy import Policy, load_policy
 from grader.serving.evidence import ServingEvidence
 from grader.serving.settings import ServingSettings
@@ -68,6 +69,11 @@ def _notebook_stage(submission: Submission, seeded: SeededWorld, folder: Grading
     write_packet(seeded, packet)
     notebooks = [n.path for n in submission.notebooks if n.valid]
     run = execute_notebooks(submission.root, notebooks, packet / "data", folder, policy, backend, client)
+    broken = [f"{n.path} was not run: {n.problem}" for n in submission.notebooks if not n.valid]
+    if broken:
+        run.outcome.reasons[:0] = broken
+        if run.outcome.status in ("ok", "skipped"):
+            run.outcome.status = "partial" if notebooks else "failed"
     cells: list[Cell] = []
     problems = []
     for notebook in run.notebooks:
@@ -93,6 +99,10 @@ def grade_submission(
     """Grade one submission folder into `out` (evidence.json and the executed notebooks)."""
     policy = policy or load_policy()
     world, key = seeded.world, seeded.key
+    # What graders killed before they could clean up left here (never a live grader's).
+    remove_orphan_folders(work_base())
+    if client is not None:
+        remove_orphans(client)
     with atomic_output_dir(out, force) as staging, grading_folder() as folder:
         progress("discover")
         submission = discover(submission_dir)
@@ -115,13 +125,15 @@ def grade_submission(
 
         progress("mlflow")
         started = time.monotonic()
-        stores = [read_store(folder.tracking_uri, "fresh")]
+        # The candidate's code wrote the fresh store: its artifacts are read only where it may write.
+        stores = [read_store(folder.tracking_uri, "fresh", [folder.mlflow, folder.submission])
+                  if folder.tracking_db.is_file() else TrackingStore(kind="fresh", location=folder.tracking_uri)]
         for committed in submission.mlflow_stores:
             destination = folder.root / f"committed-{len(stores)}"
             destination.mkdir()
             try:
                 uri = prepare_committed_store(submission.root / committed.path, destination)
-                stores.append(read_store(uri, "committed"))
+                stores.append(read_store(uri, "committed", [destination]))
             except Exception as exc:  # an unreadable committed store is evidence too
                 stores.append(TrackingStore(kind="committed", location=committed.path, error=f"{type(exc).__name__}: {exc}"[:300]))
         evidence.mlflow = stores
@@ -129,6 +141,8 @@ def grade_submission(
         evidence.stages["mlflow"] = StageOutcome(
             status="ok" if fresh_runs else ("partial" if any(s.runs for s in stores) else "failed"),
             reasons=[f"{s.kind} store {s.location}: {s.error}" for s in stores if s.error]
+            + [f"{s.kind} store: artifacts outside the store not read ({'; '.join(s.outside[:3])})"
+               for s in stores if s.outside]
             + ([] if fresh_runs else ["this execution logged no MLflow run"]),
             duration_s=round(time.monotonic() - started, 3))
 

@@ -15,14 +15,15 @@ from grader.cohort.capacity import default_timeout_s, machine_capacity
 from grader.cohort.ci import CiEntry, compact_summary, exit_code, junit_xml, read_scorecard
 from grader.cohort.entries import Cohort, find_submissions
 from grader.cohort.gradeone import RubricReports, choose_backend
-from grader.cohort.layout import CohortLayout, write_atomic
+from grader.cohort.layout import CohortLayout
+from grader.fsutil import write_atomic
 from grader.cohort.results import CohortResult
 from grader.cohort.run import CohortRun, CohortSettings
 from grader.cohort.single import grade_single, single_markdown
 from grader.cohort.state import read_states
 from grader.errors import BadInput
 from grader.rubric import DEFAULT_RUBRIC, load_rubric
-from grader.sandbox.policy import Policy, load_policy
+from grader.sandbox.policy import POLICY_FILE, Policy, load_policy
 from grader.serving.settings import ServingSettings
 from grader.world.seed import DEMO_SECRET, read_secret
 from grader.world.spec import DEFAULT_SPEC, load_spec
@@ -38,7 +39,7 @@ Candidate = Annotated[str | None, typer.Option(
     "--candidate", help="Grade the folder as this one candidate's submission; without it, it is a cohort.")]
 Jobs = Annotated[int, typer.Option("--jobs", "-j", min=0, help="Submissions graded at once (0: as many as fit).")]
 Timeout = Annotated[float | None, typer.Option(
-    "--timeout", min=60, help="Wall-clock limit per submission, seconds (default: from sandbox/policy.toml).")]
+    "--timeout", min=60, help="Wall-clock limit per submission, seconds (default: from the --policy file's limits).")]
 Only = Annotated[list[str] | None, typer.Option("--only", help="Grade only this candidate (repeatable).")]
 ListCandidates = Annotated[bool, typer.Option(
     "--list", help="Print the cohort's candidate ids as a JSON array (a CI matrix) and stop.")]
@@ -62,6 +63,9 @@ Force = Annotated[bool, typer.Option(
 OverlapServing = Annotated[bool, typer.Option(
     "--overlap-serving", help="Let serving stages of different submissions overlap: faster, but their load probes "
     "then share the CPUs (latency figures get worse).")]
+PolicyFile = Annotated[Path, typer.Option(
+    "--policy", help="Resource-limit policy for candidate code (memory, CPUs, processes, time, disk, output); "
+    "default: sandbox/policy.toml.")]
 CleanLeftovers = Annotated[bool, typer.Option(
     "--clean-leftovers", help="First remove every serving run's leftover containers, networks and images on this "
     "engine (after a killed run; not while another grader uses the engine).")]
@@ -145,7 +149,8 @@ def grade_command(path: Target, out: Out, candidate: Candidate = None, jobs: Job
                   serving_settings: ServingFile = None, rubric: RubricFile = DEFAULT_RUBRIC,
                   backend: BackendChoice = "auto", spec: Spec = DEFAULT_SPEC, rows: Rows = None,
                   secret_file: SecretFile = None, demo_secret: DemoSecret = False, force: Force = False,
-                  overlap_serving: OverlapServing = False, clean_leftovers: CleanLeftovers = False) -> None:
+                  overlap_serving: OverlapServing = False, clean_leftovers: CleanLeftovers = False,
+                  policy_file: PolicyFile = POLICY_FILE) -> None:
     """Grade one submission, or every submission of a cohort folder (parallel, resumable)."""
     if candidate is None and list_candidates:
         print(json.dumps([entry.candidate for entry in find_submissions(path, only).valid()]))
@@ -153,18 +158,19 @@ def grade_command(path: Target, out: Out, candidate: Candidate = None, jobs: Job
     serving = _serving_settings(serving_settings)
     load_rubric(rubric)  # a bad rubric is a one-line error before any grading
     load_spec(spec)
+    policy_file = policy_file.resolve()
+    policy = load_policy(policy_file)
     if candidate is not None:
         if only or list_candidates:
             raise BadInput("--only and --list are for a cohort folder; drop --candidate")
         entry = grade_single(path, candidate, out, backend, spec, rows, _secret(secret_file, demo_secret), demo_secret,
-                             force, serving, rubric, ci, console)
+                             force, serving, rubric, ci, console, policy)
         if ci:
             _finish_ci([entry], junit or out / "junit.xml", single_markdown(entry, path), out / "summary.md")
         raise typer.Exit(exit_code([entry], fail_under, fail_on_fail))
     cohort = find_submissions(path, only)
     if out.resolve().is_relative_to(path.resolve()):
         raise BadInput(f"--out {out} is inside the submissions folder {path}: it would be graded as a submission")
-    policy = load_policy()
     chosen, client = choose_backend(backend)
     if client is not None:
         if clean_leftovers:
@@ -173,7 +179,7 @@ def grade_command(path: Target, out: Out, candidate: Candidate = None, jobs: Job
     settings = CohortSettings(spec=spec, rows=rows, secret=_secret(secret_file, demo_secret), demo_secret=demo_secret,
                               backend=chosen, jobs=_jobs(jobs, policy, len(cohort.valid())),
                               timeout_s=timeout or default_timeout_s(policy, serving), serving_settings=serving,
-                              force=force, exclusive_serving=not overlap_serving)
+                              force=force, exclusive_serving=not overlap_serving, policy_file=policy_file)
     raise typer.Exit(_grade_cohort(cohort, out, settings, rubric, ci, junit, fail_under, fail_on_fail))
 
 

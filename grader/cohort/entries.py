@@ -63,6 +63,13 @@ def _mapping(root: Path) -> dict[str, str]:
     return candidates
 
 
+ARCHIVE_SUFFIXES = (".zip", ".tar", ".tgz", ".tar.gz", ".tar.bz2", ".tar.xz", ".7z", ".rar", ".gz")
+
+
+def _is_archive(path: Path) -> bool:
+    return path.name.lower().endswith(ARCHIVE_SUFFIXES)
+
+
 def _looks_like_one_submission(root: Path) -> bool:
     return any((root / marker).is_file() for marker in SUBMISSION_MARKERS) or any(root.glob("*.ipynb"))
 
@@ -75,9 +82,14 @@ def find_submissions(root: Path, only: list[str] | None = None) -> Cohort:
     if not mapping and _looks_like_one_submission(root):
         raise BadInput(f"{root} looks like one submission (it has a Dockerfile, notebooks or requirements): "
                        "pass --candidate ID to grade it alone, or give the folder that holds submission folders")
-    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith("."))
     warnings = [f"{COHORT_FILE} maps {name!r}, which is not a folder here" for name in mapping
                 if not (root / name).is_dir()]
+    # Archives are never unpacked (a zip bomb stays a small file); say so rather than skip in silence.
+    warnings += [f"{p.name} is not a submission folder and was not graded"
+                 + (": archives are never unpacked, unpack it into a folder first" if _is_archive(p) else "")
+                 for p in sorted(root.iterdir())
+                 if not p.name.startswith(".") and p.name != COHORT_FILE and (p.is_symlink() or not p.is_dir())]
     entries = []
     for folder in folders:
         candidate = mapping.get(folder.name, folder.name)

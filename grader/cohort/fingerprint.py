@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -23,14 +24,24 @@ from grader.submission.tree import walk
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 REPO_DIR = PACKAGE_DIR.parent
 # Code that only scores or renders, or drives runs: changing it never changes evidence.
-SCORING_CODE = ("rubric", "report")
+SCORING_CODE = ("rubric", "report", "decide")
 NOT_GRADING_CODE = {*SCORING_CODE, "cohort", "preflight", "cli.py"}
 _CHUNK = 1024 * 1024
+# Files past this are hashed by their size, head and tail: a submission of one sparse
+# 1 TB file must not take the grader an hour to fingerprint. (Such files are never copied
+# into the sandbox whole anyway: the policy's copy limit is lower.)
+SAMPLED_OVER_BYTES = 256 * 1024**2
 
 
 def _file_digest(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size > SAMPLED_OVER_BYTES:
+            digest.update(f"sampled {size}\n".encode() + handle.read(_CHUNK))
+            handle.seek(size - _CHUNK)
+            digest.update(handle.read(_CHUNK))
+            return digest.hexdigest()
         while chunk := handle.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
@@ -62,6 +73,7 @@ def grading_code_sha256() -> str:
     code = [p for p in PACKAGE_DIR.rglob("*.py")
             if p.relative_to(PACKAGE_DIR).parts[0] not in NOT_GRADING_CODE and "__pycache__" not in p.parts]
     shipped = [p for folder in ("sandbox/runner", "datasets") for p in (REPO_DIR / folder).rglob("*") if p.is_file()]
+    shipped += [p for p in [REPO_DIR / "sandbox" / "local-root.sh"] if p.is_file()]
     policy = REPO_DIR / "sandbox" / "policy.toml"
     return _tree_digest(code + shipped + ([policy] if policy.is_file() else []), REPO_DIR)
 

@@ -39,6 +39,8 @@ class GradeJob(BaseModel):
     demo_secret: bool
     backend: str
     serving_settings: ServingSettings | None = None
+    # The sandbox policy file; None: sandbox/policy.toml.
+    policy_file: Path | None = None
 
 
 class GradeOne(Protocol):
@@ -65,13 +67,15 @@ def choose_backend(choice: str):
 def grade_one(job: GradeJob, progress: Progress) -> Any:
     """The default GradeOne: regenerate the candidate's world and run `grade_submission`."""
     from grader.grade import grade_submission
+    from grader.sandbox.policy import load_policy
 
     progress("world")
     seeded = generate(load_spec(job.spec), job.secret, job.candidate, job.rows, job.demo_secret)
+    policy = load_policy(job.policy_file) if job.policy_file else None
     backend, client = choose_backend(job.backend)
     try:
         return grade_submission(job.submission, seeded, job.evidence_dir, backend, client, force=True,
-                                progress=progress, serving_settings=job.serving_settings)
+                                progress=progress, policy=policy, serving_settings=job.serving_settings)
     finally:
         if client is not None:
             client.close()

@@ -19,7 +19,8 @@ from pydantic import BaseModel, Field
 
 from grader.cohort.fingerprint import scoring_fingerprint
 from grader.cohort.gradeone import ReportHook
-from grader.cohort.layout import GRADED, CohortLayout, write_atomic
+from grader.cohort.layout import GRADED, CohortLayout
+from grader.fsutil import write_atomic
 from grader.cohort.results import now
 from grader.cohort.state import SubmissionState, read_states
 from grader.cohort.worker import summarize

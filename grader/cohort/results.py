@@ -7,7 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from grader.cohort.layout import CohortLayout, write_atomic
+from grader.cohort.layout import CohortLayout
+from grader.fsutil import write_atomic
 from grader.cohort.state import Outcome, ScoreSummary, SubmissionState
 
 SUMMARY_SCHEMA = "cohort-summary/1"

@@ -38,6 +38,8 @@ from grader.cohort.state import ScoreSummary, SubmissionState, read_state, read_
 from grader.cohort.worker import EXCLUSIVE_STAGES, raise_interrupt, summarize, work
 from grader.errors import GraderError
 from grader.rubric import Scorecard
+from grader.sandbox.owner import mark_owned
+from grader.sandbox.policy import policy_sha256
 from grader.serving.settings import ServingSettings
 from grader.world.seed import candidate_seed, seed_fingerprint
 
@@ -57,6 +59,8 @@ class CohortSettings:
     jobs: int
     timeout_s: float
     serving_settings: ServingSettings | None = None
+    # The sandbox policy file (--policy); None: sandbox/policy.toml.
+    policy_file: Path | None = None
     force: bool = False
     kill_grace_s: float = KILL_GRACE_S
     # One serving stage at a time across workers, so no load probe measures another's load.
@@ -64,8 +68,11 @@ class CohortSettings:
 
     def fingerprinted(self) -> dict:
         """The settings that shape evidence (the secret enters through each candidate's seed)."""
-        return {"spec": self.spec, "rows": self.rows, "backend": self.backend,
-                "serving": self.serving_settings.model_dump(mode="json") if self.serving_settings else None}
+        settings = {"spec": self.spec, "rows": self.rows, "backend": self.backend,
+                    "serving": self.serving_settings.model_dump(mode="json") if self.serving_settings else None}
+        if self.policy_file is not None:
+            settings["policy"] = policy_sha256(self.policy_file)
+        return settings
 
 
 @dataclass
@@ -115,27 +122,28 @@ def _plan(entry: CohortEntry, layout: CohortLayout, settings: CohortSettings, sc
     return planned
 
 
-def _remove_stale_containers(layout: CohortLayout) -> int:
-    """Notebook containers a killed run of this cohort left running (they mount its work folder)."""
-    from grader.errors import EngineUnavailable
-    from grader.sandbox.backends import RUN_LABEL
-    from grader.sandbox.engine import connect
+def _remove_orphans(backend: str) -> dict[str, int]:
+    """What graders killed before they cleaned up left: work folders; containers, networks, images.
 
+    Only what a process that is provably gone owned (`grader.sandbox.owner`): never
+    anything of a grader still running, this cohort's or another's.
+    """
+    from grader.errors import EngineUnavailable
+    from grader.notebook.execute import work_base
+    from grader.sandbox.engine import connect
+    from grader.sandbox.owner import remove_orphan_folders, remove_orphans
+
+    removed = {"work folders": remove_orphan_folders(work_base())}
+    if backend != "docker":
+        return removed
     try:
         client = connect(timeout_s=60)
     except EngineUnavailable:
-        return 0
-    removed = 0
+        return removed
     try:
-        for container in client.containers.list(all=True, filters={"label": RUN_LABEL}):
-            mounts = container.attrs.get("Mounts") or []
-            if any(str(m.get("Source", "")).startswith(f"{layout.work}/") for m in mounts):
-                with suppress(Exception):
-                    container.remove(force=True)
-                    removed += 1
+        return {**removed, **remove_orphans(client)}
     finally:
         client.close()
-    return removed
 
 
 def _descendants(pid: int | None) -> list[psutil.Process]:
@@ -190,12 +198,16 @@ class CohortRun:
         self.layout.prepare(self.settings.force)
         began = time.monotonic()
         with cohort_lock(self.layout), _sigterm_as_interrupt():
+            # First what killed graders left (this cohort's work folder too, if its run was killed).
+            orphans = {kind: count for kind, count in _remove_orphans(self.settings.backend).items() if count}
             stale = self.layout.clean_stale()
-            containers = _remove_stale_containers(self.layout) if self.settings.backend == "docker" else 0
-            if stale or containers:
+            self.layout.work.mkdir(mode=0o711, parents=True, exist_ok=True)
+            mark_owned(self.layout.work)
+            if stale or orphans:
+                found = ", ".join(f"{count} {kind}" for kind, count in orphans.items())
                 self.console.print(f"cleaned what an earlier, stopped run left: {len(stale)} half-written folder(s) "
-                                   f"or file(s), {containers} notebook container(s); a service it was probing may "
-                                   "still run: --clean-leftovers removes those", highlight=False)
+                                   f"or file(s)" + (f"; of stopped graders: {found}" if found else ""),
+                                   highlight=False)
             append_log(self.layout, "run", pid=os.getpid(), jobs=self.settings.jobs, host=os.uname().nodename)
             for warning in self.cohort.warnings:
                 self.console.print(f"[yellow]{warning}[/yellow]", highlight=False)
@@ -257,7 +269,7 @@ class CohortRun:
                        evidence_dir=self.layout.evidence_dir(candidate), reports_dir=self.layout.reports,
                        spec=self.settings.spec, rows=self.settings.rows, secret=self.settings.secret,
                        demo_secret=self.settings.demo_secret, backend=self.settings.backend,
-                       serving_settings=self.settings.serving_settings)
+                       serving_settings=self.settings.serving_settings, policy_file=self.settings.policy_file)
         logs = self.layout.cohort / "logs"
         logs.mkdir(exist_ok=True)
         receive, send = self.context.Pipe(duplex=False)
@@ -289,6 +301,8 @@ class CohortRun:
                     if over_time and worker.message is None:
                         display.stage(worker.planned.entry.candidate, "over the time limit: stopping")
                         _stop([worker], self.settings.kill_grace_s)
+                        # A worker that had to be killed could not remove its containers itself.
+                        _remove_orphans(self.settings.backend)
                         self._drain(worker, display)
                         worker.message = {"type": "failed", "reasons": [
                             f"stopped at the wall-clock limit of {self.settings.timeout_s:.0f} s per submission"]}
@@ -304,6 +318,7 @@ class CohortRun:
             for worker in running:
                 display.note(worker.planned.entry.candidate, "stopping")
             _stop(running, self.settings.kill_grace_s)
+            _remove_orphans(self.settings.backend)
             for worker in running:
                 append_log(self.layout, "interrupted", candidate=worker.planned.entry.candidate)
                 self._record(SubmissionResult(candidate=worker.planned.entry.candidate,
@@ -330,6 +345,7 @@ class CohortRun:
     def _finished(self, worker: _Running, display: CohortDisplay) -> None:
         planned, message = worker.planned, worker.message
         if message is None:
+            _remove_orphans(self.settings.backend)  # it died before it could remove its containers
             code = worker.process.exitcode
             died = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
             log = self.layout.cohort / "logs" / f"{planned.entry.candidate}.log"

@@ -17,6 +17,7 @@ from grader.cohort.results import CohortResult, SubmissionResult, now
 from grader.cohort.worker import summarize
 from grader.errors import BadInput, GraderError
 from grader.rubric import load_rubric
+from grader.sandbox.policy import Policy
 from grader.serving.settings import ServingSettings
 from grader.world.seed import check_candidate_id
 from grader.world.spec import load_spec
@@ -26,7 +27,7 @@ REPORTS = "reports"
 
 def grade_single(submission: Path, candidate: str, out: Path, backend: str, spec: str, rows: int | None,
                  secret: bytes, demo_secret: bool, force: bool, serving: ServingSettings | None, rubric: Path,
-                 ci: bool, console: Console) -> CiEntry:
+                 ci: bool, console: Console, policy: Policy | None = None) -> CiEntry:
     """Grade one submission into OUT and render its reports; in CI, a grader bug is returned, not raised."""
     from grader.grade import grade_submission
     from grader.report import report_evidence
@@ -46,7 +47,7 @@ def grade_single(submission: Path, candidate: str, out: Path, backend: str, spec
         with console.status("grading") as status:
             evidence = grade_submission(submission, seeded, out, chosen, client, force,
                                         progress=lambda stage: status.update(f"grading {candidate}: {stage}"),
-                                        serving_settings=serving)
+                                        policy=policy, serving_settings=serving)
     except GraderError:
         raise
     except Exception as exc:  # a grader bug; in CI it is reported as the grader's failure, not the candidate's

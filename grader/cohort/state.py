@@ -13,7 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from grader.cohort.layout import CohortLayout, write_atomic
+from grader.cohort.layout import CohortLayout
+from grader.fsutil import write_atomic
 
 STATE_SCHEMA = "cohort-state/1"
 Outcome = Literal["graded", "partial", "failed"]

@@ -17,19 +17,24 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from grader.evidence import StageOutcome
-from grader.sandbox.backends import Backend, Mount, SandboxResult, give_to_sandbox, run_in_docker, run_locally
-from grader.sandbox.policy import Policy
+from grader.sandbox.backends import Backend, Mount, SandboxResult, give_to_sandbox, run_in_docker
+from grader.sandbox.local_sandbox import LOCAL_PROCESS_FACTOR, run_locally
+from grader.sandbox.owner import mark_owned
+from grader.sandbox.policy import NotebookLimits, Policy
 from grader.sandbox.local_runner import local_runner_python
 from grader.sandbox.runner_image import RUNNER_DIR, candidate_runner_image
 
 SKIP_DIRS = {".git", ".venv", "venv", "env", "__pycache__", ".ipynb_checkpoints", "node_modules",
              ".mypy_cache", ".pytest_cache", "wandb", "lightning_logs", "data"}
-MAX_COPY_BYTES = 1024**3
 MAX_STATUS_BYTES = 5 * 1024**2
+StopKind = Literal["cell_timeout", "kernel_died", "runner_error"]
+NOTHING_RECORDED = ("the runner recorded nothing for this notebook (it did not start, or the run was stopped "
+                    "before it ended)")
 
 
 class CellStatus(BaseModel):
@@ -44,6 +49,13 @@ class ExecutedNotebook(BaseModel):
     seconds: float = 0.0
     error: str | None = None
     cells: list[CellStatus] = Field(default_factory=list)
+    # Why the runner stopped this notebook early, and at which cell.
+    stop: StopKind | None = None
+    stopped_at_cell: int | None = None
+    # The OOM killer ended a process while this notebook ran (None: the sandbox cannot tell).
+    oom_killed: bool | None = None
+    # Processes the candidate's code left running when the notebook ended, killed by the runner.
+    processes_ended: int = 0
 
     @property
     def failed_cells(self) -> list[CellStatus]:
@@ -76,8 +88,12 @@ class GradingFolder(BaseModel):
         return self.root / "scratch"
 
     @property
+    def tracking_db(self) -> Path:
+        return self.mlflow / "mlflow.db"
+
+    @property
     def tracking_uri(self) -> str:
-        return f"sqlite:///{self.mlflow / 'mlflow.db'}"
+        return f"sqlite:///{self.tracking_db}"
 
 
 def work_base() -> Path:
@@ -93,6 +109,7 @@ def grading_folder() -> Iterator[GradingFolder]:
     """A fresh grading folder, removed afterwards with everything the sandbox left in it."""
     root = Path(tempfile.mkdtemp(prefix="run-", dir=work_base()))
     root.chmod(0o711)
+    mark_owned(root)
     try:
         yield GradingFolder(root=root)
     finally:
@@ -108,10 +125,16 @@ class NotebookRun(BaseModel):
     notes: list[str] = Field(default_factory=list)
 
 
-def copy_submission(source: Path, folder: GradingFolder, packet_data: Path) -> list[str]:
-    """Copy the submission and the candidate's data; returns what was left out and why."""
+def copy_submission(source: Path, folder: GradingFolder, packet_data: Path, max_copy_mb: int,
+                    runner_writes_as_sandbox: bool = True) -> list[str]:
+    """Copy the submission and the candidate's data; returns what was left out and why.
+
+    `runner_writes_as_sandbox`: the runner writes the executed notebooks as the sandbox
+    user (local backend); else that folder stays the grader's, out of the kernel's reach.
+    """
     notes: list[str] = []
     copied = 0
+    max_bytes = max_copy_mb * 1024**2
 
     def ignore(directory: str, names: list[str]) -> set[str]:
         nonlocal copied
@@ -124,10 +147,16 @@ def copy_submission(source: Path, folder: GradingFolder, packet_data: Path) -> l
             elif name in SKIP_DIRS and os.path.isdir(path):
                 skipped.add(name)
             elif os.path.isfile(path):
-                copied += os.path.getsize(path)
-                if copied > MAX_COPY_BYTES:
+                size = os.path.getsize(path)
+                if copied + size > max_bytes:
                     skipped.add(name)
-                    notes.append(f"not copied, submission over {MAX_COPY_BYTES // 1024**2} MB: {os.path.relpath(path, source)}")
+                    notes.append(f"not copied, the submission would pass the {max_copy_mb} MB copy limit: "
+                                 f"{os.path.relpath(path, source)} ({size / 1024**2:.0f} MB)")
+                else:
+                    copied += size
+            elif not os.path.isdir(path):
+                skipped.add(name)
+                notes.append(f"not copied, not a regular file: {os.path.relpath(path, source)}")
         return skipped
 
     shutil.copytree(source, folder.submission, ignore=ignore, symlinks=True)
@@ -137,11 +166,15 @@ def copy_submission(source: Path, folder: GradingFolder, packet_data: Path) -> l
             shutil.copy2(item, folder.data / item.name)
     for path in (folder.executed, folder.mlflow, folder.scratch):
         path.mkdir(parents=True, exist_ok=True)
-    give_to_sandbox(folder.submission, folder.executed, folder.mlflow, folder.scratch)
+    give_to_sandbox(folder.submission, folder.mlflow, folder.scratch,
+                    *([folder.executed] if runner_writes_as_sandbox else []))
     if os.geteuid() == 0:
         for path in [folder.data, *folder.data.iterdir()]:
             os.chown(path, 0, 0)
     return notes
+
+
+NOTEBOOK_RUNNER = "run_notebooks.py"
 
 
 def run_in_sandbox(
@@ -162,9 +195,13 @@ def run_in_sandbox(
            "MLFLOW_ALLOW_FILE_STORE": "true"}
     if backend == "docker":
         return run_in_docker(client, image, ["python", f"/opt/runner/{script}", *args], mounts,
-                             {**env, "HOME": "/tmp"}, policy.notebook, timeout_s, folder.submission)
-    return run_locally([local_runner_python(), str(RUNNER_DIR / script), *args], mounts,
-                       {**env, "HOME": str(folder.scratch)}, policy.notebook, timeout_s, folder.submission)
+                             {**env, "HOME": "/tmp"}, policy.notebook, timeout_s, folder.submission,
+                             runner_drops_privileges=script == NOTEBOOK_RUNNER)
+    python = local_runner_python()
+    # Its private root shows the runner's interpreter (a virtualenv's folder) and scripts, read-only.
+    return run_locally([python, str(RUNNER_DIR / script), *args], [*mounts, Mount(path=folder.scratch, read_only=False)],
+                       {**env, "HOME": str(folder.scratch)}, policy.notebook, timeout_s, folder.submission,
+                       readable=[RUNNER_DIR, Path(python).parent.parent])
 
 
 def _read_status(folder: GradingFolder, notebooks: list[str]) -> list[ExecutedNotebook]:
@@ -185,12 +222,72 @@ def _read_status(folder: GradingFolder, notebooks: list[str]) -> list[ExecutedNo
         except ValueError:
             parsed = None
         if parsed is None:
-            parsed = ExecutedNotebook(path=relative, error="the runner recorded nothing for this notebook "
-                                      "(it did not start, or the run was stopped before it ended)")
+            parsed = ExecutedNotebook(path=relative, error=NOTHING_RECORDED)
         parsed.path = relative
         parsed.executed_path = str(executed) if executed.is_file() else None
         results.append(parsed)
     return results
+
+
+# Errors the sandbox's limits cause, and the limit behind each, in a hiring manager's words.
+_LIMIT_ERRORS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("MemoryError",), "out of memory: the sandbox's limit is {memory_mb} MB"),
+    (("File too large", "[Errno 27]"), "no file may grow past the disk limit of {disk_mb} MB"),
+    (("No space left on device", "[Errno 28]"), "the sandbox's /tmp holds {tmpfs_mb} MB at most"),
+    (("Resource temporarily unavailable", "[Errno 11]"), "the process limit of {pids} was reached"),
+    (("Network is unreachable", "[Errno 101]", "name resolution", "Name or service not known"),
+     "the sandbox has no network"),
+)
+
+
+def explain_error(error: str, limits: NotebookLimits, processes: int | None = None) -> str:
+    """A cell's error, with the sandbox limit that caused it named where one did.
+
+    `processes`: the process limit that held, where it is not the policy's pids."""
+    figures = {**limits.model_dump(), "pids": processes or limits.pids}
+    for needles, why in _LIMIT_ERRORS:
+        if any(needle in error for needle in needles):
+            return f"{error} ({why.format(**figures)})"
+    return error
+
+
+def run_reasons(result: SandboxResult, executed: list[ExecutedNotebook], limits: NotebookLimits) -> list[str]:
+    """Why a notebook run did not end cleanly, notebook by notebook and cell by cell."""
+    reasons: list[str] = []
+    died = any(n.stop == "kernel_died" for n in executed)
+    # Without a pids cgroup the local backend's process limit is an rlimit, which counts threads too.
+    grouped = result.backend == "docker" or any(item.startswith("cgroup:") for item in result.isolation)
+    processes = limits.pids if grouped else limits.pids * LOCAL_PROCESS_FACTOR
+    unrecorded = [n.path for n in executed if n.error == NOTHING_RECORDED]
+    during = f" (while {unrecorded[0]} ran)" if unrecorded else ""
+    if result.stopped:
+        reasons.append(result.stopped + during)
+    elif result.timed_out:
+        reasons.append(f"stopped at the total time limit of {limits.total_timeout_s} s for all notebooks{during}")
+    elif result.oom_killed and not died:
+        reasons.append(f"the sandbox ran out of memory: memory limit of {limits.memory_mb} MB reached (OOM-killed)")
+    elif result.exit_code not in (0, None):
+        reasons.append(f"the runner exited with code {result.exit_code}: {result.log_tail[-500:]}")
+    for notebook in executed:
+        at = notebook.stopped_at_cell
+        if notebook.stop == "cell_timeout":
+            reasons.append(f"{notebook.path}: cell {at} ran past the {limits.cell_timeout_s} s cell limit; "
+                           "the cells after it did not run")
+        elif notebook.stop == "kernel_died":
+            oom = notebook.oom_killed if notebook.oom_killed is not None else result.oom_killed
+            why = (f"memory limit of {limits.memory_mb} MB reached (OOM-killed)" if oom
+                   else "the kernel process ended or was killed")
+            reasons.append(f"{notebook.path}: the notebook kernel died at cell {at}: {why}; the cells after it did "
+                           "not run")
+        elif notebook.error:
+            reasons.append(f"{notebook.path}: {notebook.error}")
+        if notebook.processes_ended:
+            reasons.append(f"{notebook.path}: left processes running after it ended; the runner killed them")
+        for cell in notebook.failed_cells:
+            if notebook.stop == "cell_timeout" and cell.index == at:
+                continue  # the KeyboardInterrupt the runner sent at the cell limit, said above
+            reasons.append(f"{notebook.path} cell {cell.index}: {explain_error(cell.error or '', limits, processes)}")
+    return reasons
 
 
 def execute_notebooks(
@@ -204,7 +301,8 @@ def execute_notebooks(
 ) -> NotebookRun:
     """Copy, place the data, execute every notebook in order; never raises for candidate faults."""
     started = time.monotonic()
-    notes = copy_submission(source, folder, packet_data)
+    notes = copy_submission(source, folder, packet_data, policy.notebook.max_copy_mb,
+                            runner_writes_as_sandbox=backend != "docker")
     if not notebooks:
         return NotebookRun(outcome=StageOutcome(status="skipped", reasons=["no notebook to execute"], backend=backend),
                            tracking_uri=folder.tracking_uri, notes=notes)
@@ -218,18 +316,13 @@ def execute_notebooks(
     args = ["--root", str(folder.submission), "--out", str(folder.executed),
             "--cell-timeout", str(limits.cell_timeout_s), "--max-output-chars", str(limits.max_output_chars_per_cell),
             "--max-images", str(limits.max_images_per_cell), *notebooks]
-    result = run_in_sandbox(backend, "run_notebooks.py", args, mounts, folder, policy, limits.total_timeout_s, image, client)
+    result = run_in_sandbox(backend, NOTEBOOK_RUNNER, args, mounts, folder, policy, limits.total_timeout_s, image,
+                            client)
     executed = _read_status(folder, notebooks)
-    reasons: list[str] = []
-    if result.timed_out:
-        reasons.append(f"stopped at the total time limit of {limits.total_timeout_s} s")
-    elif result.exit_code not in (0, None):
-        reasons.append(f"the runner exited with code {result.exit_code}: {result.log_tail[-500:]}")
-    for notebook in executed:
-        if notebook.error:
-            reasons.append(f"{notebook.path}: {notebook.error}")
-        for cell in notebook.failed_cells:
-            reasons.append(f"{notebook.path} cell {cell.index}: {cell.error}")
+    reasons = run_reasons(result, executed, limits)
+    if result.removed:
+        notes.append(f"removed {len(result.removed)} link(s) or special file(s) the notebooks left before reading "
+                     f"their output: {'; '.join(result.removed[:5])}")
     ran = [n for n in executed if n.executed_path]
     status = "ok" if ran and len(ran) == len(executed) and not reasons else ("partial" if ran else "failed")
     return NotebookRun(

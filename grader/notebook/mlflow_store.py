@@ -13,13 +13,17 @@ import os
 import re
 import shutil
 import sqlite3
+import stat
 import warnings
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 from pydantic import BaseModel, Field
 
 MAX_RUNS = 500
 MAX_ARTIFACTS_PER_RUN = 200
+# A committed store is copied before it is read; past this, the rest is left out.
+MAX_COMMITTED_STORE_BYTES = 512 * 1024**2
 
 
 class LoggedModel(BaseModel):
@@ -51,6 +55,8 @@ class TrackingStore(BaseModel):
     runs: list[RunRecord] = Field(default_factory=list)
     models: list[LoggedModel] = Field(default_factory=list)
     error: str | None = None
+    # Artifact locations the store names outside itself: never read (they could name any host path or URL).
+    outside: list[str] = Field(default_factory=list)
 
     def metric_names(self) -> set[str]:
         return {name for run in self.runs for name in run.metrics}
@@ -86,8 +92,23 @@ def _model_info(mlflow, uri: str) -> tuple[list[str], list[str] | None]:
     return sorted(info.flavors), inputs
 
 
-def read_store(tracking_uri: str, kind: str) -> TrackingStore:
-    """Every run (params, metrics, artifacts) and every logged model of a store."""
+def _within(uri: str | None, roots: list[Path] | None) -> bool:
+    """Whether an artifact location is a local path under one of `roots` (None: no check)."""
+    if roots is None or not uri:
+        return True
+    parsed = urlparse(uri)
+    if parsed.scheme not in ("", "file"):
+        return False
+    path = Path(unquote(parsed.path) if parsed.scheme else uri).resolve()
+    return any(path.is_relative_to(root.resolve()) for root in roots)
+
+
+def read_store(tracking_uri: str, kind: str, artifact_roots: list[Path] | None = None) -> TrackingStore:
+    """Every run (params, metrics, artifacts) and every logged model of a store.
+
+    With `artifact_roots`, artifacts and models are read only where they lie under one of
+    them: a hostile store may name any host path or URL as an artifact location.
+    """
     import mlflow
     from mlflow import MlflowClient
 
@@ -106,7 +127,10 @@ def read_store(tracking_uri: str, kind: str) -> TrackingStore:
             experiments = {e.experiment_id: e.name for e in client.search_experiments()}
             runs = client.search_runs(list(experiments), max_results=MAX_RUNS) if experiments else []
             for run in runs:
-                artifacts = _artifacts(client, run.info.run_id)
+                readable = _within(run.info.artifact_uri, artifact_roots)
+                if not readable:
+                    store.outside.append(f"run {run.info.run_id}: {str(run.info.artifact_uri)[:200]}")
+                artifacts = _artifacts(client, run.info.run_id) if readable else []
                 store.runs.append(
                     RunRecord(
                         run_id=run.info.run_id,
@@ -128,6 +152,9 @@ def read_store(tracking_uri: str, kind: str) -> TrackingStore:
                                                         flavors=flavors, input_columns=inputs, created_ms=int(run.info.start_time or 0)))
             if experiments:
                 for model in mlflow.search_logged_models(experiment_ids=list(experiments), output_format="list"):
+                    if not _within(model.artifact_location, artifact_roots):
+                        store.outside.append(f"model {model.model_id}: {str(model.artifact_location)[:200]}")
+                        continue
                     uri = f"models:/{model.model_id}"
                     flavors, inputs = _model_info(mlflow, uri)
                     store.models.append(LoggedModel(uri=uri, name=model.name or "", run_id=model.source_run_id,
@@ -141,11 +168,33 @@ def read_store(tracking_uri: str, kind: str) -> TrackingStore:
 _FILE_URI = re.compile(r"(file://)?(/[^\s'\"]*?/mlruns)(?=/)")
 
 
+def _copy_plain(source: Path, target: Path) -> None:
+    """Copy a candidate's folder: regular files and folders only, links and devices left out, size capped."""
+    copied = 0
+
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        nonlocal copied
+        left_out = set()
+        for name in names:
+            mode = os.lstat(os.path.join(directory, name)).st_mode
+            if stat.S_ISDIR(mode):
+                continue
+            if not stat.S_ISREG(mode):
+                left_out.add(name)
+                continue
+            copied += os.lstat(os.path.join(directory, name)).st_size
+            if copied > MAX_COMMITTED_STORE_BYTES:
+                left_out.add(name)
+        return left_out
+
+    shutil.copytree(source, target, symlinks=True, ignore=ignore)
+
+
 def prepare_committed_store(store_path: Path, destination: Path) -> str:
     """Copy a committed store and remap absolute artifact paths into the copy; its URI."""
     if store_path.is_dir():
         copy = destination / "mlruns"
-        shutil.copytree(store_path, copy, symlinks=False, ignore_dangling_symlinks=True)
+        _copy_plain(store_path, copy)
         for meta in copy.rglob("meta.yaml"):
             text = meta.read_text(errors="replace")
             meta.write_text(_FILE_URI.sub(lambda m: f"{m.group(1) or ''}{copy}", text))
@@ -165,6 +214,6 @@ def prepare_committed_store(store_path: Path, destination: Path) -> str:
                     local = base + "/mlruns/" + value.split("/mlruns/", 1)[1]
                     db.execute(f"UPDATE {table} SET {column} = ? WHERE rowid = ?", ("file://" + local, rowid))
     mlruns = store_path.parent / "mlruns"
-    if mlruns.is_dir() and not (destination / "mlruns").exists():
-        shutil.copytree(mlruns, destination / "mlruns", symlinks=False, ignore_dangling_symlinks=True)
+    if mlruns.is_dir() and not mlruns.is_symlink() and not (destination / "mlruns").exists():
+        _copy_plain(mlruns, destination / "mlruns")
     return f"sqlite:///{os.fspath(copy)}"

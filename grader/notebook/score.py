@@ -8,6 +8,7 @@ import json
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 from sklearn.metrics import roc_auc_score
 
 from grader import metrics
@@ -17,7 +18,6 @@ from grader.sandbox.backends import Backend, Mount, give_to_sandbox
 from grader.sandbox.policy import Policy
 from grader.world.build import World
 
-SCORING_TIMEOUT_S = 600
 MAX_SCORE_JSON_BYTES = 2 * 1024**2
 
 
@@ -87,7 +87,8 @@ def score_candidate_model(
     mounts = [Mount(path=folder.submission, read_only=False), Mount(path=holdout_dir, read_only=True),
               Mount(path=folder.mlflow, read_only=False), Mount(path=out, read_only=False)]
     args = ["--tracking-uri", folder.tracking_uri, "--features", str(features), "--out", str(out)]
-    result = run_in_sandbox(backend, "score_model.py", args, mounts, folder, policy, SCORING_TIMEOUT_S, image, client)
+    timeout_s = policy.notebook.scoring_timeout_s
+    result = run_in_sandbox(backend, "score_model.py", args, mounts, folder, policy, timeout_s, image, client)
     report: dict = {}
     report_file = out / "score.json"
     if report_file.is_file() and report_file.stat().st_size <= MAX_SCORE_JSON_BYTES:
@@ -98,19 +99,25 @@ def score_candidate_model(
             report = {}
     report.pop("traceback", None)
     if result.timed_out:
-        report["error"] = f"scoring stopped at {SCORING_TIMEOUT_S} s"
+        report["error"] = f"scoring stopped at the {timeout_s} s scoring limit"
+    elif result.stopped:
+        report["error"] = f"scoring: {result.stopped}"
+    elif result.oom_killed:
+        report["error"] = f"scoring ran out of memory: limit of {policy.notebook.memory_mb} MB reached (OOM-killed)"
     predictions_file = out / "predictions.parquet"
     if report.get("error") or not predictions_file.is_file():
         report.setdefault("error", "the model produced no predictions")
         return None, report, None
+    labels = world.holdout_labels[world.spec.label_column].to_numpy()
     try:
-        predictions = pd.read_parquet(predictions_file)["prediction"].to_numpy(dtype=float)
+        # The sandbox wrote this file: its row count is checked before a single row is decoded.
+        rows = pq.ParquetFile(predictions_file).metadata.num_rows
+        if rows != len(labels):
+            report["error"] = f"{rows} predictions for {len(labels)} holdout rows"
+            return None, report, None
+        predictions = pd.read_parquet(predictions_file, columns=["prediction"])["prediction"].to_numpy(dtype=float)
     except Exception as exc:
         report["error"] = f"unreadable predictions: {type(exc).__name__}"
-        return None, report, None
-    labels = world.holdout_labels[world.spec.label_column].to_numpy()
-    if len(predictions) != len(labels):
-        report["error"] = f"{len(predictions)} predictions for {len(labels)} holdout rows"
         return None, report, None
     note = f"model {report.get('chosen', {}).get('uri', '?')} ({report.get('reason', '')})"
     return holdout_score("candidate's logged model", labels, predictions, note), report, predictions

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from grader.cohort.layout import write_atomic
+from grader.fsutil import write_atomic
 from grader.preflight.check import run_preflight
 from grader.preflight.findings import PreflightReport
 

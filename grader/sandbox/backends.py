@@ -1,4 +1,5 @@
-"""Run one bounded command of candidate code: in a container, or in a limited process.
+"""Run one bounded command of candidate code: in a container here, or in a limited process
+(`local_sandbox`), and what both share: mounts, the result record, the output clean-up.
 
 Both backends mount host folders at the *same* absolute paths, so file paths written by
 candidate code (MLflow artifact locations, for one) mean the same inside and out, and a
@@ -7,12 +8,9 @@ command line is identical on both. Everything the command writes is untrusted in
 
 from __future__ import annotations
 
+import contextlib
 import os
-import resource
-import shutil
-import signal
-import subprocess
-import tempfile
+import stat
 import time
 import uuid
 from pathlib import Path
@@ -20,12 +18,18 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from grader.sandbox.diskwatch import DiskWatch
+from grader.sandbox.owner import owner_labels
 from grader.sandbox.policy import NotebookLimits
+from grader.sandbox.uids import give_to
 
 Backend = Literal["docker", "local"]
 RUN_LABEL = "org.churn-grader.run"
+STAGE_LABEL = "org.churn-grader.stage"
 SANDBOX_UID = 10001
 LOG_TAIL_CHARS = 8000
+# A sandbox outliving its grader stops itself this long after its own time limit.
+SELF_STOP_GRACE_S = 30
 
 
 class Mount(BaseModel):
@@ -43,17 +47,54 @@ class SandboxResult(BaseModel):
     log_tail: str = ""
     isolation: list[str] = Field(default_factory=list)
     not_enforced: list[str] = Field(default_factory=list)
+    # The engine saw the kernel's OOM killer end a process of the sandbox (memory limit).
+    oom_killed: bool = False
+    # Why the grader stopped the run before its time limit (the disk watchdog), in words.
+    stopped: str | None = None
+    disk_written_mb: float = 0.0
+    # What the run left that the grader removed before reading its output (links, devices).
+    removed: list[str] = Field(default_factory=list)
 
 
 def give_to_sandbox(*paths: Path) -> None:
     """Let the unprivileged sandbox user write these folders (we run as root in CI)."""
-    if os.geteuid() != 0:
-        return
-    for root in paths:
-        for folder, _dirs, files in os.walk(root):
-            os.chown(folder, SANDBOX_UID, SANDBOX_UID, follow_symlinks=False)
-            for name in files:
-                os.chown(os.path.join(folder, name), SANDBOX_UID, SANDBOX_UID, follow_symlinks=False)
+    give_to(SANDBOX_UID, *paths)
+
+
+def remove_planted_links(roots: list[Path]) -> list[str]:
+    """Delete symlinks and special files the sandbox left in its writable folders.
+
+    The grader reads those folders on the host afterwards (executed notebooks, the MLflow
+    store, the submission copy it builds the image from): a link planted there would make
+    it read a host file, a FIFO would block it. Returns what was removed.
+    """
+    removed: list[str] = []
+    stack = [str(root) for root in roots]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                mode = entry.stat(follow_symlinks=False).st_mode
+            except OSError:
+                continue
+            if stat.S_ISDIR(mode):
+                stack.append(entry.path)
+            elif not stat.S_ISREG(mode):
+                target = ""
+                with contextlib.suppress(OSError):
+                    target = f" -> {os.readlink(entry.path)}" if stat.S_ISLNK(mode) else " (special file)"
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+                    removed.append(f"{entry.path}{target}"[:300])
+    return removed
+
+
+def writable(mounts: list[Mount]) -> list[Path]:
+    return [m.path for m in mounts if not m.read_only]
 
 
 def run_in_docker(
@@ -65,36 +106,62 @@ def run_in_docker(
     limits: NotebookLimits,
     timeout_s: float,
     workdir: Path,
+    runner_drops_privileges: bool = False,
 ) -> SandboxResult:
-    """Run `command` in a fresh container with no network and the policy's limits."""
+    """Run `command` in a fresh container with no network and the policy's limits.
+
+    `runner_drops_privileges`: the command (the notebook runner) starts as root in the
+    container with only the capabilities to start the candidate's kernel as the sandbox
+    user and to signal it; the kernel then cannot touch what the runner writes.
+    """
+    import docker.errors
+    from docker.types import LogConfig, Ulimit
+
     started = time.monotonic()
+    file_bytes = limits.disk_mb * 1024**2
+    user = "0:0" if runner_drops_privileges else f"{SANDBOX_UID}:{SANDBOX_UID}"
     container = client.containers.create(
         image,
-        command=command,
-        environment=env,
+        # A container whose grader was killed still ends by itself, soon after the limit.
+        command=["timeout", "-s", "KILL", str(int(timeout_s) + SELF_STOP_GRACE_S), *command],
+        environment={**env, "CANDIDATE_UID": str(SANDBOX_UID)},
         working_dir=str(workdir),
-        user=f"{SANDBOX_UID}:{SANDBOX_UID}",
+        user=user,
+        # An init that reaps: killed orphans must not hold the pids limit as zombies.
+        init=True,
         network_mode="none",
         mem_limit=f"{limits.memory_mb}m",
         memswap_limit=f"{limits.memory_mb}m",
         nano_cpus=int(limits.cpus * 1e9),
         pids_limit=limits.pids,
         cap_drop=["ALL"],
+        cap_add=["SETUID", "SETGID", "KILL"] if runner_drops_privileges else None,
         security_opt=["no-new-privileges"],
         read_only=True,
         tmpfs={"/tmp": f"size={limits.tmpfs_mb}m,mode=1777"},
+        ulimits=[Ulimit(name="fsize", soft=file_bytes, hard=file_bytes), Ulimit(name="core", soft=0, hard=0)],
+        log_config=LogConfig(type=LogConfig.types.JSON, config={"max-size": f"{limits.log_mb}m", "max-file": "1"}),
         volumes={str(m.path): {"bind": str(m.path), "mode": "ro" if m.read_only else "rw"} for m in mounts},
-        labels={RUN_LABEL: uuid.uuid4().hex},
+        labels={RUN_LABEL: uuid.uuid4().hex, STAGE_LABEL: "notebook", **owner_labels()},
     )
-    timed_out = False
-    try:
-        container.start()
-        try:
-            exit_code = container.wait(timeout=timeout_s)["StatusCode"]
-        except Exception:  # the wait timed out: stop the container at the limit
-            timed_out = True
+    timed_out, oom_killed = False, False
+
+    def stop() -> None:
+        with contextlib.suppress(docker.errors.APIError):
             container.kill()
-            exit_code = None
+
+    try:
+        with DiskWatch(writable(mounts), limits.disk_mb, limits.max_files, stop) as watch:
+            container.start()
+            try:
+                exit_code = container.wait(timeout=timeout_s)["StatusCode"]
+            except Exception:  # the wait timed out: stop the container at the limit
+                timed_out = True
+                stop()
+                exit_code = None
+        with contextlib.suppress(docker.errors.APIError):
+            container.reload()
+            oom_killed = bool(container.attrs.get("State", {}).get("OOMKilled"))
         log = container.logs(tail=200).decode("utf-8", "replace")[-LOG_TAIL_CHARS:]
     finally:
         container.remove(force=True)
@@ -106,88 +173,12 @@ def run_in_docker(
         log_tail=log,
         isolation=["network none", f"memory {limits.memory_mb} MB", f"cpus {limits.cpus:g}",
                    f"pids {limits.pids}", "read-only root", "all capabilities dropped", "no-new-privileges",
-                   "unprivileged user"],
-    )
-
-
-# Inside a fresh network namespace only loopback exists, and it starts down; the Jupyter
-# kernel talks to nbclient over 127.0.0.1, so it is brought up before anything else runs.
-_LOOPBACK_UP = 'ip link set lo up && exec "$@"'
-
-
-def _network_cut_prefix() -> tuple[list[str], list[str]]:
-    """A command prefix that runs the child without any outside network, and what it enforces."""
-    unshare, setpriv, ip = shutil.which("unshare"), shutil.which("setpriv"), shutil.which("ip", path="/usr/sbin:/sbin:/usr/bin:/bin")
-    if not (unshare and ip):
-        return [], []
-    loopback = ["sh", "-c", _LOOPBACK_UP.replace("ip ", f"{ip} ", 1), "sandbox"]
-    if setpriv and os.geteuid() == 0:
-        probe = subprocess.run([unshare, "--net", *loopback, "true"], capture_output=True)
-        if probe.returncode == 0:
-            drop = [setpriv, f"--reuid={SANDBOX_UID}", f"--regid={SANDBOX_UID}", "--clear-groups"]
-            # A pid namespace too: when the run ends, the kernel ends everything it started.
-            return [unshare, "--net", "--pid", "--fork", "--kill-child", *loopback, *drop], [
-                "network namespace with loopback only", "pid namespace", "unprivileged user"]
-    user_ns = [unshare, "--user", "--map-root-user", "--net", "--pid", "--fork", "--kill-child"]
-    if subprocess.run([*user_ns, *loopback, "true"], capture_output=True).returncode == 0:
-        return [*user_ns, *loopback], ["network namespace with loopback only", "pid namespace"]
-    return [], []
-
-
-def run_locally(
-    command: list[str],
-    mounts: list[Mount],
-    env: dict[str, str],
-    limits: NotebookLimits,
-    timeout_s: float,
-    workdir: Path,
-) -> SandboxResult:
-    """Run `command` as a limited subprocess (rlimits, own network namespace where possible)."""
-    prefix, isolation = _network_cut_prefix()
-    not_enforced = ["read-only data (files are made read-only instead)", "cpu quota (cpu-time limit instead)"]
-    if not prefix:
-        not_enforced.append("network egress (no network namespace available)")
-    for mount in mounts:
-        if mount.read_only:
-            for path in [mount.path, *mount.path.rglob("*")]:
-                path.chmod(0o555 if path.is_dir() else 0o444)
-    memory = limits.memory_mb * 1024 * 1024
-
-    def limit() -> None:
-        os.setsid()
-        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-        resource.setrlimit(resource.RLIMIT_CPU, (int(timeout_s * limits.cpus), int(timeout_s * limits.cpus) + 5))
-        resource.setrlimit(resource.RLIMIT_NPROC, (limits.pids * 4, limits.pids * 4))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (2 * 1024**3, 2 * 1024**3))
-
-    started = time.monotonic()
-    child_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir), **env}
-    # Output goes to a file, not a pipe: a child that prints gigabytes fills a file capped
-    # by RLIMIT_FSIZE, never the grader's memory.
-    with tempfile.TemporaryFile() as log, subprocess.Popen(
-        [*prefix, *command], cwd=workdir, env=child_env, preexec_fn=limit,
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-    ) as process:
-        timed_out = False
-        try:
-            process.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-        # Nothing the candidate started may outlive the run.
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        process.wait()
-        log.seek(max(0, log.seek(0, os.SEEK_END) - LOG_TAIL_CHARS))
-        output = log.read()
-    return SandboxResult(
-        backend="local",
-        exit_code=None if timed_out else process.returncode,
-        timed_out=timed_out,
-        seconds=round(time.monotonic() - started, 3),
-        log_tail=output.decode("utf-8", "replace")[-LOG_TAIL_CHARS:],
-        isolation=[*isolation, f"address space {limits.memory_mb} MB", f"processes {limits.pids * 4}", "cpu time"],
-        not_enforced=not_enforced,
+                   "unprivileged user", f"disk {limits.disk_mb} MB written at most, {limits.max_files} files",
+                   f"log {limits.log_mb} MB"]
+                  + (["the notebook kernel runs as another user than the runner: it cannot alter the "
+                      "runner's record"] if runner_drops_privileges else []),
+        oom_killed=oom_killed,
+        stopped=watch.reason,
+        disk_written_mb=watch.peak_mb,
+        removed=remove_planted_links(writable(mounts)),
     )

@@ -2,30 +2,41 @@
 
 from __future__ import annotations
 
+import hashlib
 import tomllib
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from grader.errors import BadInput
 
 POLICY_FILE = Path(__file__).resolve().parents[2] / "sandbox" / "policy.toml"
 
 
-class NotebookLimits(BaseModel):
+class _Limits(BaseModel):
+    # A misspelt limit is an error, never a silently ignored line.
+    model_config = ConfigDict(extra="forbid")
+
+
+class NotebookLimits(_Limits):
     memory_mb: int = Field(gt=0)
     cpus: float = Field(gt=0)
     pids: int = Field(gt=0)
     cell_timeout_s: int = Field(gt=0)
     total_timeout_s: int = Field(gt=0)
+    scoring_timeout_s: int = Field(gt=0)
     max_output_chars_per_cell: int = Field(gt=0)
     max_images_per_cell: int = Field(ge=0)
     tmpfs_mb: int = Field(gt=0)
     network: bool
+    disk_mb: int = Field(gt=0)
+    max_files: int = Field(gt=0)
+    log_mb: int = Field(gt=0)
+    max_copy_mb: int = Field(gt=0)
 
 
-class ServiceLimits(BaseModel):
+class ServiceLimits(_Limits):
     memory_mb: int = Field(gt=0)
     cpus: float = Field(gt=0)
     pids: int = Field(gt=0)
@@ -34,15 +45,16 @@ class ServiceLimits(BaseModel):
     network: bool
     startup_timeout_s: float = Field(gt=0)
     request_timeout_s: float = Field(gt=0)
+    log_mb: int = Field(gt=0)
 
 
-class BuildLimits(BaseModel):
+class BuildLimits(_Limits):
     timeout_s: int = Field(gt=0)
     max_log_chars: int = Field(gt=0)
     memory_mb: int = Field(gt=0)
 
 
-class ProbeLimits(BaseModel):
+class ProbeLimits(_Limits):
     rates: list[float] = Field(min_length=1)
     step_duration_s: float = Field(gt=0)
     warmup_s: float = Field(ge=0)
@@ -50,7 +62,7 @@ class ProbeLimits(BaseModel):
     target_p99_ms: float = Field(gt=0)
 
 
-class Policy(BaseModel):
+class Policy(_Limits):
     notebook: NotebookLimits
     service: ServiceLimits
     build: BuildLimits
@@ -61,6 +73,11 @@ class Policy(BaseModel):
 def load_policy(path: Path = POLICY_FILE) -> Policy:
     """The limits every backend applies; a clear error naming the bad entry."""
     try:
-        return Policy.model_validate(tomllib.loads(path.read_text()))
-    except (OSError, tomllib.TOMLDecodeError, ValidationError) as exc:
+        return Policy.model_validate(tomllib.loads(Path(path).read_text()))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ValidationError) as exc:
         raise BadInput(f"sandbox policy {path} is invalid: {exc}") from exc
+
+
+def policy_sha256(path: Path = POLICY_FILE) -> str:
+    """The policy file's content hash, for fingerprints (a changed limit changes evidence)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

@@ -6,8 +6,11 @@ import hashlib
 import io
 import re
 import tarfile
+import uuid
 from pathlib import Path
 
+from grader.sandbox.backends import RUN_LABEL, STAGE_LABEL
+from grader.sandbox.networks import guarded_network
 from grader.sandbox.policy import Policy
 
 RUNNER_DIR = Path(__file__).resolve().parents[2] / "sandbox" / "runner"
@@ -83,9 +86,13 @@ def candidate_runner_image(client, submission: Path, policy: Policy) -> tuple[st
         f"FROM {base}\nUSER root\nCOPY candidate /opt/candidate\n"
         "RUN cd /opt/candidate && pip install --no-cache-dir -r requirements.txt\nUSER 10001\n"
     )
+    run_id = uuid.uuid4().hex[:12]
     try:
-        client.images.build(fileobj=_context(dockerfile, files), custom_context=True, tag=tag, rm=True,
-                            forcerm=True, network_mode="host", timeout=policy.build.timeout_s)
+        # pip runs candidate-chosen packages (an sdist's setup.py): with egress, never towards this host.
+        with guarded_network(client, f"churn-grader-build-{run_id}", "requirements", run_id,
+                             {RUN_LABEL: run_id, STAGE_LABEL: "requirements"}, internal=False) as network:
+            client.images.build(fileobj=_context(dockerfile, files), custom_context=True, tag=tag, rm=True,
+                                forcerm=True, network_mode=network.name, timeout=policy.build.timeout_s)
     except Exception as exc:
         log = "".join(str(chunk.get("stream", "")) for chunk in getattr(exc, "build_log", []) or [])
         detail = [line for line in log.splitlines() if "ERROR" in line or "error:" in line.lower()]

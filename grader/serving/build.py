@@ -3,7 +3,8 @@
 The low-level build stream is read in a thread so the grader keeps the clock: at the
 policy's limit the builder's current intermediate container is killed, which makes
 the running step fail and the build end. The full log goes to a file capped at the
-policy's size; the evidence keeps its tail.
+policy's size; the evidence keeps its tail. RUN steps run on a network of the build's
+own (`grader.sandbox.networks`): egress for pip, no connection to the grader's host.
 """
 
 from __future__ import annotations
@@ -113,8 +114,12 @@ def build_image(
     labels: dict[str, str],
     limits: BuildLimits,
     log_path: Path | None = None,
+    network: str = "host",
 ) -> BuildRecord:
-    """Build `dockerfile` in `context` as `tag`; never pulls; stopped at `limits.timeout_s`."""
+    """Build `dockerfile` in `context` as `tag`; never pulls; stopped at `limits.timeout_s`.
+
+    `network`: the network RUN steps use (a guarded network of the run's own for candidates).
+    """
     log = _BuildLog(log_path, limits.max_log_chars)
     memory = limits.memory_mb * 1024 * 1024
     done = threading.Event()
@@ -131,7 +136,7 @@ def build_image(
                 rm=True,
                 forcerm=True,
                 pull=False,
-                network_mode="host",
+                network_mode=network,
                 decode=True,
                 timeout=limits.timeout_s,
                 container_limits={"memory": memory, "memswap": memory},
@@ -171,7 +176,7 @@ def build_image(
     )
     if timed_out:
         record.failing_step = log.step
-        record.error = f"build did not finish within {limits.timeout_s} s and was stopped" + (
+        record.error = f"build stopped at the {limits.timeout_s} s build limit (it did not finish)" + (
             "" if done.is_set() else f" (the builder had still not stopped {_STOP_GRACE_S:.0f} s later)"
         )
         return record

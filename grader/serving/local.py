@@ -10,8 +10,9 @@ What it does instead of `docker build` / `docker run`:
   as root on the host. Other RUN steps are not replayed.
 - limits: rlimits (address space for memory, CPU time, processes, file size), an
   unprivileged user, and, where root and `ip` are available, a network namespace
-  of its own joined to the host by one veth pair with no route beyond it: the
-  grader reaches the service, the service reaches nothing else. Elsewhere the
+  of its own joined to the host by one veth pair with no route beyond it, and a host
+  firewall rule on the host end rejecting what the service opens towards the host:
+  the grader reaches the service, the service reaches nothing. Elsewhere the
   service runs on 127.0.0.1 and the evidence says egress was not blocked.
 """
 
@@ -35,7 +36,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.sandbox.backends import SANDBOX_UID
+from grader.sandbox import hostguard
+from grader.sandbox.uids import sandbox_user
 from grader.sandbox.policy import BuildLimits, ServiceLimits
 from grader.serving.dockerfile import candidate_ports
 from grader.serving.evidence import DockerfileFacts
@@ -162,6 +164,7 @@ class _Netns:
     name: str
     host_ip: str
     service_ip: str
+    host_blocked: bool = False
 
 
 def _free_subnet() -> tuple[str, str]:
@@ -200,7 +203,8 @@ def _network_namespace(run_id: str) -> Iterator[_Netns | None]:
         yield None
         return
     try:
-        yield _Netns(name, host_ip, service_ip)
+        with hostguard.guarded(host_if) as held:
+            yield _Netns(name, host_ip, service_ip, held)
     finally:
         _delete_netns(name)
 
@@ -277,11 +281,21 @@ def local_service(
 ) -> Iterator[LocalService]:
     """Start the image's command from the staged files under the policy's limits; stop it afterwards."""
     assert facts.start is not None
+    as_root = os.geteuid() == 0
+    with contextlib.ExitStack() as stack:
+        # A user of its own: its process limit then counts its own processes only.
+        uid = stack.enter_context(sandbox_user()) if as_root else os.getuid()
+        yield from _local_service(facts, venv, root, limits, run_id, environment, cpu_seconds, log_path, uid)
+
+
+def _local_service(facts: DockerfileFacts, venv: Path, root: Path, limits: ServiceLimits, run_id: str,
+                   environment: dict[str, str], cpu_seconds: int, log_path: Path, uid: int) -> Iterator[LocalService]:
+    assert facts.start is not None
     private = root.parent / f"{root.name}-tmp"
     private.mkdir(mode=0o700)
     as_root = os.geteuid() == 0
     if as_root:
-        os.chown(private, SANDBOX_UID, SANDBOX_UID)
+        os.chown(private, uid, uid)
     env = {k: _host_path(v, root) for k, v in facts.env.items() if k != "PATH"}
     env.update(environment)
     env.update(
@@ -329,11 +343,15 @@ def local_service(
         if netns is not None:
             prefix = ["ip", "netns", "exec", netns.name, "unshare", "--pid", "--fork", "--kill-child"]
             isolation.append("own network namespace: reaches only the grader's end of one veth pair, no route beyond")
+            if netns.host_blocked:
+                isolation.append("no connection to the grader's host (firewall rule on the veth pair)")
+            else:
+                not_enforced.append("the service could open connections to the grader's host at the veth address")
         else:
             not_enforced.append("network egress was not blocked (needs root and iproute2 for a network namespace)")
         if as_root:
-            prefix += ["setpriv", f"--reuid={SANDBOX_UID}", f"--regid={SANDBOX_UID}", "--clear-groups", "--"]
-            isolation.append(f"unprivileged user {SANDBOX_UID}")
+            prefix += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"]
+            isolation.append(f"unprivileged user {uid} of its own")
         process = subprocess.Popen(
             [*prefix, *argv],
             cwd=cwd,
@@ -350,7 +368,7 @@ def local_service(
             candidate_ports(facts),
             time.monotonic(),
             log_path,
-            SANDBOX_UID if as_root else os.getuid(),
+            uid,
             isolation,
             not_enforced,
         )

@@ -72,8 +72,10 @@ def wait_for_health(service: Service, evidence: ServingEvidence, policy: Policy,
         state = service.state()
         run.exit_code, run.oom_killed = state.exit_code, state.oom_killed
         run.log_tail = service.log_tail(settings.log_tail_chars)
-        what = "exited before it was healthy" if not state.alive else "never became healthy"
-        evidence.outcome.reasons.append(f"the service {what}: {health.reason}")
+        if state.alive:
+            evidence.outcome.reasons.append(f"the service never became healthy: {health.reason}")
+        else:
+            evidence.outcome.reasons.append(f"the service exited before it was healthy: {state.detail}")
         start = evidence.dockerfile.start if evidence.dockerfile else None
         if state.alive and start and start.host and start.host.startswith(("127.", "localhost")):
             evidence.outcome.reasons.append(f"its start command listens on {start.host}: unreachable from outside")

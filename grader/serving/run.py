@@ -3,11 +3,15 @@
 Egress: each run gets its own `internal` bridge network. The container can reach
 nothing beyond that bridge, while the grader (on the host) reaches it at its bridge
 address. Published ports do not work on internal networks, and `network_mode=none`
-would leave no way in at all, so the bridge address it is.
+would leave no way in at all, so the bridge address it is. An internal network still
+reaches the host itself at its gateway address, so a host firewall rule on the bridge
+rejects every connection the container opens to the host (`grader.sandbox.hostguard`).
 
-Everything a run creates carries two labels, `org.churn-grader.run=<id>` and
-`org.churn-grader.stage=serving`, and is removed by context managers even on
-KeyboardInterrupt; `remove_labelled` is the janitor for what a killed grader left.
+Everything a run creates carries the labels `org.churn-grader.run=<id>` and
+`org.churn-grader.stage=serving`, and those of the grading process that owns it; it is
+removed by context managers even on KeyboardInterrupt. After a SIGKILL, the next grading
+removes it (`grader.sandbox.owner.remove_orphans`); `remove_labelled` removes every
+serving run's objects, live ones too.
 """
 
 from __future__ import annotations
@@ -22,22 +26,24 @@ import docker
 import docker.errors
 from docker.types import LogConfig
 
-from grader.sandbox.backends import RUN_LABEL
+from grader.sandbox.backends import RUN_LABEL, STAGE_LABEL
+from grader.sandbox.networks import guarded_network
+from grader.sandbox.owner import owner_labels
 from grader.sandbox.policy import ServiceLimits
 from grader.serving.dockerfile import candidate_ports
 from grader.serving.evidence import DockerfileFacts
 from grader.serving.service import ServiceState
 
-STAGE_LABEL = "org.churn-grader.stage"
 STAGE_VALUE = "serving"
 NAME_PREFIX = "churn-grader-serving"
 
 
 def run_labels(run_id: str) -> dict[str, str]:
-    return {RUN_LABEL: run_id, STAGE_LABEL: STAGE_VALUE}
+    """The labels of everything one serving run creates, its owner's included."""
+    return {RUN_LABEL: run_id, STAGE_LABEL: STAGE_VALUE, **owner_labels()}
 
 
-def isolation_summary(limits: ServiceLimits) -> list[str]:
+def isolation_summary(limits: ServiceLimits, host_blocked: bool = True) -> list[str]:
     applied = [
         f"memory {limits.memory_mb} MB (no swap)",
         f"cpus {limits.cpus:g}",
@@ -51,6 +57,9 @@ def isolation_summary(limits: ServiceLimits) -> list[str]:
     applied.append(
         "internal network: no egress" if not limits.network else "bridge network with egress (policy allows it)"
     )
+    if host_blocked:
+        applied.append("no connection to the grader's host (firewall rule on its bridge)")
+    applied.append(f"log {limits.log_mb} MB")
     return applied
 
 
@@ -62,6 +71,8 @@ class DockerService:
     network_name: str
     ports: list[int]
     started_at: float
+    # Whether the host firewall keeps the container from connecting to the grader's host.
+    host_blocked: bool = False
     # Read while the container runs: a process that has exited has no /proc entry.
     uid: int | None = None
 
@@ -144,10 +155,8 @@ def docker_service(
 ) -> Iterator[DockerService]:
     """Start `image` with the policy's limits on a fresh network; remove both afterwards."""
     labels = run_labels(run_id)
-    network = client.networks.create(
-        f"{NAME_PREFIX}-{run_id}", driver="bridge", internal=not limits.network, labels=labels
-    )
-    try:
+    with guarded_network(client, f"{NAME_PREFIX}-{run_id}", "serving", run_id, labels,
+                         internal=not limits.network) as network:
         container = client.containers.create(
             image,
             name=f"{NAME_PREFIX}-{run_id}",
@@ -163,15 +172,14 @@ def docker_service(
             cap_drop=["ALL"],
             security_opt=["no-new-privileges"],
             labels=labels,
-            log_config=LogConfig(type=LogConfig.types.JSON, config={"max-size": "10m", "max-file": "1"}),
+            log_config=LogConfig(type=LogConfig.types.JSON, config={"max-size": f"{limits.log_mb}m", "max-file": "1"}),
         )
         try:
             container.start()
-            yield DockerService(container, network.name, candidate_ports(dockerfile), time.monotonic())
+            yield DockerService(container, network.name, candidate_ports(dockerfile), time.monotonic(),
+                                host_blocked=network.host_blocked)
         finally:
             _removed(lambda: container.remove(force=True))
-    finally:
-        _removed(network.remove)
 
 
 def labelled(run_id: str | None = None) -> dict[str, list[str]]:

@@ -174,7 +174,7 @@ def wait_until_healthy(
                 return Health(
                     False,
                     locked,
-                    reason=f"the service stopped before it was healthy: {state.detail}",
+                    reason=f"it stopped before it was healthy: {state.detail}",
                     statuses=statuses,
                 )
             for url in [locked] if locked else list(clients):

@@ -3,8 +3,10 @@
 `run_serving_stage` always returns evidence: a Dockerfile that is missing, an image
 that fails to build, a container that never answers or dies under load are all
 recorded outcomes, never exceptions. Whatever a run creates (image, container,
-network, namespace, staging folder) is removed before it returns, also on Ctrl-C;
-`cleanup_leftovers` removes what a killed grader left behind.
+network, namespace, staging folder) is removed before it returns, also on Ctrl-C. What a
+grader killed outright (SIGKILL) left is removed by the next grading, which knows it by
+its owner labels (`grader.sandbox.owner`); `cleanup_leftovers` removes every serving
+run's objects, a live one's too.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import pandas as pd
 from grader.errors import EngineUnavailable
 from grader.evidence import Check, StageOutcome
 from grader.sandbox.engine import connect
+from grader.sandbox.networks import guarded_network
 from grader.sandbox.policy import Policy, load_policy
 from grader.serving import dockerfile as dockerfile_parser
 from grader.serving.build import base_images, build_image, missing_base_reason
@@ -241,16 +244,22 @@ def _build_and_run(job: _Job, client: docker.DockerClient) -> bool:
         evidence.checks.append(Check(id="build.succeeded", passed=None, detail=reasons[-1]))
         return False
     tag = f"churn-grader-serving/{job.run_id}:candidate"
+    labels = run_labels(job.run_id)
     with image_removed_after(client, tag, job.settings.keep_layer_cache):
-        record = build_image(
-            client,
-            job.context,
-            job.dockerfile,
-            tag,
-            run_labels(job.run_id),
-            job.policy.build,
-            job.workdir / "build.log",
-        )
+        with guarded_network(client, f"churn-grader-build-{job.run_id}", "build", job.run_id, labels,
+                             internal=False) as network:
+            record = build_image(
+                client,
+                job.context,
+                job.dockerfile,
+                tag,
+                labels,
+                job.policy.build,
+                job.workdir / "build.log",
+                network=network.name,
+            )
+        if not network.host_blocked:
+            evidence.not_verified.append("build steps could connect to the grader's host (no firewall rule could be set)")
         record.base_images = bases
         evidence.build = record
         evidence.checks.append(
@@ -272,12 +281,15 @@ def _build_and_run(job: _Job, client: docker.DockerClient) -> bool:
             if job.facts.unsupported:
                 reasons.append("the Dockerfile uses BuildKit-only syntax: " + "; ".join(job.facts.unsupported))
             return False
-        evidence.run.isolation = isolation_summary(job.policy.service)
         evidence.run.network = (
             "internal Docker network of its own: no egress; the grader reaches the container at its bridge address"
         )
         try:
             with docker_service(client, tag, job.facts, job.policy.service, job.run_id, job.environment) as service:
+                evidence.run.isolation = isolation_summary(job.policy.service, service.host_blocked)
+                if not service.host_blocked:
+                    evidence.run.not_enforced.append(
+                        "the container could open connections to the grader's host (no firewall rule could be set)")
                 evidence.run.started = True
                 try:
                     return job.probe(service)

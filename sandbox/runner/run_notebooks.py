@@ -6,6 +6,12 @@ each cell may output, and saves the executed notebook after every cell so that a
 the total time limit loses nothing already run. Everything it writes is read back by the
 grader as untrusted input.
 
+Started as root in the Docker sandbox (with no capabilities but those to change user and
+to signal), it runs the candidate's kernel as the unprivileged sandbox user through
+candidate_kernel.py, so the candidate's code can neither rewrite the executed notebooks
+and status file this runner writes nor signal the runner. Started as anyone else (the
+local backend), the kernel runs as that same user.
+
     python run_notebooks.py --root SUBMISSION --out OUT --cell-timeout S \
         --max-output-chars N --max-images N NOTEBOOK [NOTEBOOK ...]
 """
@@ -15,14 +21,97 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
 
 import nbformat
+from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 TRUNCATED = "\n[churn-grader: output truncated at {limit} characters]\n"
+CANDIDATE_KERNEL = Path(__file__).resolve().parent / "candidate_kernel.py"
+# Where the kernel's OOM killer counts its kills for this sandbox (cgroup v1, then v2).
+OOM_COUNTERS = (("/sys/fs/cgroup/memory/memory.oom_control", "oom_kill"), ("/sys/fs/cgroup/memory.events", "oom_kill"))
+
+
+def oom_kills() -> int | None:
+    """How many processes the OOM killer ended in this sandbox so far; None where it cannot be read."""
+    for path, key in OOM_COUNTERS:
+        try:
+            for line in Path(path).read_text().splitlines():
+                name, _, value = line.partition(" ")
+                if name == key:
+                    return int(value)
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def _candidate_processes() -> set[int]:
+    """Live processes of the candidate's: its user's as root, else all but this one (pid namespace)."""
+    uid = os.environ.get("CANDIDATE_UID", "10001") if os.getuid() == 0 else None
+    found = set()
+    for status in Path("/proc").glob("[0-9]*/status"):
+        pid = int(status.parent.name)
+        try:
+            fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
+        except OSError:
+            continue
+        if pid == os.getpid() or fields.get("State", "").split()[:1] in (["Z"], ["X"]):
+            continue  # a zombie is already dead
+        if uid is None or fields.get("Uid", "").split()[:1] == [uid]:
+            found.add(pid)
+    return found
+
+
+def end_candidate_processes() -> int:
+    """Kill whatever the candidate's code left running (background jobs, a fork bomb) before the next notebook.
+
+    As root (the Docker sandbox): every process of the candidate's user. As the first
+    process of a pid namespace of its own (the local backend): every other one in it.
+    Frozen first, so a fork bomb cannot outrun it. Elsewhere nothing can be told apart.
+    Returns how many were killed.
+    """
+    if os.getuid() != 0 and os.getpid() != 1:
+        return 0
+    killed: set[int] = set()
+    for _ in range(50):
+        _reap_orphans()
+        found = _candidate_processes()
+        if not found:
+            break
+        for signum in (signal.SIGSTOP, signal.SIGKILL):
+            for pid in found:
+                try:
+                    os.kill(pid, signum)
+                except OSError:
+                    pass
+        killed |= found
+        time.sleep(0.05)
+    _reap_orphans()
+    return len(killed)
+
+
+def _reap_orphans() -> None:
+    """As init of a pid namespace, the orphans are this process's to reap: zombies still hold pids."""
+    if os.getpid() != 1:
+        return
+    while True:
+        try:
+            if os.waitpid(-1, os.WNOHANG) == (0, 0):
+                return
+        except ChildProcessError:
+            return
+
+
+class CandidateKernelManager(AsyncKernelManager):
+    """Starts the kernel through candidate_kernel.py, which drops to the sandbox user."""
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        return [sys.executable, str(CANDIDATE_KERNEL), *super().format_kernel_cmd(extra_arguments)]
 
 
 class CappedClient(NotebookClient):
@@ -35,6 +124,8 @@ class CappedClient(NotebookClient):
         self._chars: dict[int, int] = {}
         self._images: dict[int, int] = {}
         self._saver = saver
+        self.current_cell: int | None = None
+        self.on_cell_start = self._before_cell
         self.on_cell_executed = self._after_cell
 
     def output(self, outs, msg, display_id, cell_index):
@@ -67,11 +158,15 @@ class CappedClient(NotebookClient):
             content["traceback"] = [line[:2000] for line in content.get("traceback", [])[:60]]
         return super().output(outs, msg, display_id, cell_index)
 
+    def _before_cell(self, cell, cell_index):
+        self.current_cell = cell_index
+
     def _after_cell(self, cell, cell_index, execute_reply):
         self._saver(self.nb)
 
 
-def _status(nb, started: float, error: str | None) -> dict:
+def _status(nb, started: float, error: str | None, stop: str | None = None, stopped_at: int | None = None,
+            oom_killed: bool | None = None) -> dict:
     cells = []
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
@@ -84,7 +179,8 @@ def _status(nb, started: float, error: str | None) -> dict:
                 "error": (f"{errors[0].get('ename', '')}: {errors[0].get('evalue', '')}"[:500] if errors else None),
             }
         )
-    return {"seconds": round(time.monotonic() - started, 3), "error": error, "cells": cells}
+    return {"seconds": round(time.monotonic() - started, 3), "error": error, "cells": cells, "stop": stop,
+            "stopped_at_cell": stopped_at, "oom_killed": oom_killed}
 
 
 def run_one(path: Path, root: Path, out: Path, args) -> dict:
@@ -104,6 +200,7 @@ def run_one(path: Path, root: Path, out: Path, args) -> dict:
         nb,
         timeout=args.cell_timeout,
         kernel_name="python3",
+        kernel_manager_class=CandidateKernelManager,
         allow_errors=True,
         record_timing=True,
         resources={"metadata": {"path": str(path.parent)}},
@@ -111,13 +208,18 @@ def run_one(path: Path, root: Path, out: Path, args) -> dict:
         max_images=args.max_images,
         saver=save,
     )
-    error = None
+    error, stop = None, None
+    ooms_before = oom_kills()
     try:
         client.execute()
     except Exception as exc:  # kernel died, cell timed out: keep what ran
         error = f"{type(exc).__name__}: {str(exc)[:500]}"
+        stop = ("cell_timeout" if isinstance(exc, CellTimeoutError) else
+                "kernel_died" if isinstance(exc, DeadKernelError) else "runner_error")
     save(nb)
-    return _status(nb, started, error)
+    ooms_after = oom_kills()
+    oom = None if ooms_before is None or ooms_after is None else ooms_after > ooms_before
+    return _status(nb, started, error, stop, client.current_cell if stop else None, oom)
 
 
 def main() -> int:
@@ -134,6 +236,7 @@ def main() -> int:
     for relative in args.notebooks:
         path = (args.root / relative).resolve()
         results[relative] = run_one(path, args.root.resolve(), args.out, args)
+        results[relative]["processes_ended"] = end_candidate_processes()
         (args.out / "status.json").write_text(json.dumps(results, indent=1))
     return 0
 

@@ -206,7 +206,7 @@ def test_build_is_stopped_at_the_time_limit(run_fixture) -> None:
     started = time.monotonic()
     evidence = run_fixture("slowbuild", policy=quick_policy(build_timeout_s=5))
     assert evidence.build.timed_out and not evidence.build.succeeded
-    assert "did not finish within 5 s" in evidence.build.error and "sleep 600" in evidence.build.failing_step
+    assert "build stopped at the 5 s build limit" in evidence.build.error and "sleep 600" in evidence.build.failing_step
     assert evidence.outcome.status == "failed" and time.monotonic() - started < 60
 
 

@@ -25,9 +25,12 @@ from grader.serving.dockerfile import parse  # noqa: E402
 from grader.serving.layout import plan  # noqa: E402
 from grader.serving.local import NETNS_PREFIX, STAGE_PREFIX, stage_files  # noqa: E402
 from grader.serving.stage import run_serving_stage  # noqa: E402
+from grader.sandbox.uids import LOCAL_UID_COUNT, LOCAL_UID_FIRST  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 NAMESPACES = os.geteuid() == 0 and shutil.which("ip") is not None
+# Each local run takes a user of its own from the pool.
+LOCAL_UIDS = range(LOCAL_UID_FIRST, LOCAL_UID_FIRST + LOCAL_UID_COUNT)
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +76,7 @@ def test_good_service_runs_locally_and_says_what_it_could_not_verify(world, tmp_
     assert all(400 <= case.status < 500 for case in evidence.bad_input)
     assert any("virtualenv" in note for note in evidence.run.notes)
     if NAMESPACES:
-        assert "own network namespace" in evidence.run.network and evidence.run.user_id == 10001
+        assert "own network namespace" in evidence.run.network and evidence.run.user_id in LOCAL_UIDS
     else:
         assert "egress NOT blocked" in evidence.run.network
     assert leftovers(evidence.run_id) == {"namespaces": [], "folders": []}
@@ -94,7 +97,7 @@ def test_local_sandbox_cuts_the_network_and_keeps_code_read_only(world, tmp_path
     assert seen["code_folder_writable"] is False and seen["temp_writable"] is True
     if not NAMESPACES:
         pytest.skip("no network namespace here (needs root and iproute2): egress is recorded as not blocked")
-    assert seen["uid"] == 10001 and seen["reaches_public_ip"] is False
+    assert seen["uid"] in LOCAL_UIDS and seen["reaches_public_ip"] is False
     assert leftovers(evidence.run_id) == {"namespaces": [], "folders": []}
 
 

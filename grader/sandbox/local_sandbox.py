@@ -1,0 +1,216 @@
+"""The local backend: candidate code in a limited process where no Docker engine answers.
+
+As root with unshare, setpriv and chroot (the usual case in CI and on a grading host):
+network, pid and mount namespaces, a private root holding only the system (read-only),
+the runner and the run's own folders (`sandbox/local-root.sh`), a sandbox user of its own
+(`uids`), a cgroup with the policy's memory, CPUs and pids where the host's hierarchy is
+writable (`cgroups`), rlimits, the disk watchdog. Elsewhere, less: the evidence lists what
+was not enforced.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+
+from grader.sandbox.backends import LOG_TAIL_CHARS, Mount, SandboxResult, remove_planted_links, writable
+from grader.sandbox.cgroups import LocalCgroup
+from grader.sandbox.diskwatch import DiskWatch
+from grader.sandbox.policy import NotebookLimits
+from grader.sandbox.uids import give_to, sandbox_user
+
+# Inside a fresh network namespace only loopback exists, and it starts down; the Jupyter
+# kernel talks to nbclient over 127.0.0.1, so it is brought up before anything else runs.
+_LOOPBACK_UP = 'ip link set lo up && exec "$@"'
+LOCAL_ROOT_SCRIPT = Path(__file__).resolve().parents[2] / "sandbox" / "local-root.sh"
+# RLIMIT_NPROC counts threads too: a sandbox user may run this many tasks per pid of the policy.
+LOCAL_PROCESS_FACTOR = 4
+# Namespaces of a local run: its own network (loopback only), pids and /proc, mounts. When
+# its first process ends, the kernel ends everything it started.
+_NAMESPACES = ["--net", "--pid", "--fork", "--kill-child", "--mount-proc"]
+_SBIN = "/usr/sbin:/sbin:/usr/bin:/bin"
+
+
+def _tools() -> dict[str, str | None]:
+    return {name: shutil.which(name, path=_SBIN) for name in ("unshare", "setpriv", "ip", "chroot", "mount")}
+
+
+def _private_root_works(unshare: str, root: Path) -> bool:
+    """Whether local-root.sh can build a root here (mount and chroot as root in a mount namespace)."""
+    probe = [unshare, *_NAMESPACES, "sh", str(LOCAL_ROOT_SCRIPT), str(root), "1", "/", "--", "true"]
+    return subprocess.run(probe, capture_output=True, timeout=60).returncode == 0
+
+
+def _sandbox_prefix(mounts: list[Mount], readable: list[Path], workdir: Path, tmpfs_mb: int,
+                    root: Path, uid: int) -> tuple[list[str], list[str]]:
+    """A command prefix that isolates the child as far as this host allows, and what it enforces.
+
+    As root with unshare, setpriv and chroot: namespaces, a private root holding only the
+    system, `readable` and the mounts (`local-root.sh`), and the sandbox user. Else, where
+    user namespaces work: the namespaces only. Else nothing.
+    """
+    tools = _tools()
+    if not (tools["unshare"] and tools["ip"]):
+        return [], []
+    namespaces = [tools["unshare"], *_NAMESPACES]
+    if tools["setpriv"] and tools["chroot"] and tools["mount"] and os.geteuid() == 0 \
+            and _private_root_works(tools["unshare"], root):
+        binds = [item for path in readable for item in ("ro", str(path))]
+        binds += [item for m in mounts for item in ("ro" if m.read_only else "rw", str(m.path))]
+        drop = [tools["setpriv"], f"--reuid={uid}", f"--regid={uid}", "--clear-groups"]
+        return [*namespaces, "sh", str(LOCAL_ROOT_SCRIPT), str(root), str(tmpfs_mb), str(workdir), *binds, "--",
+                *drop], ["network namespace with loopback only", "pid namespace with its own /proc",
+                         "a private root: the system read-only, its own folders, private /tmp and /dev/shm",
+                         f"an unprivileged user of its own (uid {uid})"]
+    loopback = ["sh", "-c", _LOOPBACK_UP.replace("ip ", f"{tools['ip']} ", 1), "sandbox"]
+    user_ns = [tools["unshare"], "--user", "--map-root-user", *_NAMESPACES]
+    if subprocess.run([*user_ns, *loopback, "true"], capture_output=True).returncode == 0:
+        return [*user_ns, *loopback], ["network namespace with loopback only", "pid namespace with its own /proc"]
+    return [], []
+
+
+class _Tail(threading.Thread):
+    """Drains a child's output pipe, keeping only the last characters: gigabytes cost nothing."""
+
+    def __init__(self, pipe) -> None:
+        super().__init__(name="sandbox-log", daemon=True)
+        self.pipe, self.chunks, self.kept = pipe, deque(), 0
+
+    def run(self) -> None:
+        while chunk := self.pipe.read1(1 << 16):
+            self.chunks.append(chunk)
+            self.kept += len(chunk)
+            while self.kept - len(self.chunks[0]) >= LOG_TAIL_CHARS:
+                self.kept -= len(self.chunks.popleft())
+
+    def text(self) -> str:
+        return b"".join(self.chunks).decode("utf-8", "replace")[-LOG_TAIL_CHARS:]
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def run_locally(
+    command: list[str],
+    mounts: list[Mount],
+    env: dict[str, str],
+    limits: NotebookLimits,
+    timeout_s: float,
+    workdir: Path,
+    readable: list[Path] | None = None,
+) -> SandboxResult:
+    """Run `command` as a limited subprocess: namespaces, a private root and a cgroup where possible.
+
+    `readable`: what the command needs besides the system and the mounts (its interpreter
+    and scripts), visible read-only in the private root.
+    """
+    root = Path(tempfile.mkdtemp(prefix=".sandbox-root-", dir=workdir.parent))
+    group = LocalCgroup(limits.memory_mb, limits.cpus, limits.pids)
+    try:
+        with sandbox_user() as uid:
+            give_to(uid, *writable(mounts))
+            prefix, isolation = _sandbox_prefix(mounts, readable or [], workdir, limits.tmpfs_mb, root, uid)
+            not_enforced = ["the runner and the kernel run as one user: the kernel can alter the runner's record"]
+            if group.create():
+                isolation.append(f"cgroup: memory {limits.memory_mb} MB in total (no swap), cpus {limits.cpus:g}, "
+                                 f"pids {limits.pids}")
+            else:
+                not_enforced.append("cgroup limits (no writable cgroup hierarchy): memory and CPU time are limited "
+                                    "per process, not in total, and CPU share not at all")
+            if not any("private root" in item for item in isolation):
+                not_enforced += ["read-only data (files are made read-only instead)",
+                                 "filesystem isolation: the sandbox user reads every world-readable host file and "
+                                 "writes world-writable places (/tmp, /dev/shm), where only the per-file size "
+                                 "limit holds"]
+                for mount in mounts:
+                    if mount.read_only:
+                        for path in [mount.path, *mount.path.rglob("*")]:
+                            path.chmod(0o555 if path.is_dir() else 0o444)
+            if not prefix:
+                not_enforced.append("network egress (no network namespace available)")
+            result = _run(command, prefix, mounts, env, limits, timeout_s, workdir, group)
+            result.isolation[:0] = isolation
+            result.not_enforced = not_enforced
+            return result
+    finally:
+        group.remove()
+        root.rmdir()
+
+
+def _limiter(limits: NotebookLimits, timeout_s: float, group: LocalCgroup) -> Callable[[], None]:
+    """What the child runs before exec: its own session, the cgroup, death with the grader, rlimits.
+
+    Memory is the cgroup's total where there is one; else an address-space rlimit per process,
+    which is cruder (libraries that reserve address space they never use hit it early)."""
+    memory = limits.memory_mb * 1024 * 1024
+    file_bytes = limits.disk_mb * 1024 * 1024
+    processes = limits.pids * LOCAL_PROCESS_FACTOR
+    cpu_seconds = int(timeout_s * limits.cpus)
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def limit() -> None:
+        os.setsid()
+        group.enter()
+        # If the grader dies (even by SIGKILL), the sandbox dies with it.
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if not group.folders:
+            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
+        resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (file_bytes, file_bytes))
+
+    return limit
+
+
+def _run(command: list[str], prefix: list[str], mounts: list[Mount], env: dict[str, str], limits: NotebookLimits,
+         timeout_s: float, workdir: Path, group: LocalCgroup) -> SandboxResult:
+    started = time.monotonic()
+    child_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir), **env}
+    with subprocess.Popen(
+        [*prefix, *command], cwd=workdir, env=child_env, preexec_fn=_limiter(limits, timeout_s, group),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+    ) as process:
+        tail = _Tail(process.stdout)
+        tail.start()
+
+        def stop() -> None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+
+        timed_out = False
+        with DiskWatch(writable(mounts), limits.disk_mb, limits.max_files, stop) as watch:
+            try:
+                process.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                timed_out = True
+        # Nothing the candidate started may outlive the run.
+        stop()
+        group.kill_all()
+        process.wait()
+        tail.join(timeout=10)
+    return SandboxResult(
+        backend="local",
+        exit_code=None if timed_out else process.returncode,
+        timed_out=timed_out,
+        seconds=round(time.monotonic() - started, 3),
+        log_tail=tail.text(),
+        isolation=([] if group.folders else [f"address space {limits.memory_mb} MB per process"])
+        + [f"processes {limits.pids * LOCAL_PROCESS_FACTOR} (rlimit)", "cpu time",
+                   f"files of {limits.disk_mb} MB at most", f"disk {limits.disk_mb} MB written in its folders"],
+        oom_killed=group.oom_kills() > 0,
+        stopped=watch.reason,
+        disk_written_mb=watch.peak_mb,
+        removed=remove_planted_links(writable(mounts)),
+    )

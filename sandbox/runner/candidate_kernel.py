@@ -1,0 +1,39 @@
+"""Start a Jupyter kernel as the candidate: the sandbox user, in a home of its own.
+
+    python candidate_kernel.py KERNEL_COMMAND...
+
+Run by run_notebooks.py in front of the kernel command. As root (the Docker sandbox),
+it reads the connection file the runner wrote (root's, mode 0600), drops to the user in
+$CANDIDATE_UID for good, writes that user's own copy of the file and execs the kernel.
+As anyone else (the local backend) it only execs the kernel.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+
+
+def main() -> None:
+    command = sys.argv[1:]
+    if os.getuid() == 0:
+        uid = int(os.environ.get("CANDIDATE_UID", "10001"))
+        at = command.index("-f") + 1
+        with open(command[at], "rb") as handle:
+            connection = handle.read()
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+        if os.getuid() != uid or os.geteuid() != uid:
+            sys.exit("candidate_kernel: could not drop to the sandbox user")
+        home = tempfile.mkdtemp(prefix="candidate-home-", dir="/tmp")
+        command[at] = os.path.join(home, "kernel.json")
+        with open(command[at], "wb") as handle:
+            handle.write(connection)
+        os.environ.update(HOME=home, USER="candidate", LOGNAME="candidate")
+    os.execv(command[0], command)
+
+
+if __name__ == "__main__":
+    main()
