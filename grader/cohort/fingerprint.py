@@ -1,8 +1,8 @@
 """Content hashes that decide what a re-run may skip: the submission's, and the grader's.
 
-A submission is hashed as grading sees it: the files submission discovery walks (no
-.git, virtualenvs, caches or checkpoints; symlinks by their target, never followed
-out), minus the folders the notebook stage replaces or drops (`data/`...). Two
+A submission is hashed as grading sees it: the files the notebook stage copies into
+the sandbox (no .git, virtualenvs, caches, `data/`; symlinks by their target, never
+followed), so a change to anything the grading can see regrades it. Two
 grader fingerprints: `grading` changes when anything that shapes the evidence changes
 (the grader's stage code, sandbox runner and policy, world spec, rows, seed, backend,
 serving settings); `scoring` changes when only the rubric or the report code does, and
@@ -19,7 +19,6 @@ from pathlib import Path
 
 from grader.notebook.execute import SKIP_DIRS as GRADING_SKIPS
 from grader.rubric import REPORT_SCHEMA, Rubric
-from grader.submission.tree import walk
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 REPO_DIR = PACKAGE_DIR.parent
@@ -48,15 +47,29 @@ def _file_digest(path: Path) -> str:
 
 
 def submission_sha256(root: Path) -> str:
-    """A hash of the submission as graded: every walked file's path and content, and every link."""
-    tree = walk(root.resolve())
-    digest = hashlib.sha256(b"submission/1\n")
-    for entry in tree.files:
-        if GRADING_SKIPS & set(Path(entry.rel).parts[:-1]):
-            continue
-        digest.update(f"file {entry.rel} {entry.size} {_file_digest(entry.real)}\n".encode())
-    for link in sorted(tree.symlinks, key=lambda s: s.path):
-        digest.update(f"link {link.path} -> {link.target}\n".encode())
+    """A hash of the submission as graded: exactly what the notebook stage copies (its skip list,
+    at every depth), every regular file's path and content, and every link by its target."""
+    root = root.resolve()
+    digest = hashlib.sha256(b"submission/2\n")
+    for directory, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        base = Path(directory)
+        for name in list(dirnames):
+            path = base / name
+            if path.is_symlink() or name in GRADING_SKIPS:
+                dirnames.remove(name)
+                if path.is_symlink():
+                    digest.update(f"link {path.relative_to(root)} -> {os.readlink(path)}\n".encode())
+        for name in sorted(filenames):
+            path = base / name
+            rel = path.relative_to(root)
+            if path.is_symlink():
+                digest.update(f"link {rel} -> {os.readlink(path)}\n".encode())
+            elif path.is_file():
+                try:
+                    digest.update(f"file {rel} {path.stat().st_size} {_file_digest(path)}\n".encode())
+                except OSError as exc:  # the grading records it too; it must not stop the cohort
+                    digest.update(f"unreadable {rel} {exc.errno}\n".encode())
     return digest.hexdigest()
 
 

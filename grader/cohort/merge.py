@@ -20,12 +20,12 @@ from pydantic import BaseModel, Field
 from grader.cohort.fingerprint import scoring_fingerprint
 from grader.cohort.gradeone import ReportHook
 from grader.cohort.layout import GRADED, CohortLayout
-from grader.fsutil import write_atomic
+from grader.decide.decision import DECISION_FILE
 from grader.cohort.results import now
 from grader.cohort.state import SubmissionState, read_states
 from grader.cohort.worker import summarize
 from grader.errors import BadInput
-from grader.fsutil import atomic_output_dir
+from grader.fsutil import atomic_output_dir, write_atomic
 from grader.report import load_evidence
 
 MERGE_SCHEMA = "cohort-merge/1"
@@ -185,6 +185,13 @@ def merge(inputs: list[Path], out: Path, hook: ReportHook, force: bool = False) 
                 continue
             destination = staging / GRADED / candidate
             shutil.copytree(kept.evidence_dir, destination)
+            # A hiring decision made on the input travels with it (the report shows it, stale or not).
+            for decision in (Path(kept.source) / candidate / DECISION_FILE,
+                             Path(kept.evidence_dir) / "reports" / candidate / DECISION_FILE):
+                if decision.is_file() and not decision.is_symlink():
+                    (staging / candidate).mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(decision, staging / candidate / DECISION_FILE)
+                    break
             card = hook.submission(load_evidence(destination), staging)
             cards.append(card)
             state = kept.state or SubmissionState(

@@ -35,7 +35,7 @@ from grader.cohort.gradeone import GradeJob, GradeOne, ReportHook, RubricReports
 from grader.cohort.layout import CohortLayout, append_log, cohort_lock
 from grader.cohort.results import CohortResult, SubmissionResult, now
 from grader.cohort.state import ScoreSummary, SubmissionState, read_state, read_states, write_state
-from grader.cohort.worker import EXCLUSIVE_STAGES, raise_interrupt, summarize, work
+from grader.cohort.worker import EXCLUSIVE_STAGES, WAITING, raise_interrupt, summarize, work
 from grader.errors import GraderError
 from grader.rubric import Scorecard
 from grader.sandbox.owner import mark_owned
@@ -93,6 +93,15 @@ class _Running:
     started_at: float
     started: float = field(default_factory=time.monotonic)
     message: dict | None = None
+    # Time spent waiting for another worker's serving stage: not this submission's to pay for.
+    waited_s: float = 0.0
+    waiting_since: float | None = None
+
+    def graded_for_s(self) -> float:
+        """Seconds this submission has been graded, waits for the serving slot left out."""
+        now = time.monotonic()
+        waiting = now - self.waiting_since if self.waiting_since is not None else 0.0
+        return now - self.started - self.waited_s - waiting
 
 
 def _plan(entry: CohortEntry, layout: CohortLayout, settings: CohortSettings, scoring: str) -> _Planned:
@@ -295,7 +304,7 @@ class CohortRun:
                 ready = multiprocessing.connection.wait(waited_on, timeout=_POLL_S)
                 for worker in list(running):
                     self._drain(worker, display)
-                    over_time = time.monotonic() - worker.started > self.settings.timeout_s
+                    over_time = worker.graded_for_s() > self.settings.timeout_s
                     if not (worker.process.sentinel in ready or worker.message or over_time):
                         continue
                     if over_time and worker.message is None:
@@ -338,7 +347,13 @@ class CohortRun:
             while worker.conn.poll():
                 message = worker.conn.recv()
                 if message.get("type") == "stage":
-                    display.stage(worker.planned.entry.candidate, str(message.get("stage")))
+                    stage = str(message.get("stage"))
+                    if worker.waiting_since is not None:
+                        worker.waited_s += time.monotonic() - worker.waiting_since
+                        worker.waiting_since = None
+                    if stage == WAITING:
+                        worker.waiting_since = time.monotonic()
+                    display.stage(worker.planned.entry.candidate, stage)
                 else:
                     worker.message = message
 

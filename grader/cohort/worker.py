@@ -7,7 +7,9 @@ managers remove the containers, networks and images they made before the process
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
+import multiprocessing
 import os
 import signal
 import sys
@@ -87,11 +89,24 @@ def summarize(card: Scorecard) -> ScoreSummary:
                         red_flags=[flag.id for flag in card.red_flags])
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """SIGTERM (a clean stop) when the cohort process dies, even by SIGKILL: an orphaned worker
+    would go on grading next to the re-run that grades the same submission again."""
+    parent = multiprocessing.parent_process()
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if parent is not None and os.getppid() != parent.pid:  # it died before the prctl took effect
+        raise SystemExit(1)
+
+
 def work(job: GradeJob, grade: GradeOne, hook: ReportHook, conn, serving_lock: Path, work_dir: Path,
          log_file: Path, exclusive: frozenset[str] = EXCLUSIVE_STAGES) -> None:
     """The worker process's main: never raises, always ends with one message to the parent."""
     signal.signal(signal.SIGTERM, _interrupt_once)
     signal.signal(signal.SIGINT, _interrupt_once)
+    _die_with_parent()
     log = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(log, 1)
     os.dup2(log, 2)

@@ -4,7 +4,7 @@
 hang or slow down one submission on purpose and watch what the cohort does. Module-level
 functions, so a spawned worker can import them. What a submission does is read from a
 `behaviour` file in it: `ok` (default), `crash` (the process dies), `hang`, `raise`,
-`slow` (3 s), `serve` (1.5 s in the serving stage, timed).
+`slow` (3 s), `serve` (1.5 s in the serving stage, timed), `serve-long` (3 s in it).
 """
 
 from __future__ import annotations
@@ -36,9 +36,9 @@ def stand_in_grade(job, progress) -> dict:
         raise RuntimeError("a grader bug")
     time.sleep(3.0 if behaviour == "slow" else 0.2)
     progress("serving")
-    if behaviour == "serve":
+    if behaviour in ("serve", "serve-long"):
         started = time.time()
-        time.sleep(1.5)
+        time.sleep(1.5 if behaviour == "serve" else 3.0)
         with open(job.reports_dir / "serving-times.txt", "a") as times:
             times.write(f"{job.candidate} {started} {time.time()}\n")
     document = evidence_document(job.candidate, "partial" if behaviour == "partial" else "ok")

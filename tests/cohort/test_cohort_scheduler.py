@@ -92,3 +92,67 @@ def test_a_rubric_change_rescores_saved_evidence_without_grading(tmp_path: Path)
     assert report["rubric"]["id"] == "churn-take-home-junior"
     again = _run(submissions, reports, rubric=JUNIOR_RUBRIC)
     assert [r.action for r in again.results] == ["skipped"]
+
+
+def test_waiting_for_the_serving_slot_does_not_count_against_the_time_limit(tmp_path: Path) -> None:
+    # Three serving stages of 3 s take turns: the last waits about 6 s, so its wall-clock time
+    # is well past 8 s while its own grading time stays under it.
+    submissions = make_submissions(tmp_path / "subs", {f"cand-{c}": "serve-long" for c in "abc"})
+    result = _run(submissions, tmp_path / "R", jobs=3, timeout_s=8)
+    assert {r.candidate: r.outcome for r in result.results} == {"cand-a": "graded", "cand-b": "graded",
+                                                               "cand-c": "graded"}
+    spans = sorted(float(line.split()[2]) for line in (tmp_path / "R" / "serving-times.txt").read_text().splitlines())
+    assert spans[-1] - spans[0] >= 6.0  # the stages really took turns
+
+
+_ORPHAN_SCRIPT = """
+import sys
+sys.path.insert(0, {tests!r})
+from pathlib import Path
+from cohort_kit import stand_in_grade
+from grader.cohort.entries import find_submissions
+from grader.cohort.run import CohortRun, CohortSettings
+settings = CohortSettings(spec="churn-v1", rows=600, secret=b"s", demo_secret=False, backend="local", jobs=2,
+                          timeout_s=600, kill_grace_s=2)
+CohortRun(find_submissions(Path({subs!r})), Path({reports!r}), settings, grade=stand_in_grade).run()
+"""
+
+
+def test_workers_stop_when_the_cohort_process_is_killed(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    submissions = make_submissions(tmp_path / "subs", {"cand-a": "hang", "cand-b": "hang"})
+    script = _ORPHAN_SCRIPT.format(tests=str(Path(__file__).parent), subs=str(submissions),
+                                   reports=str(tmp_path / "R"))
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    workers: list[psutil.Process] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(workers) < 2:
+        time.sleep(0.3)
+        workers = [p for p in psutil.Process(parent.pid).children() if "spawn_main" in " ".join(p.cmdline())]
+    assert len(workers) == 2
+    time.sleep(1.0)  # let them reach the stand-in grade
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+    gone, alive = psutil.wait_procs(workers, timeout=15)
+    for process in alive:
+        process.kill()
+    assert not alive, f"{len(alive)} worker(s) outlived the cohort process"
+
+
+def test_a_merge_keeps_the_hiring_decision_made_on_its_input(tmp_path: Path) -> None:
+    from grader.cohort.merge import merge
+
+    submissions = make_submissions(tmp_path / "subs", {"cand-a": "ok"})
+    reports = tmp_path / "R"
+    _run(submissions, reports, jobs=1)
+    decision = '{"schema_version": "decision/2", "candidate": "cand-a"}\n'
+    (reports / "cand-a" / "decision.json").write_text(decision)
+    merge([reports], tmp_path / "M", RubricReports(DEFAULT_RUBRIC))
+    assert (tmp_path / "M" / "cand-a" / "decision.json").read_text() == decision

@@ -128,3 +128,36 @@ def test_a_grader_failure_is_a_junit_error_and_exit_3() -> None:
     assert document.get("errors") == "1"
     assert document.find("testsuite/testcase/error").get("message") == "the grading process died"
     assert exit_code([failed], None, False) == GRADER_FAILED
+
+
+def test_the_submission_hash_covers_what_the_sandbox_gets_and_ignores_what_it_does_not(tmp_path: Path) -> None:
+    from grader.cohort.fingerprint import submission_sha256
+
+    root = tmp_path / "sub"
+    (root / "checkpoints").mkdir(parents=True)
+    (root / "checkpoints" / "model.pkl").write_bytes(b"v1")
+    (root / ".git").mkdir()
+    (root / ".git" / "HEAD").write_text("ref: main")
+    first = submission_sha256(root)
+    (root / ".git" / "HEAD").write_text("ref: other")
+    assert submission_sha256(root) == first  # .git is never copied into the sandbox
+    (root / "checkpoints" / "model.pkl").write_bytes(b"v2")
+    assert submission_sha256(root) != first  # a model the service may load is copied: it counts
+
+
+def test_archiver_folders_are_not_candidates_and_a_lone_submission_is_recognised(tmp_path: Path) -> None:
+    from grader.cohort.entries import find_submissions
+    from grader.errors import BadInput
+
+    cohort = tmp_path / "cohort"
+    for name in ("cand-1", "__MACOSX"):
+        (cohort / name).mkdir(parents=True)
+        (cohort / name / "analysis.ipynb").write_text("{}")
+    found = find_submissions(cohort)
+    assert [entry.candidate for entry in found.entries] == ["cand-1"]
+    assert any("__MACOSX" in warning for warning in found.warnings)
+    lone = tmp_path / "lone"
+    (lone / "notebooks").mkdir(parents=True)
+    (lone / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    with pytest.raises(BadInput, match="looks like one submission"):
+        find_submissions(lone)
