@@ -25,7 +25,7 @@ import pytest
 from grader.cohort.layout import CohortLayout, read_log
 from grader.cohort.state import read_states
 from grader.rubric import load_rubric
-from conftest import require_docker
+from conftest import docker_client_or_skip
 
 pytestmark = [pytest.mark.slow, pytest.mark.docker, pytest.mark.timeout(900)]
 REFERENCE = Path(__file__).resolve().parents[2] / "reference"
@@ -35,18 +35,6 @@ SECRET = "cohort-e2e-secret"
 QUICK_SERVING = ('load_rates = [50.0, 100.0]\nload_step_s = 2.0\nload_warmup_s = 0.5\nquality_budget_s = 30.0\n'
                  'keep_layer_cache = true\n')
 CANDIDATES = ["minimal", "strong", "tiny-broken"]
-
-
-def _docker_or_skip() -> None:
-    from grader.errors import EngineUnavailable
-    from grader.sandbox.engine import connect
-
-    try:
-        connect().close()
-    except EngineUnavailable as exc:
-        if require_docker():
-            raise
-        pytest.skip(str(exc))
 
 
 def _tiny_broken(folder: Path, message: str) -> None:
@@ -78,7 +66,7 @@ class KilledAndResumed:
 
 @pytest.fixture(scope="module")
 def cohort(tmp_path_factory) -> KilledAndResumed:
-    _docker_or_skip()
+    docker_client_or_skip().close()
     root = tmp_path_factory.mktemp("cohort")
     submissions = root / "submissions"
     submissions.mkdir()

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from grader.world.packet import write_packet
-from conftest import require_docker
+from conftest import docker_client_or_skip
 
 REFERENCE = Path(__file__).resolve().parents[2] / "reference"
 ROWS = 12_000
@@ -35,15 +35,7 @@ def packet_data(make_world, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def docker():
-    from grader.errors import EngineUnavailable
-    from grader.sandbox.engine import connect
-
-    try:
-        connect().close()
-    except EngineUnavailable as exc:
-        if require_docker():
-            raise
-        pytest.skip(str(exc))
+    docker_client_or_skip().close()
 
 
 def _findings(path: Path) -> list[dict]:
