@@ -10,13 +10,14 @@ import typer
 from rich.console import Console
 
 from grader.cohort import grade_command, merge_command
+from grader.cohort.command import DemoSecret, Rows, SecretFile, Spec, cohort_secret
 from grader.decide.command import decide_command
 from grader.errors import GraderError
 from grader.preflight import check_command
 from grader.report import report_command
 from grader.serving.probe_cli import probe_command
 from grader.world.packet import generate, write_key, write_packet
-from grader.world.seed import DEMO_SECRET, check_candidate_id, read_secret
+from grader.world.seed import check_candidate_id
 from grader.world.spec import DEFAULT_SPEC, load_spec
 from grader.world.summary import print_key_summary
 
@@ -27,29 +28,14 @@ app = typer.Typer(
 )
 console = Console(stderr=True)
 
-SecretFile = Annotated[
-    Optional[Path], typer.Option("--secret-file", help="File holding the cohort secret (else GRADER_SECRET).")
-]
-DemoSecret = Annotated[
-    bool, typer.Option("--demo-secret", help="Use the built-in demo secret. Never for real candidates.")
-]
-Spec = Annotated[str, typer.Option("--spec", help="World spec version from datasets/.")]
-Rows = Annotated[Optional[int], typer.Option("--rows", min=600, help="Rows of training data (default: the spec's).")]
 Force = Annotated[bool, typer.Option("--force", help="Replace a non-empty output folder.")]
 Out = Annotated[Path, typer.Option("--out", help="Output folder (created; must be empty unless --force).")]
-
-
-def _secret(secret_file: Optional[Path], demo_secret: bool) -> bytes:
-    if demo_secret:
-        console.print("[yellow]using the built-in DEMO secret: not for real candidates[/yellow]")
-        return DEMO_SECRET
-    return read_secret(secret_file)
 
 
 def _seeded(candidate_id: str, spec: str, rows: Optional[int], secret_file: Optional[Path], demo_secret: bool):
     check_candidate_id(candidate_id)
     world_spec = load_spec(spec)
-    secret = _secret(secret_file, demo_secret)
+    secret = cohort_secret(secret_file, demo_secret)
     with console.status(f"generating the {world_spec.version} world for {candidate_id}"):
         return generate(world_spec, secret, candidate_id, rows, demo_secret)
 

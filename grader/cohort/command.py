@@ -71,7 +71,8 @@ CleanLeftovers = Annotated[bool, typer.Option(
     "engine (after a killed run; not while another grader uses the engine).")]
 
 
-def _secret(secret_file: Path | None, demo_secret: bool) -> bytes:
+def cohort_secret(secret_file: Path | None, demo_secret: bool) -> bytes:
+    """The cohort secret from the options every seeded verb shares (the demo one says so)."""
     if demo_secret:
         console.print("[yellow]using the built-in DEMO secret: not for real candidates[/yellow]")
         return DEMO_SECRET
@@ -160,10 +161,11 @@ def grade_command(path: Target, out: Out, candidate: Candidate = None, jobs: Job
     load_spec(spec)
     policy_file = policy_file.resolve()
     policy = load_policy(policy_file)
+    secret = cohort_secret(secret_file, demo_secret)
     if candidate is not None:
         if only or list_candidates:
             raise BadInput("--only and --list are for a cohort folder; drop --candidate")
-        entry = grade_single(path, candidate, out, backend, spec, rows, _secret(secret_file, demo_secret), demo_secret,
+        entry = grade_single(path, candidate, out, backend, spec, rows, secret, demo_secret,
                              force, serving, rubric, ci, console, policy)
         if ci:
             _finish_ci([entry], junit or out / "junit.xml", single_markdown(entry, path), out / "summary.md")
@@ -176,7 +178,7 @@ def grade_command(path: Target, out: Out, candidate: Candidate = None, jobs: Job
         if clean_leftovers:
             _remove_serving_leftovers(client)
         client.close()
-    settings = CohortSettings(spec=spec, rows=rows, secret=_secret(secret_file, demo_secret), demo_secret=demo_secret,
+    settings = CohortSettings(spec=spec, rows=rows, secret=secret, demo_secret=demo_secret,
                               backend=chosen, jobs=_jobs(jobs, policy, len(cohort.valid())),
                               timeout_s=timeout or default_timeout_s(policy, serving), serving_settings=serving,
                               force=force, exclusive_serving=not overlap_serving, policy_file=policy_file)
