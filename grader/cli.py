@@ -78,10 +78,20 @@ app.add_typer(sandbox_app, name="sandbox")
 
 
 @sandbox_app.command("bootstrap")
-def sandbox_bootstrap() -> None:
+def sandbox_bootstrap(
+    python: Annotated[
+        Optional[str],
+        typer.Option("--python", help="Build the stand-in holding this python (3.9, 3.11 or 3.13); else the default "
+                     "3.11 one under the usual python:* names. Others are built on first use anyway."),
+    ] = None,
+) -> None:
     """Build the stand-in base images (python:3.11-slim ...) offline; a no-op when present."""
-    from grader.sandbox.engine import ensure_base_images
+    from grader.sandbox.engine import connect, ensure_base_images, ensure_standin, standin_image
 
+    if python is not None:
+        info = ensure_standin(connect(), python)
+        console.print(f"{standin_image(python)}: stand-in, python {info.python_version}")
+        return
     for info in ensure_base_images():
         kind = f"stand-in, python {info.python_version}" if info.is_standin else "real image"
         console.print(f"{info.name}: {kind}")

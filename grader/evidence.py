@@ -20,6 +20,10 @@ class StageOutcome(BaseModel):
     reasons: list[str] = Field(default_factory=list)
     duration_s: float = 0.0
     backend: str | None = None
+    # Set when the grader's environment, not the submission, kept the stage from running
+    # (a base image no registry here can supply, a builder feature this engine lacks): the
+    # stage is not graded and the verdict is incomplete. Says what happened and what to do.
+    environment: str | None = None
 
 
 class Quote(BaseModel):

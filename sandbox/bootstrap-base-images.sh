@@ -3,26 +3,52 @@
 #
 # No container registry is reachable here, so `FROM python:3.11-slim` would fail. This
 # script debootstraps a Debian rootfs from the machine's own apt mirror, imports it as
-# churn-grader/bookworm-base, builds a python image on it with the legacy builder and
-# tags it with the python:* names candidates use. Debian bookworm ships python 3.11, so
-# every stand-in is 3.11; the label org.churn-grader.python-version records the truth
-# and reports can say a stand-in was used. A real (non-stand-in) image is never retagged.
+# churn-grader/<suite>-base, builds a python image on it with the legacy builder
+# (churn-grader/python-standin:<version>-py<X.Y>): Debian's python3 in a venv at
+# /usr/local, as in the official image. Labels record that it is a stand-in and the python
+# really inside, so reports can say a stand-in was used. A real (non-stand-in) image is
+# never retagged.
+#
+# One stand-in per Debian release the mirror serves; every python:<X.Y> tag maps to one
+# (grader/sandbox/standins.py holds the same rule; a test checks they agree):
+#   3.7, 3.8, 3.9 -> 3.9  (bullseye)  the oldest release still served (buster is gone);
+#                                     3.7/3.8 code runs on 3.9
+#   3.10, 3.11, 3.12 -> 3.11 (bookworm)  no release ships 3.10 or 3.12. 3.10 code runs on
+#                                     3.11 (FastAPI evaluates `int | None` annotations at
+#                                     runtime, which 3.9 cannot); 2024-era pins for 3.12
+#                                     (numpy 1.26, pandas 2.2.2) have no cp313 wheels, so
+#                                     3.11 is the safer neighbour
+#   3.13 and later -> 3.13 (trixie)   the newest stable release; forky/sid move daily
+#   no version (python:3, latest, slim) -> 3.11, the default
+# Alpine tags get the Debian stand-in of their version (an `apk` step then fails: the
+# grader records that failure as its environment's, not the candidate's).
+#
+# The default run builds only bookworm's 3.11 (the runner image and most candidates use
+# it) and tags the names in STANDIN_TAGS; the other stand-ins are built on first use,
+# when the grader meets a Dockerfile that asks for them (--python X.Y), and the grader
+# tags the exact name a Dockerfile uses before building it. One flock serialises builds:
+# a second bootstrap waits, then finds the image built.
 #
 # The machine's intercepting-proxy CA certificates are baked in, so pip inside a build
 # works. Re-running is cheap: a current stand-in is only re-tagged, and the rootfs
-# tarball is cached under $CACHE_DIR keyed by this version, the mirrors and the certs.
+# tarball is cached per suite under $CACHE_DIR keyed by this version, the mirrors and the
+# certs.
 #
-#   sandbox/bootstrap-base-images.sh               # build or confirm the stand-ins
-#   sandbox/bootstrap-base-images.sh --print-tags  # the python:* names it provides
+#   sandbox/bootstrap-base-images.sh               # build or confirm the 3.11 stand-in and its names
+#   sandbox/bootstrap-base-images.sh --python 3.9  # build or confirm the stand-in for 3.9 (no names tagged)
+#   sandbox/bootstrap-base-images.sh --print-tags  # the python:* names the default run tags
+#   sandbox/bootstrap-base-images.sh --print-pythons  # "X.Y suite" per stand-in
 #   sandbox/bootstrap-base-images.sh --print-version
 set -euo pipefail
 
 # Bump when the image recipe below changes: stand-ins of another version get rebuilt.
 BOOTSTRAP_VERSION=1
-SUITE=bookworm
-BASE_IMAGE=churn-grader/bookworm-base:$BOOTSTRAP_VERSION
-STANDIN_IMAGE=churn-grader/python-standin:$BOOTSTRAP_VERSION
+# The python each stand-in holds -> the Debian release that ships it (see the header).
+declare -A PYTHON_SUITES=([3.9]=bullseye [3.11]=bookworm [3.13]=trixie)
+PYTHONS=(3.9 3.11 3.13)
+DEFAULT_PYTHON=3.11
 PRIMARY_TAG=python:3.11-slim
+# The names the default run tags (all 3.11 by the rule above); the grader tags others on use.
 STANDIN_TAGS=(
   python:3.11-slim python:3.11 python:3.11-slim-bookworm python:3.11-bookworm
   python:3.10-slim python:3.10 python:3.12-slim python:3.12
@@ -83,10 +109,18 @@ apt_uri_for_suite() {
   printf '%s\n' "$found" | grep -E '^https?://' | head -n1 | sed 's:/*$::' || true
 }
 
+# The host's own release's mirror: where a suite the apt sources do not list is fetched from.
+host_release_uri() {
+  local codename=""
+  if [ -r /etc/os-release ]; then codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}"); fi
+  if [ -n "$codename" ]; then apt_uri_for_suite "${codename}${1:-}"; fi
+}
 
 # Retag every name in STANDIN_TAGS to the stand-in, except names a real image holds.
+# Only the default (3.11) run tags names; the grader tags the others when a Dockerfile uses them.
 tag_standins() {
   local tag tagged=0 kept=()
+  [ "$TAG_NAMES" = 1 ] || return 0
   for tag in "${STANDIN_TAGS[@]}"; do
     if image_exists "$tag" && [ "$(image_label "$tag" "$LABEL_STANDIN")" != 1 ]; then
       kept+=("$tag")
@@ -101,13 +135,13 @@ tag_standins() {
 
 # Exits 0 (cached) when nothing needs building.
 exit_if_cached() {
-  if image_exists "$PRIMARY_TAG" && [ "$(image_label "$PRIMARY_TAG" "$LABEL_STANDIN")" != 1 ]; then
+  if [ "$TAG_NAMES" = 1 ] && image_exists "$PRIMARY_TAG" && [ "$(image_label "$PRIMARY_TAG" "$LABEL_STANDIN")" != 1 ]; then
     say "$PRIMARY_TAG is a real image: nothing to bootstrap (cached)"
     exit 0
   fi
   if image_exists "$STANDIN_IMAGE" && [ "$(image_label "$STANDIN_IMAGE" "$LABEL_KEY")" = "$BOOTSTRAP_KEY" ]; then
     tag_standins
-    say "stand-ins are current (version $BOOTSTRAP_VERSION): cached, nothing built in $(since "$T_START")"
+    say "python $PYTHON stand-in $STANDIN_IMAGE ($SUITE) is current: cached, nothing built in $(since "$T_START")"
     exit 0
   fi
 }
@@ -145,19 +179,23 @@ build_rootfs_tarball() {
   chroot "$rootfs" update-ca-certificates >"$WORK/update-ca-certificates.log" 2>&1 \
     || { cat "$WORK/update-ca-certificates.log" >&2; die "update-ca-certificates failed in the rootfs"; }
 
+  # Trixie's debian-archive-keyring ships .pgp keyrings, earlier releases .gpg ones.
+  local keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+  [ -e "$rootfs$keyring" ] || keyring=/usr/share/keyrings/debian-archive-keyring.pgp
+  [ -e "$rootfs$keyring" ] || die "no Debian archive keyring in the $SUITE rootfs"
   rm -f "$rootfs/etc/apt/sources.list"
   cat >"$rootfs/etc/apt/sources.list.d/debian.sources" <<EOF
 Types: deb
 URIs: $MIRROR
 Suites: $SUITE $SUITE-updates
 Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+Signed-By: $keyring
 
 Types: deb
 URIs: $SECURITY_MIRROR
 Suites: $SUITE-security
 Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+Signed-By: $keyring
 EOF
   # What debian:bookworm-slim (under the official python:*-slim) does: no docs, man pages,
   # locales or apt caches, also for whatever a candidate's Dockerfile apt-installs.
@@ -235,27 +273,49 @@ EOF
   docker build --network host --force-rm -t "$STANDIN_IMAGE-stage" "$context"
   python_version=$(docker run --rm --network none "$STANDIN_IMAGE-stage" \
     python -c 'import platform; print(platform.python_version())')
+  case "$python_version" in
+    "$PYTHON".*) ;;
+    *) die "Debian $SUITE installed python $python_version, not $PYTHON: update PYTHON_SUITES" ;;
+  esac
   # The python version is only known once installed, hence a second, metadata-only build.
   echo "FROM $STANDIN_IMAGE-stage" | docker build -q --label "$LABEL_PYTHON=$python_version" -t "$STANDIN_IMAGE" - >/dev/null
   docker rmi "$STANDIN_IMAGE-stage" >/dev/null
   say "built $STANDIN_IMAGE (python $python_version, $(image_mb "$STANDIN_IMAGE")) in $(since "$t0")"
 }
 
+usage() { echo "usage: $0 [--python X.Y|--print-tags|--print-pythons|--print-version]" >&2; exit 2; }
+PYTHON=$DEFAULT_PYTHON
+TAG_NAMES=1
 case "${1:-}" in
   --print-tags) printf '%s\n' "${STANDIN_TAGS[@]}"; exit 0 ;;
+  --print-pythons) for p in "${PYTHONS[@]}"; do echo "$p ${PYTHON_SUITES[$p]}"; done; exit 0 ;;
   --print-version) echo "$BOOTSTRAP_VERSION"; exit 0 ;;
+  --python)
+    [ $# = 2 ] || usage
+    PYTHON=$2
+    [ -n "${PYTHON_SUITES[$PYTHON]+x}" ] || die "no stand-in for python $PYTHON: --python takes one of ${PYTHONS[*]}"
+    # Names are tagged by the grader on use, except in the default run.
+    TAG_NAMES=0
+    ;;
   "") ;;
-  *) echo "usage: $0 [--print-tags|--print-version]" >&2; exit 2 ;;
+  *) usage ;;
 esac
+[ $# -le 2 ] || usage
+SUITE=${PYTHON_SUITES[$PYTHON]}
+BASE_IMAGE=churn-grader/$SUITE-base:$BOOTSTRAP_VERSION
+STANDIN_IMAGE=churn-grader/python-standin:$BOOTSTRAP_VERSION-py$PYTHON
 
 T_START=$(now)
 if ! command -v docker >/dev/null 2>&1 || ! docker info >/dev/null 2>&1; then
   die "no Docker engine answers at ${DOCKER_HOST:-the default socket}: run sandbox/engine.sh start"
 fi
 
+# The sources usually list only the host's own release; its mirror serves the others too.
 MIRROR=$(apt_uri_for_suite "$SUITE")
+MIRROR=${MIRROR:-$(host_release_uri)}
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 SECURITY_MIRROR=$(apt_uri_for_suite "$SUITE-security")
+SECURITY_MIRROR=${SECURITY_MIRROR:-$(host_release_uri -security)}
 SECURITY_MIRROR=${SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 shopt -s nullglob
 HOST_CERTS=("$HOST_CERTS_DIR"/*.crt)
@@ -284,9 +344,9 @@ if ! flock -n 9; then
 fi
 
 WORK=$(mktemp -d "$CACHE_DIR/work.XXXXXX")
-say "building stand-ins version $BOOTSTRAP_VERSION (key $BOOTSTRAP_KEY)"
+say "building the python $PYTHON stand-in on Debian $SUITE, version $BOOTSTRAP_VERSION (key $BOOTSTRAP_KEY)"
 build_rootfs_tarball
 import_base_image
 build_standin_image
 tag_standins
-say "done in $(since "$T_START"): $BASE_IMAGE $(image_mb "$BASE_IMAGE"), $STANDIN_IMAGE $(image_mb "$STANDIN_IMAGE")"
+say "python $PYTHON stand-in done in $(since "$T_START"): $BASE_IMAGE $(image_mb "$BASE_IMAGE"), $STANDIN_IMAGE $(image_mb "$STANDIN_IMAGE")"

@@ -47,11 +47,7 @@ log_tail() {
 }
 
 install_engine() {
-  [ "$(id -u)" = 0 ] || die "dockerd is not installed and installing it needs root: run as root, or install docker.io yourself"
-  command -v apt-get >/dev/null 2>&1 || die "dockerd is not installed and apt-get is missing: install a Docker engine by hand"
-  say "dockerd missing: installing docker.io and iptables with apt"
-  DEBIAN_FRONTEND=noninteractive apt-get update -q
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends docker.io iptables
+  bash "$(dirname "$0")/system-packages.sh" install engine || die "could not install the Docker engine (see above)"
 }
 
 wait_until_answers() {
@@ -93,7 +89,7 @@ cmd_start() {
     die "a dockerd this script did not start runs (pid $(pgrep -x dockerd | tr '\n' ' ')) but does not answer; fix or stop it first"
   fi
 
-  if ! command -v dockerd >/dev/null 2>&1 || ! command -v docker >/dev/null 2>&1; then
+  if ! command -v dockerd >/dev/null 2>&1 || ! command -v docker >/dev/null 2>&1 || ! command -v iptables >/dev/null 2>&1; then
     install_engine
   fi
   [ "$(id -u)" = 0 ] || die "starting dockerd needs root"

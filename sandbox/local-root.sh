@@ -4,13 +4,17 @@
 #
 #   local-root.sh ROOT TMPFS_MB WORKDIR [ro PATH | rw PATH]... -- COMMAND...
 #
-# Run by grader/sandbox/backends.py as root inside fresh mount, pid and network namespaces
-# (unshare), so nothing mounted here is seen outside and all of it goes when the run ends.
+# Run by grader/sandbox/local_sandbox.py as root inside fresh mount and pid namespaces and a
+# network namespace (a fresh one, or the service's own), so nothing mounted here is seen
+# outside and all of it goes when the run ends.
 # ROOT is an empty folder to build the root in; /tmp and /dev/shm are private tmpfs of
 # TMPFS_MB each; /proc shows the run's own processes only. The command starts in WORKDIR.
 set -eu
 root=$1 tmpfs_mb=$2 workdir=$3
 shift 3
+# The tools below live in sbin; the command gets the caller's PATH back (a service's venv first).
+caller_path=$PATH
+PATH=/usr/sbin:/sbin:/usr/bin:/bin
 
 ip link set lo up
 mount --make-rprivate /
@@ -47,4 +51,5 @@ shift
 mount -o remount,ro,bind "$root"
 
 # chroot(1) moves into the new root: no working folder is left outside it. Then to WORKDIR.
-exec chroot "$root" /bin/sh -c 'cd "$0" && exec "$@"' "$workdir" "$@"
+chroot=$(command -v chroot)
+PATH=$caller_path exec "$chroot" "$root" /bin/sh -c 'cd "$0" && exec "$@"' "$workdir" "$@"

@@ -17,6 +17,7 @@ from grader.cohort.entries import Cohort, find_submissions
 from grader.cohort.gradeone import RubricReports, choose_backend
 from grader.cohort.layout import CohortLayout
 from grader.fsutil import write_atomic
+from grader.report.text import printable
 from grader.cohort.results import CohortResult
 from grader.cohort.run import CohortRun, CohortSettings
 from grader.cohort.single import grade_single, single_markdown
@@ -45,8 +46,10 @@ ListCandidates = Annotated[bool, typer.Option(
     "--list", help="Print the cohort's candidate ids as a JSON array (a CI matrix) and stop.")]
 Ci = Annotated[bool, typer.Option("--ci", help="Compact summary, JUnit XML and summary.md for a CI job.")]
 Junit = Annotated[Path | None, typer.Option("--junit", help="JUnit XML path (default: OUT/junit.xml).")]
-FailUnder = Annotated[float | None, typer.Option("--fail-under", help="Exit 1 when a candidate's total is below this.")]
-FailOnFail = Annotated[bool, typer.Option("--fail-on-fail", help="Exit 1 when a candidate does not pass.")]
+FailUnder = Annotated[float | None, typer.Option("--fail-under", help=(
+    "Exit 1 when a candidate's total is below this (4 when the grader's environment kept one from being graded)."))]
+FailOnFail = Annotated[bool, typer.Option("--fail-on-fail", help=(
+    "Exit 1 when a candidate does not pass (4 when the grader's environment kept one from being graded)."))]
 ServingFile = Annotated[Path | None, typer.Option(
     "--serving-settings", help="TOML of serving probe sizes (tests and dry runs; real grading uses the defaults).")]
 RubricFile = Annotated[Path, typer.Option("--rubric", help="Rubric file.")]
@@ -103,7 +106,7 @@ def _jobs(requested: int, policy: Policy, submissions: int) -> int:
 
 def _finish_ci(entries: list[CiEntry], junit: Path, summary_md: str, summary_path: Path) -> None:
     write_atomic(junit, junit_xml(entries))
-    write_atomic(summary_path, summary_md)
+    write_atomic(summary_path, printable(summary_md))
     for line in compact_summary(entries):
         print(line)
     print(f"junit: {junit}; summary: {summary_path}")

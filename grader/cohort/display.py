@@ -101,7 +101,7 @@ def summary_table(results: list[SubmissionResult], title: str) -> Table:
             result.candidate,
             f"[{_STYLE.get(result.outcome, '')}]{result.outcome}[/]",
             f"{score.total:g}" + (f" +{score.bonus:g}" if score.bonus else "") if score else "-",
-            score.verdict if score else "-",
+            score.verdict_shown() if score else "-",
             _clock(result.duration_s) if result.duration_s else "-",
             result.explain(),
         )

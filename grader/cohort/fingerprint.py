@@ -18,6 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from grader.notebook.execute import SKIP_DIRS as GRADING_SKIPS
+from grader.sandbox.policy import policy_sha256
 from grader.rubric import REPORT_SCHEMA, Rubric
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
@@ -87,8 +88,8 @@ def grading_code_sha256() -> str:
             if p.relative_to(PACKAGE_DIR).parts[0] not in NOT_GRADING_CODE and "__pycache__" not in p.parts]
     shipped = [p for folder in ("sandbox/runner", "datasets") for p in (REPO_DIR / folder).rglob("*") if p.is_file()]
     shipped += [p for p in [REPO_DIR / "sandbox" / "local-root.sh"] if p.is_file()]
-    policy = REPO_DIR / "sandbox" / "policy.toml"
-    return _tree_digest(code + shipped + ([policy] if policy.is_file() else []), REPO_DIR)
+    digest = _tree_digest(code + shipped, REPO_DIR)
+    return hashlib.sha256(f"{digest} policy {policy_sha256()}".encode()).hexdigest()
 
 
 @lru_cache(maxsize=1)

@@ -46,6 +46,11 @@ class Found(BaseModel):
         return self.evidence_dir is not None and self.outcome != "failed"
 
     @property
+    def graded_every_stage(self) -> bool:
+        """False when the grader's environment kept a stage from running (as far as the state file tells)."""
+        return not (self.state and self.state.score and self.state.score.environment)
+
+    @property
     def content(self) -> str | None:
         return self.state.submission_sha256 if self.state else None
 
@@ -139,7 +144,8 @@ def collect(inputs: list[Path]) -> list[Found]:
 
 
 def _choose(candidate: str, gradings: list[Found]) -> tuple[Found, Conflict | None]:
-    ranked = sorted(gradings, key=lambda f: (f.done, f.graded_at), reverse=True)
+    # A machine that could run every stage beats a newer one whose environment could not.
+    ranked = sorted(gradings, key=lambda f: (f.done, f.graded_every_stage, f.graded_at), reverse=True)
     kept, dropped = ranked[0], ranked[1:]
     if not dropped:
         return kept, None
@@ -154,7 +160,8 @@ def _choose(candidate: str, gradings: list[Found]) -> tuple[Found, Conflict | No
         kind, detail = "conflict", "the same submission graded by different grader versions or settings"
     else:
         kind, detail = "duplicate", "the same submission graded twice with the same grader"
-    detail += f"; kept the newest finished grading, from {kept.source}"
+    preferred = kept.graded_every_stage and not all(f.graded_every_stage for f in gradings)
+    detail += f"; kept the newest finished grading{' that graded every stage' if preferred else ''}, from {kept.source}"
     return kept, Conflict(candidate=candidate, kind=kind, kept=kept.source, dropped=[f.source for f in dropped],
                           detail=detail)
 

@@ -8,8 +8,10 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from grader.cohort.layout import CohortLayout
-from grader.fsutil import write_atomic
 from grader.cohort.state import Outcome, ScoreSummary, SubmissionState
+from grader.fsutil import write_atomic
+from grader.report.text import json_text, printable
+from grader.rubric.environment import REMEDY
 
 SUMMARY_SCHEMA = "cohort-summary/1"
 # graded: graded in this run; skipped: done earlier and unchanged; rescored: saved evidence
@@ -34,12 +36,19 @@ class SubmissionResult(BaseModel):
 
     def headline(self) -> str:
         score = self.score
-        scored = f", {score.total:g}/100{f' +{score.bonus:g}' if score.bonus else ''} {score.verdict}" if score else ""
+        scored = (f", {score.total:g}/100{f' +{score.bonus:g}' if score.bonus else ''} {score.verdict_shown()}"
+                  if score else "")
         return f"{self.outcome}{scored}" + (f" ({self.why})" if self.why else "")
+
+    def not_graded_here(self) -> list[str]:
+        """`not graded here (environment): stage: why` for each stage the grader's environment kept from running."""
+        environment = self.score.environment if self.score else {}
+        return [f"not graded here (environment): {stage}: {text}" for stage, text in environment.items()]
 
     def explain(self) -> str:
         parts = [f"{self.action}: {self.why}" if self.why else self.action]
-        return "; ".join(parts + self.reasons)[:400]
+        # The environment first: it is what someone has to act on, and the 400-character cut must not drop it.
+        return printable("; ".join(parts + self.not_graded_here() + self.reasons)[:400])
 
 
 class CohortResult(BaseModel):
@@ -64,8 +73,10 @@ class CohortResult(BaseModel):
     def line(self) -> str:
         graded_now = sum(1 for r in self.results if r.action == "graded")
         stopped = sum(1 for r in self.results if r.action == "interrupted")
+        not_here = sum(1 for r in self.results if r.score and r.score.environment)
         return (f"{len(self.results)} submission(s): {self.count('graded')} graded, {self.count('partial')} partially "
                 f"graded, {self.count('failed')} failed" + (f", {stopped} interrupted" if stopped else "")
+                + (f", {not_here} incomplete because of the grader's environment" if not_here else "")
                 + f"; {graded_now} graded in this run in {self.elapsed_s:.0f} s with {self.jobs} job(s)")
 
     def markdown(self) -> str:
@@ -75,16 +86,22 @@ class CohortResult(BaseModel):
                  "|---|---|---|---|---|---|---|"]
         for r in self.results:
             s = r.score
-            notes = "; ".join(r.reasons)[:300].replace("|", "\\|").replace("\n", " ")
+            notes = "; ".join(filter(None, [*r.not_graded_here(), "; ".join(r.reasons)[:300]]))
+            # GitHub renders a step summary's HTML: none of the candidate's (build errors quote their files).
+            notes = notes.replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")
             cells = [r.candidate, r.outcome, f"{s.total:g}" if s else "-", f"{s.bonus:g}" if s else "-",
-                     s.verdict if s else "-", ", ".join(s.red_flags) if s and s.red_flags else "-", notes or "-"]
+                     s.verdict_shown() if s else "-", ", ".join(s.red_flags) if s and s.red_flags else "-",
+                     notes or "-"]
             lines.append("| " + " | ".join(cells) + " |")
+        if any(r.score and r.score.environment for r in self.results):
+            lines += ["", (f"**Not graded here** means the grader's environment, not the submission, kept a stage "
+                           f"from running. What to do: {REMEDY}.")]
         return "\n".join(lines) + "\n"
 
     def write(self, layout: CohortLayout) -> None:
         self.elapsed_s = round(self.elapsed_s, 1)
-        write_atomic(layout.reports / "summary.json", self.model_dump_json(indent=1) + "\n")
-        write_atomic(layout.reports / "summary.md", self.markdown())
+        write_atomic(layout.reports / "summary.json", json_text(self.model_dump_json(indent=1)) + "\n")
+        write_atomic(layout.reports / "summary.md", printable(self.markdown()))
 
 
 def now() -> float:

@@ -118,6 +118,8 @@ def _plan(entry: CohortEntry, layout: CohortLayout, settings: CohortSettings, sc
         planned.why = "new"
     elif not state.done:
         planned.why = "retried: the last grading failed"
+    elif state.score is not None and state.score.environment:
+        planned.why = "retried: the grader's environment kept a stage from running last time"
     elif not evidence_there:
         planned.why = "its saved evidence is missing"
     elif state.submission_sha256 != content:

@@ -16,7 +16,9 @@ from grader.cohort.gradeone import choose_backend
 from grader.cohort.results import CohortResult, SubmissionResult, now
 from grader.cohort.worker import summarize
 from grader.errors import BadInput, GraderError
+from grader.report.text import printable, verdict_word
 from grader.rubric import load_rubric
+from grader.rubric.environment import REMEDY
 from grader.sandbox.policy import Policy
 from grader.serving.settings import ServingSettings
 from grader.world.seed import check_candidate_id
@@ -59,10 +61,16 @@ def grade_single(submission: Path, candidate: str, out: Path, backend: str, spec
         if client is not None:
             client.close()
     for name, outcome in evidence.stages.items():
-        console.print(f"{name:10s} {outcome.status:8s} {'; '.join(outcome.reasons)[:300]}", highlight=False)
+        console.print(printable(f"{name:10s} {outcome.status:8s} {'; '.join(outcome.reasons)[:300]}"), highlight=False,
+                      markup=False)
     card = report_evidence(evidence, out / REPORTS, load_rubric(rubric))
-    console.print(f"{candidate}: {card.total:g}/100 (+{card.bonus:g} bonus), {card.verdict}; red flags: "
+    console.print(f"{candidate}: {card.total:g}/100 (+{card.bonus:g} bonus), {verdict_word(card)}; red flags: "
                   f"{', '.join(flag.id for flag in card.red_flags) or 'none'}", highlight=False)
+    for stage, text in card.environment.items():
+        console.print(printable(f"  not graded here (environment): {stage}: {text}"), style="yellow", highlight=False,
+                      markup=False)
+    if card.environment:
+        console.print(f"  what to do: {REMEDY}", style="yellow", highlight=False, markup=False)
     console.print(f"evidence: {out / 'evidence.json'}; report: {out / REPORTS / candidate / 'report.html'}")
     partial = [f"{name} {o.status}" for name, o in evidence.stages.items() if o.status != "ok"]
     return CiEntry(candidate=candidate, card=card, grader_failed=False, reasons=partial,

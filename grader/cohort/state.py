@@ -30,6 +30,12 @@ class ScoreSummary(BaseModel):
     passed: bool
     sections: dict[str, float | None] = Field(default_factory=dict)
     red_flags: list[str] = Field(default_factory=list)
+    # Stages the grader's environment kept from running (stage -> what happened and what to do): the verdict
+    # is incomplete for that reason, and the next cohort run grades the submission again.
+    environment: dict[str, str] = Field(default_factory=dict)
+
+    def verdict_shown(self) -> str:
+        return f"{self.verdict} (environment)" if self.environment else self.verdict
 
 
 class SubmissionState(BaseModel):

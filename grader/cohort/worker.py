@@ -86,7 +86,7 @@ def classify(evidence: Any) -> tuple[Outcome, list[str], dict[str, str]]:
 def summarize(card: Scorecard) -> ScoreSummary:
     return ScoreSummary(total=card.total, bonus=card.bonus, verdict=card.verdict, passed=card.passed,
                         sections={k: (s.score if s.graded else None) for k, s in card.sections.items()},
-                        red_flags=[flag.id for flag in card.red_flags])
+                        red_flags=[flag.id for flag in card.red_flags], environment=card.environment)
 
 
 _PR_SET_PDEATHSIG = 1

@@ -1,7 +1,7 @@
 """decision.json: the hiring decision for one candidate, a versioned contract (grader/report/SCHEMA.md).
 
 Written by `grader decide` next to the candidate's report.json; the reports show it when it
-is there. Fields are only added within `decision/1`; renaming or removing one bumps it.
+is there. Fields are only added within `decision/2`; renaming or removing one bumps it.
 The same scorecards, report and guide always give a byte-identical file.
 """
 
@@ -20,7 +20,9 @@ from grader.rubric.scorecard import Scorecard
 
 DECISION_SCHEMA = "decision/2"
 DECISION_FILE = "decision.json"
-Recommendation = Literal["hire", "no hire"]
+# pending: everything but the practical test says hire, and the practical could not be graded
+# where it ran (the grader's environment): no decision until it is graded again.
+Recommendation = Literal["hire", "no hire", "pending"]
 
 
 class Condition(BaseModel):
@@ -29,6 +31,7 @@ class Condition(BaseModel):
     id: Literal["overall", "red_flags", "practical"]
     met: bool
     detail: str
+    pending: bool = Field(default=False, description="not judged yet: the practical was not graded where it ran")
 
 
 class Average(BaseModel):
@@ -109,11 +112,14 @@ class Practical(BaseModel):
     max: float
     verdict_reasons: list[str]
     red_flags: list[str] = Field(description="raised red flag ids of the report")
+    environment: dict[str, str] = Field(default_factory=dict, description=(
+        "the report's stages the grader's environment kept from running (stage -> what happened, what to do)"))
 
     @classmethod
     def of(cls, card: Scorecard, report: str) -> Practical:
         return cls(report=report, passed=card.passed, verdict=card.verdict, total=card.total, max=card.max,
-                   verdict_reasons=card.verdict_reasons, red_flags=sorted(f.id for f in card.red_flags))
+                   verdict_reasons=card.verdict_reasons, red_flags=sorted(f.id for f in card.red_flags),
+                   environment=card.environment)
 
 
 class Decision(BaseModel):
@@ -137,6 +143,10 @@ class Decision(BaseModel):
     category_warnings: list[str] = Field(description="categories under 3.0 while the overall passes: weigh them")
     mix_warnings: list[str] = Field(description="each scorecard's shortfalls against the guide's interview mix")
     guide_sha256: str = Field(description="hash of the question bank and red-flag files used")
+
+    @property
+    def pending(self) -> bool:
+        return self.recommendation == "pending"
 
     def stale_against(self, card: Scorecard) -> str | None:
         """What changed in the practical report `card` since this decision, or None when nothing did."""

@@ -10,6 +10,11 @@ and a pass on the practical test." Read literally (the lead's product decision):
   it is listed as a warning for the people deciding to weigh;
 - no red flag of the guide's list, from an interviewer or from the practical report;
 - the practical report passed.
+
+A practical the grader's environment kept from being graded (a base image it could not
+get, say) is neither a pass nor a fail: its condition is pending, and when everything else
+says hire the recommendation is `pending` until it is graded again. When the interviews
+or a red flag already rule a hire out, the answer is no hire, for those reasons alone.
 """
 
 from __future__ import annotations
@@ -65,6 +70,11 @@ def _red_flags(raised: list[RaisedFlag]) -> Condition:
 def _practical(practical: Practical | None) -> Condition:
     if practical is None:
         return Condition(id="practical", met=False, detail="practical test: no report yet, so no pass")
+    if practical.environment:
+        stages = "; ".join(f"{stage}: {text}" for stage, text in practical.environment.items())
+        return Condition(id="practical", met=False, pending=True,
+                         detail=f"practical not graded: {stages} (the grader's environment, not the candidate's "
+                                "work): grade it again where it can run, then run grader decide again")
     result = f"practical test: {practical.verdict} {practical.total:g}/{practical.max:g}"
     if practical.passed:
         return Condition(id="practical", met=True, detail=result)
@@ -82,9 +92,11 @@ def decide(candidate: str, scorecards: list[LoadedScorecard], report: Scorecard 
     overall = _overall(combined)
     reasons = [overall, _red_flags(raised), _practical(practical)]
     hire = all(reason.met for reason in reasons)
+    pending = not hire and all(reason.met or reason.pending for reason in reasons)
     role_level = scorecards[0].card.role_level
     return Decision(
-        candidate=candidate, recommendation="hire" if hire else "no hire", hire=hire, rule=RULE, reasons=reasons,
+        candidate=candidate, recommendation="hire" if hire else "pending" if pending else "no hire", hire=hire,
+        rule=RULE, reasons=reasons,
         overall=None if combined.overall is None else shown(combined.overall), categories=combined.categories(),
         role_level=role_level,
         interviewers=[Interviewer(interviewer=s.card.interviewer, date=s.card.date, file=s.source.path.name,

@@ -17,15 +17,20 @@ def _average(decision: Decision, category: str) -> str:
     return "missing" if average is None else average.text()
 
 
+def _colour(decision: Decision) -> str:
+    return "green" if decision.hire else "yellow" if decision.pending else "red"
+
+
 def print_decision(decision: Decision, console: Console) -> None:
     """Recommendation, every condition, then what to look at: weak categories, flags, mix, disagreements."""
-    colour = "green" if decision.hire else "red"
+    colour = _colour(decision)
     overall = "missing a category" if decision.overall is None else decision.overall.text()
     console.print(f"[bold]{escape(decision.candidate)}[/bold]: [bold {colour}]{decision.recommendation.upper()}"
                   f"[/bold {colour}] ({decision.role_level} role, {len(decision.interviewers)} interviewer(s), "
                   f"overall {overall})")
     for reason in decision.reasons:
-        mark = "[green]met[/green]    " if reason.met else "[red]not met[/red]"
+        mark = ("[green]met[/green]    " if reason.met else "[yellow]pending[/yellow]" if reason.pending
+                else "[red]not met[/red]")
         console.print(f"  {mark} {escape(reason.detail)}")
     for warning in decision.category_warnings:
         console.print(f"  [yellow]warning:[/yellow] {escape(warning)}")
@@ -47,12 +52,13 @@ def print_cohort(decisions: dict[str, Decision | None], console: Console) -> Non
         if decision is None:
             table.add_row(escape(candidate), NO_INTERVIEW, *[""] * (len(CATEGORIES) + 5))
             continue
-        colour = "green" if decision.hire else "red"
+        colour = _colour(decision)
         practical = decision.practical
         table.add_row(escape(candidate), f"[{colour}]{decision.recommendation}[/{colour}]",
                       *(_average(decision, c) for c in CATEGORIES),
                       "missing" if decision.overall is None else decision.overall.text(),
                       " ".join(sorted({f.id for f in decision.red_flags})) or "-",
-                      "no report" if practical is None else f"{practical.verdict} {practical.total:g}",
+                      "no report" if practical is None else "not graded here (environment)" if practical.environment
+                      else f"{practical.verdict} {practical.total:g}",
                       str(len(decision.mix_warnings) or "-"), str(len(decision.disagreements) or "-"))
     console.print(table)

@@ -15,11 +15,11 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from grader.evidence import StageOutcome
 from grader.sandbox.backends import Backend, Mount, SandboxResult, give_to_sandbox, run_in_docker
@@ -33,6 +33,7 @@ SKIP_DIRS = {".git", ".venv", "venv", "env", "__pycache__", ".ipynb_checkpoints"
              ".mypy_cache", ".pytest_cache", "wandb", "lightning_logs", "data"}
 MAX_STATUS_BYTES = 5 * 1024**2
 StopKind = Literal["cell_timeout", "kernel_died", "runner_error"]
+Held = TypeVar("Held")
 NOTHING_RECORDED = ("the runner recorded nothing for this notebook (it did not start, or the run was stopped "
                     "before it ended)")
 
@@ -66,6 +67,13 @@ class GradingFolder(BaseModel):
     """Where one grading run keeps its copy of the submission and what the sandbox wrote."""
 
     root: Path
+    # Shared cache entries this grading uses (runner image, runner virtualenv): kept until
+    # the grading folder goes, so no eviction removes them while the grading needs them.
+    _leases: ExitStack = PrivateAttr(default_factory=ExitStack)
+
+    def hold(self, use: AbstractContextManager[Held]) -> Held:
+        """Enter `use` for as long as this grading folder lives."""
+        return self._leases.enter_context(use)
 
     @property
     def submission(self) -> Path:
@@ -110,9 +118,11 @@ def grading_folder() -> Iterator[GradingFolder]:
     root = Path(tempfile.mkdtemp(prefix="run-", dir=work_base()))
     root.chmod(0o711)
     mark_owned(root)
+    folder = GradingFolder(root=root)
     try:
-        yield GradingFolder(root=root)
+        yield folder
     finally:
+        folder._leases.close()
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -197,7 +207,7 @@ def run_in_sandbox(
         return run_in_docker(client, image, ["python", f"/opt/runner/{script}", *args], mounts,
                              {**env, "HOME": "/tmp"}, policy.notebook, timeout_s, folder.submission,
                              runner_drops_privileges=script == NOTEBOOK_RUNNER)
-    python = local_runner_python()
+    python, _notes = folder.hold(local_runner_python(policy.cache))
     # Its private root shows the runner's interpreter (a virtualenv's folder) and scripts, read-only.
     return run_locally([python, str(RUNNER_DIR / script), *args], [*mounts, Mount(path=folder.scratch, read_only=False)],
                        {**env, "HOME": str(folder.scratch)}, policy.notebook, timeout_s, folder.submission,
@@ -308,8 +318,10 @@ def execute_notebooks(
                            tracking_uri=folder.tracking_uri, notes=notes)
     image = None
     if backend == "docker":
-        image, image_notes = candidate_runner_image(client, folder.submission, policy)
-        notes.extend(image_notes)
+        image, runner_notes = folder.hold(candidate_runner_image(client, folder.submission, policy))
+    else:
+        _python, runner_notes = folder.hold(local_runner_python(policy.cache))
+    notes.extend(runner_notes)
     mounts = [Mount(path=folder.submission, read_only=False), Mount(path=folder.data, read_only=True),
               Mount(path=folder.executed, read_only=False), Mount(path=folder.mlflow, read_only=False)]
     limits = policy.notebook

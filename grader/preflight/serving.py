@@ -47,6 +47,12 @@ def add_serving_findings(report: PreflightReport, evidence: ServingEvidence) -> 
     if evidence.backend == "local":
         report.add("image", "skipped", "no Docker engine here, so the image was not built: the service was started "
                    "from the Dockerfile's command instead; the grader builds the image")
+    if evidence.outcome.environment:
+        report.add("image", "skipped", f"could not be checked on this machine: {evidence.outcome.environment}")
+    for base in evidence.build.base_images:
+        if base.standin and base.choice and base.choice.match == "nearest":
+            report.add("image", "warning", f"{base.requested} was stood in for by python {base.python_version} "
+                       f"(no registry here): {base.choice.reason}")
     checks = {check.id: check for check in evidence.checks}
     for check_id, (step, failed, passed) in SHOWN.items():
         check = checks.get(check_id)

@@ -11,7 +11,9 @@ from rich.console import Console
 from rich.table import Table
 
 from grader.report.render import rerender
+from grader.report.text import printable, verdict_word
 from grader.rubric import DEFAULT_RUBRIC, load_overrides, load_rubric
+from grader.rubric.environment import REMEDY
 
 REPORTS = "reports"
 
@@ -33,11 +35,18 @@ def report_command(
     table = Table("candidate", "total", "bonus", "verdict", *next(iter([list(c.sections) for c in cards]), []),
                   "red flags", title=f"{loaded.title} ({loaded.id} {loaded.version})")
     for card in sorted(cards, key=lambda c: (-c.total, c.candidate)):
-        sections = [f"{s.score:g}/{s.max:g}" if s.graded else "not graded" for s in card.sections.values()]
-        table.add_row(card.candidate, f"{card.total:g}", f"{card.bonus:g}", card.verdict, *sections,
+        sections = [f"{s.score:g}/{s.max:g}" if s.graded else "not graded here" if s.environment else "not graded"
+                    for s in card.sections.values()]
+        table.add_row(card.candidate, f"{card.total:g}", f"{card.bonus:g}", verdict_word(card), *sections,
                       ", ".join(f.id for f in card.red_flags) or "-")
     console = Console(width=None if sys.stdout.isatty() else 160)
     console.print(table)
+    for card in cards:
+        for stage, text in card.environment.items():
+            console.print(printable(f"{card.candidate}: {stage} not graded here (environment): {text}"),
+                          style="yellow", markup=False, highlight=False)
+    if any(card.environment for card in cards):
+        console.print(f"what to do: {REMEDY}", style="yellow", markup=False, highlight=False)
     applied = sum(c.overrides_applied for c in cards)
     if applied:
         console.print(f"{applied} reviewer override(s) applied from {overrides}")

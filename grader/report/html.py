@@ -11,7 +11,21 @@ from html import escape
 from grader.decide.decision import STALE, Decision, QuestionScores
 from grader.evidence import Quote
 from grader.report.plots import Plot
-from grader.report.text import graded_at, quote_origin, verdict_label
+from grader.report.text import (
+    NOT_GRADED_HERE,
+    criterion_points,
+    criterion_reason,
+    environment_lines,
+    graded_at,
+    headline_reasons,
+    quote_origin,
+    section_points,
+    section_status,
+    stage_reasons,
+    stage_stopped_line,
+    verdict_label,
+    verdict_word,
+)
 from grader.rubric.scorecard import BonusResult, CriterionScore, Observation, RedFlagResult, Scorecard, SectionScore
 
 STYLE = """
@@ -33,9 +47,10 @@ blockquote{margin:4px 0;padding:4px 8px;border-left:3px solid #d0d7de;color:#3d4
 .plots figure{margin:0;background:#fff;border:1px solid #d0d7de;border-radius:8px;padding:8px}
 .plots img{width:100%;height:auto;display:block}
 .pts{white-space:nowrap;font-variant-numeric:tabular-nums}
-.met{color:#1a7f37;font-weight:600}.unmet{color:#cf222e;font-weight:600}
+.met{color:#1a7f37;font-weight:600}.unmet{color:#cf222e;font-weight:600}.pending{color:#9a6700;font-weight:600}
 .stale{background:#6e7781}
 .tag{display:inline-block;padding:0 6px;border:1px solid #9a6700;border-radius:8px;color:#9a6700;font-size:12px}
+.environment{border-left:4px solid #9a6700;background:#fff8c5}
 """
 # report.html and report.md keep the hiring decision between these, so `grader decide` can
 # replace it without the evidence the rest of the page was drawn from.
@@ -73,18 +88,24 @@ def _bar(score: float, maximum: float) -> str:
 def _section_rows(scorecard: Scorecard) -> str:
     rows = []
     for section in scorecard.sections.values():
-        level = f"{section.level} &ndash; {_e(section.level_meaning)}" if section.level else _e(section.reason)
-        rows.append(f"<tr><td>{_e(section.title)}</td><td class=pts>{section.score:g} / {section.max:g}</td>"
+        level = f"{section.level} &ndash; {_e(section.level_meaning)}" if section.level else _e(section_status(section))
+        rows.append(f"<tr><td>{_e(section.title)}</td><td class=pts>{section_points(section)}</td>"
                     f"<td>{_bar(section.score, section.max)}</td><td>{level}</td></tr>")
     return "".join(rows)
 
 
+def _unjudged(scorecard: Scorecard) -> str:
+    notes = []
+    for why, environment in (("evidence missing", False), ("their stage could not run here", True)):
+        ids = [f.id for f in scorecard.red_flags_checked if not f.judged and bool(f.environment) is environment]
+        if ids:
+            notes.append(f'<p class="muted small">Not judged ({why}): {", ".join(_e(i) for i in ids)}</p>')
+    return "".join(notes)
+
+
 def _flags(scorecard: Scorecard) -> str:
     if not scorecard.red_flags:
-        unjudged = [f for f in scorecard.red_flags_checked if not f.judged]
-        note = (f'<p class="muted small">Not judged (evidence missing): {", ".join(_e(f.id) for f in unjudged)}</p>'
-                if unjudged else "")
-        return f"<p>No red flag raised.</p>{note}"
+        return f"<p>No red flag raised.</p>{_unjudged(scorecard)}"
     return "".join(f'<div class="flag"><b>{_e(f.message)}</b> <code class="small">{_e(f.id)}</code>'
                    f'<div class="small muted">{_e(f.detail)}</div>{_observations(f.evidence)}{_override(f)}</div>'
                    for f in scorecard.red_flags)
@@ -93,9 +114,12 @@ def _flags(scorecard: Scorecard) -> str:
 def _criteria(section: SectionScore) -> str:
     rows = []
     for criterion in section.criteria:
+        reason = criterion_reason(criterion, section)
+        # A criterion that found none of its evidence has no quotes either: only the one line.
+        shown = "" if reason != criterion.reason else _observations(criterion.evidence)
         rows.append(f"<tr><td><b>{_e(criterion.title)}</b><div class='muted small'><code>{_e(criterion.id)}</code></div></td>"
-                    f"<td class=pts>{criterion.points:g} / {criterion.max:g}</td>"
-                    f"<td><div class=small>{_e(criterion.reason)}</div>{_observations(criterion.evidence)}"
+                    f"<td class=pts>{criterion_points(criterion, section)}</td>"
+                    f"<td><div class=small>{_e(reason)}</div>{shown}"
                     f"{_override(criterion)}</td></tr>")
     return ("<table><tr><th style='width:28%'>criterion</th><th>points</th><th>why, with the evidence</th></tr>"
             + "".join(rows) + "</table>")
@@ -142,8 +166,9 @@ def _decision(decision: Decision, scorecard: Scorecard) -> str:
     stale = decision.stale_against(scorecard)
     if stale:
         return _stale(decision, stale)
-    reasons = "".join(f'<li><span class="{"met" if r.met else "unmet"}">{"met" if r.met else "not met"}</span> '
-                      f"{_e(r.detail)}</li>" for r in decision.reasons)
+    reasons = "".join(f'<li><span class="{"met" if r.met else "pending" if r.pending else "unmet"}">'
+                      f'{"met" if r.met else "pending" if r.pending else "not met"}</span> {_e(r.detail)}</li>'
+                      for r in decision.reasons)
     weigh = "".join(f'<div class="override small">warning: {_e(w)}</div>' for w in decision.category_warnings)
     categories = "".join(f"<tr><td>{_e(name)}</td><td class=pts>{c.questions}</td><td class=pts>"
                          f"{'missing' if c.average is None else c.average.text()}</td></tr>"
@@ -169,7 +194,7 @@ def _decision(decision: Decision, scorecard: Scorecard) -> str:
     notes = "".join(f'<blockquote><span class="muted small">{_e(i.interviewer)}, overall</span>\n{_e(i.notes)}'
                     "</blockquote>" for i in decision.interviewers if i.notes)
     return f"""<div class="card" id="hiring-decision"><h2>Hiring decision
-<span class="badge {'pass' if decision.hire else 'fail'}">{_e(decision.recommendation.upper())}</span></h2>
+<span class="badge {'pass' if decision.hire else 'incomplete' if decision.pending else 'fail'}">{_e(decision.recommendation.upper())}</span></h2>
 <p class="muted small">{_e(decision.role_level)} role &middot; interviewers: {interviewers}</p>
 <ul>{reasons}</ul>{weigh}<p class="muted small">Rule: {_e(decision.rule)}.</p>
 <table><tr><th>category</th><th>questions</th><th>average (1-4)</th></tr>{categories}
@@ -191,24 +216,33 @@ def render_html(scorecard: Scorecard, plots: list[Plot], decision: Decision | No
         bonus_html = (f'<div class="card"><h2>Bonus: {_e(bonus.title)}</h2><p class=pts><b>{bonus.points:g}</b> of '
                       f"{bonus.max:g} (shown apart from the total)</p><div class=small>{_e(bonus.reason)}</div>"
                       f"{_observations(bonus.evidence)}{_override(bonus)}</div>")
-    sections = "".join(f'<div class="card" id="section-{_e(s.id)}"><h2>{_e(s.title)}: {s.score:g} / {s.max:g}'
+    sections = "".join(f'<div class="card" id="section-{_e(s.id)}"><h2>{_e(s.title)}: {section_points(s)}'
                        f'{f" (level {s.level})" if s.level else " (not graded)"}</h2>'
-                       f'{f"<p class=muted>{_e(s.reason)}</p>" if s.reason else ""}{_criteria(s)}</div>'
+                       f'{f"<p class=muted>{_e(s.reason)}</p>" if s.reason else ""}'
+                       f'{f"<p><b>{_e(stage_stopped_line(s))}.</b></p>" if s.stage_stopped else ""}{_criteria(s)}</div>'
                        for s in scorecard.sections.values())
-    stages = "".join(f"<tr><td>{_e(name)}</td><td>{_e(o.status)}</td><td class=small>{_e('; '.join(o.reasons))}</td></tr>"
-                     for name, o in scorecard.stages.items())
+    stages = "".join(f"<tr><td>{_e(name)}</td><td>{_e(o.status)}</td><td class=small>"
+                     + (f"<b>not run here (environment):</b> {_e(o.environment)}<br>" if o.environment else "")
+                     + f"{_e('; '.join(stage_reasons(o)))}</td></tr>" for name, o in scorecard.stages.items())
+    environment = environment_lines(scorecard)
+    environment_card = ""
+    if environment:
+        items = "".join(f"<li>{_e(line)}</li>" for line in environment)
+        environment_card = (f'\n<div class="card environment" id="environment"><h2>{_e(NOT_GRADED_HERE)}</h2>'
+                            f"<ul>{items}</ul></div>")
+
     warnings = "".join(f"<li>{_e(w)}</li>" for w in scorecard.warnings)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>{_e(scorecard.candidate)}: {_e(verdict_label(scorecard))}</title><style>{STYLE}</style></head>
 <body><main>
-<h1>{_e(scorecard.candidate)} <span class="badge {verdict}">{_e(verdict.upper())}</span></h1>
+<h1>{_e(scorecard.candidate)} <span class="badge {verdict}">{_e(verdict_word(scorecard).upper())}</span></h1>
 <p class="muted">{_e(scorecard.rubric.title)} (rubric {_e(scorecard.rubric.id)} {_e(scorecard.rubric.version)}) &middot;
 backend <b>{_e(scorecard.backend)}</b> &middot; graded {_e(graded_at(scorecard))}</p>
 <div class="card"><p style="font-size:20px;margin:0"><b>{scorecard.total:g}</b> / {scorecard.max:g}
 <span class="muted">+ bonus {scorecard.bonus:g}</span></p>
-<p class="small">{_e('; '.join(scorecard.verdict_reasons))}.<br><span class="muted">Pass rule: {_e(scorecard.pass_rule)}.</span></p>
-<table><tr><th>section</th><th>score</th><th></th><th>level (1-4)</th></tr>{_section_rows(scorecard)}</table></div>
+<p class="small">{_e(headline_reasons(scorecard))}.<br><span class="muted">Pass rule: {_e(scorecard.pass_rule)}.</span></p>
+<table><tr><th>section</th><th>score</th><th></th><th>level (1-4)</th></tr>{_section_rows(scorecard)}</table></div>{environment_card}
 {decision_slot(decision, scorecard)}
 <div class="card"><h2>Red flags</h2>{_flags(scorecard)}</div>
 <h2>The model on the hidden holdout, and the service under load</h2>{_plots(plots)}

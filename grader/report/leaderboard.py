@@ -7,6 +7,8 @@ import io
 from collections.abc import Mapping
 from html import escape
 
+from grader.report.text import verdict_word
+from grader.rubric.environment import REMEDY
 from grader.rubric.scorecard import Scorecard
 
 FIXED = ("candidate", "total", "bonus", "passed", "verdict", "red_flags", "decision")
@@ -35,7 +37,8 @@ document.querySelectorAll('th[data-col]').forEach(function (th) {
 
 def _columns(scorecards: list[Scorecard]) -> list[str]:
     sections = list(dict.fromkeys(s for card in scorecards for s in card.sections))
-    return [*FIXED, *sections, *(f"{s}_level" for s in sections), "backend"]
+    # New columns go last: a reader that counts columns keeps working.
+    return [*FIXED, *sections, *(f"{s}_level" for s in sections), "backend", "environment"]
 
 
 def _rows(scorecards: list[Scorecard], decisions: Mapping[str, str]) -> list[tuple[Scorecard, dict]]:
@@ -47,7 +50,7 @@ def _rows(scorecards: list[Scorecard], decisions: Mapping[str, str]) -> list[tup
 def _decision_class(cell: str) -> str:
     if cell.endswith(STALE_MARK):
         return "stale"
-    return "pass" if cell == "hire" else "fail"
+    return {"hire": "pass", "pending": "incomplete"}.get(cell, "fail")
 
 
 def leaderboard_csv(scorecards: list[Scorecard], decisions: Mapping[str, str] | None = None) -> str:
@@ -77,11 +80,20 @@ def leaderboard_html(scorecards: list[Scorecard], decisions: Mapping[str, str] |
             if column == "candidate":
                 body = f'<a href="{escape(card.candidate, quote=True)}/report.html">{body}</a>'
             elif column == "verdict":
-                body = f'<span class="{escape(card.verdict)}">{body}</span>'
+                body = f'<span class="{escape(card.verdict)}">{escape(verdict_word(card))}</span>'
+            elif column == "passed" and card.environment:
+                body = "not yet"
+            elif column in card.sections and card.sections[column].environment:
+                body = '<span class="incomplete">not graded here</span>'
             elif column == "decision" and value is not None:
                 body = f'<span class="{_decision_class(value)}">{body}</span>'
             cells.append(f'<td data-sort="{escape(sort_key, quote=True)}">{body}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
+    note = ""
+    if any(card.environment for card in scorecards):
+        note = (f'<p><span class="incomplete">incomplete (environment)</span>: the grader\'s environment, not the '
+                f"submission, kept a stage from running (the environment column says which and why). What to do: "
+                f"{escape(REMEDY)}.</p>")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title><style>
 body{{font:14px system-ui,sans-serif;margin:24px;color:#1f2328}} table{{border-collapse:collapse}}
@@ -90,6 +102,6 @@ th[data-order=asc]::after{{content:" \\25B2"}} th[data-order=desc]::after{{conte
 .pass{{color:#1a7f37;font-weight:600}} .fail{{color:#cf222e;font-weight:600}} .incomplete{{color:#9a6700;font-weight:600}}
 .stale{{color:#59636e;font-weight:600}}
 </style></head><body><h1>{escape(title)}</h1><p>{len(scorecards)} candidate(s). Click a column to sort.</p>
-<table id="leaderboard"><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>
+<table id="leaderboard"><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{note}
 <script>{SORT_SCRIPT}</script></body></html>
 """

@@ -5,8 +5,21 @@ from __future__ import annotations
 from grader.decide.decision import STALE, Decision
 from grader.evidence import Quote
 from grader.report.html import DECISION_END, DECISION_START
-from grader.report.text import graded_at, quote_origin
-from grader.rubric.scorecard import CriterionScore, Observation, Override, RedFlagResult, Scorecard
+from grader.report.text import (
+    NOT_GRADED_HERE,
+    criterion_points,
+    criterion_reason,
+    environment_lines,
+    graded_at,
+    headline_reasons,
+    quote_origin,
+    section_points,
+    section_status,
+    stage_reasons,
+    stage_stopped_line,
+    verdict_word,
+)
+from grader.rubric.scorecard import CriterionScore, Observation, Override, RedFlagResult, Scorecard, SectionScore
 
 MAX_QUOTE_CHARS = 300
 
@@ -34,9 +47,10 @@ def _override(override: Override | None) -> str:
     return f" **Overridden by {override.reviewer}: {override.original} \u2192 {override.value}.** {override.reason}"
 
 
-def _criterion_row(criterion: CriterionScore) -> str:
-    reason = _cell(criterion.reason + _override(criterion.override))
-    return f"| {_cell(criterion.title)} | {criterion.points:g} / {criterion.max:g} | {reason} | {_evidence(criterion.evidence)} |"
+def _criterion_row(criterion: CriterionScore, section: SectionScore) -> str:
+    reason = _cell(criterion_reason(criterion, section) + _override(criterion.override))
+    points = criterion_points(criterion, section)
+    return f"| {_cell(criterion.title)} | {points} | {reason} | {_evidence(criterion.evidence)} |"
 
 
 def _flag(flag: RedFlagResult) -> str:
@@ -62,7 +76,8 @@ def _decision(decision: Decision, scorecard: Scorecard) -> list[str]:
         return ["", "## Hiring decision: STALE", "", f"**{STALE.replace('grader decide', '`grader decide`')}.** "
                 f"{_cell(stale)}; the out-of-date decision said {decision.recommendation} and is not shown."]
     lines = ["", f"## Hiring decision: {decision.recommendation.upper()}", ""]
-    lines += [f"- {'met' if r.met else '**not met**'}: {_cell(r.detail)}" for r in decision.reasons]
+    lines += [f"- {'met' if r.met else '**pending**' if r.pending else '**not met**'}: {_cell(r.detail)}"
+              for r in decision.reasons]
     lines += [f"- warning: {_cell(w)}" for w in decision.category_warnings]
     overall = "missing a category" if decision.overall is None else decision.overall.text()
     lines += ["", f"Rule: {decision.rule}. Overall (mean of the three): **{overall}**; {decision.role_level} role; "
@@ -99,11 +114,16 @@ def decision_slot(decision: Decision | None, scorecard: Scorecard) -> str:
 def render_markdown(scorecard: Scorecard, decision: Decision | None = None) -> str:
     """The report as Markdown (with the hiring decision, when there is one)."""
     lines = [
-        f"# {scorecard.candidate}: {scorecard.verdict.upper()}",
+        f"# {scorecard.candidate}: {verdict_word(scorecard).upper()}",
         "",
         (f"**{scorecard.total:g} / {scorecard.max:g}** (+ bonus {scorecard.bonus:g}, shown apart). "
-         f"{'; '.join(scorecard.verdict_reasons)}."),
+         f"{_cell(headline_reasons(scorecard))}."),
         "",
+    ]
+    environment = environment_lines(scorecard)
+    if environment:
+        lines += [f"**{NOT_GRADED_HERE}.**", "", *(f"- {_cell(line)}" for line in environment), ""]
+    lines += [
         (f"Pass rule: {scorecard.pass_rule}. Rubric `{scorecard.rubric.id}` {scorecard.rubric.version}; "
          f"backend **{scorecard.backend}**; graded {graded_at(scorecard)}."),
         decision_slot(decision, scorecard),
@@ -112,25 +132,32 @@ def render_markdown(scorecard: Scorecard, decision: Decision | None = None) -> s
         "|---|---|---|",
     ]
     for section in scorecard.sections.values():
-        level = f"{section.level}: {section.level_meaning}" if section.level else f"not graded: {section.reason}"
-        lines.append(f"| {_cell(section.title)} | {section.score:g} / {section.max:g} | {_cell(level)} |")
+        lines.append(f"| {_cell(section.title)} | {section_points(section)} | {_cell(section_status(section))} |")
     lines += ["", "## Red flags", ""]
     lines += [_flag(flag) for flag in scorecard.red_flags] or ["No red flag raised."]
-    unjudged = [flag.id for flag in scorecard.red_flags_checked if not flag.judged]
+    unjudged = [flag.id for flag in scorecard.red_flags_checked if not flag.judged and not flag.environment]
     if unjudged:
         lines += ["", f"Not judged (evidence missing): {', '.join(unjudged)}."]
+    set_aside = [flag.id for flag in scorecard.red_flags_checked if not flag.judged and flag.environment]
+    if set_aside:
+        lines += ["", f"Not judged (their stage could not run here): {', '.join(set_aside)}."]
     if scorecard.bonus_detail is not None:
         bonus = scorecard.bonus_detail
         lines += ["", f"## Bonus: {bonus.title}", "",
                   f"{bonus.points:g} of {bonus.max:g}: {bonus.reason}{_override(bonus.override)}"]
     for section in scorecard.sections.values():
-        lines += ["", f"## {section.title}: {section.score:g} / {section.max:g}", ""]
+        lines += ["", f"## {section.title}: {section_points(section)}", ""]
         if section.reason:
-            lines += [section.reason, ""]
+            lines += [_cell(section.reason), ""]
+        if section.stage_stopped:
+            lines += [(f"**{_cell(stage_stopped_line(section))}.** Criteria it recorded nothing for say only that; "
+                       "report.json keeps every path they read."), ""]
         lines += ["| criterion | points | why | evidence |", "|---|---|---|---|"]
-        lines += [_criterion_row(criterion) for criterion in section.criteria]
+        lines += [_criterion_row(criterion, section) for criterion in section.criteria]
     lines += ["", "## Stages", ""]
-    lines += [f"- {name}: {outcome.status}" + (f" ({'; '.join(outcome.reasons)})" if outcome.reasons else "")
+    lines += [f"- {name}: {outcome.status}"
+              + (f", **not run here (environment)**: {_cell(outcome.environment)}" if outcome.environment else "")
+              + (f" ({_cell('; '.join(reasons))})" if (reasons := stage_reasons(outcome)) else "")
               for name, outcome in scorecard.stages.items()]
     if scorecard.warnings:
         lines += ["", "## Rubric notes", ""] + [f"- {w}" for w in scorecard.warnings]

@@ -29,6 +29,7 @@ from grader.fsutil import atomic_output_dir
 from grader.report import html, markdown
 from grader.report.leaderboard import STALE_MARK, leaderboard_csv, leaderboard_html
 from grader.report.plots import all_plots
+from grader.report.text import json_text, printable
 from grader.rubric import REPORT_SCHEMA, Overrides, Rubric, Scorecard, load_rubric, score
 from grader.world.seed import check_candidate_id
 
@@ -121,9 +122,11 @@ def render_reports(evidence: Mapping[str, Any] | BaseModel, scorecard: Scorecard
     document = _document(evidence)
     decision = shown_decision(reports_dir / candidate, scorecard)
     with atomic_output_dir(reports_dir / candidate, force=True) as staging:
-        (staging / REPORT_FILE).write_text(scorecard.model_dump_json(indent=2) + "\n", encoding="utf-8")
-        (staging / "report.md").write_text(markdown.render_markdown(scorecard, decision), encoding="utf-8")
-        (staging / "report.html").write_text(html.render_html(scorecard, all_plots(document), decision), encoding="utf-8")
+        (staging / REPORT_FILE).write_text(json_text(scorecard.model_dump_json(indent=2)) + "\n", encoding="utf-8")
+        # Candidate text reaches these pages: no control character of theirs does (report.json escapes them).
+        (staging / "report.md").write_text(printable(markdown.render_markdown(scorecard, decision)), encoding="utf-8")
+        (staging / "report.html").write_text(printable(html.render_html(scorecard, all_plots(document), decision)),
+                                             encoding="utf-8")
         # Kept even when unusable: it is `grader decide`'s file, to be redone or deleted, not lost here.
         if (reports_dir / candidate / DECISION_FILE).is_file():
             shutil.copy2(reports_dir / candidate / DECISION_FILE, staging / DECISION_FILE)
@@ -136,7 +139,7 @@ def _splice(path: Path, slot: str) -> bool:
     start, end = text.find(html.DECISION_START), text.find(html.DECISION_END)
     if start < 0 or end < start:
         return False
-    write_atomic(path, text[:start] + slot + text[end + len(html.DECISION_END):])
+    write_atomic(path, printable(text[:start] + slot + text[end + len(html.DECISION_END):]))
     return True
 
 
@@ -168,8 +171,8 @@ def write_leaderboard(scorecards: list[Scorecard], reports_dir: Path) -> list[Pa
     reports_dir.mkdir(parents=True, exist_ok=True)
     decisions = _decisions(scorecards, reports_dir)
     written = [reports_dir / "leaderboard.csv", reports_dir / "leaderboard.html"]
-    write_atomic(written[0], leaderboard_csv(scorecards, decisions))
-    write_atomic(written[1], leaderboard_html(scorecards, decisions))
+    write_atomic(written[0], printable(leaderboard_csv(scorecards, decisions)))
+    write_atomic(written[1], printable(leaderboard_html(scorecards, decisions)))
     return written
 
 

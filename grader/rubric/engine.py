@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from grader.evidence import StageOutcome
+from grader.rubric.environment import NOT_GRADED, REMEDY, blocked_stages, evidence_stage, set_aside, stopped_early
 from grader.rubric.model import Band, Condition, Criterion, Rubric, Scale, Section
 from grader.rubric.overrides import BONUS_TARGET, OverrideEntry, Overrides
 from grader.rubric.paths import resolve
@@ -87,22 +88,27 @@ def _mark(observation: Observation) -> str:
     return f"{sign}: {text} [{observation.test}]" if text else f"{sign} [{observation.test}]"
 
 
-def _figure(document: dict, path: str) -> tuple[float | None, Observation]:
+def _observe(document: dict, condition: Condition, blocked: dict[str, str]) -> Observation:
+    return set_aside(observe(document, condition), blocked)
+
+
+def _figure(document: dict, path: str, blocked: dict[str, str]) -> tuple[float | None, Observation]:
     found = resolve(document, path)
-    number = _number(found.value) if found.found else None
-    observation = Observation(path=path, found=found.found, value=_plain(found.value), detail=found.detail,
-                              quotes=found.quotes, test=path)
-    return number, observation
+    observation = set_aside(Observation(path=path, found=found.found, value=_plain(found.value), detail=found.detail,
+                                        quotes=found.quotes, test=path), blocked)
+    usable = found.found and evidence_stage(path) not in blocked
+    return (_number(found.value) if usable else None), observation
 
 
-def _scale_fraction(document: dict, scale: Scale) -> tuple[float | None, str, list[Observation]]:
-    value, observation = _figure(document, scale.evidence)
+def _scale_fraction(document: dict, scale: Scale,
+                    blocked: dict[str, str]) -> tuple[float | None, str, list[Observation]]:
+    value, observation = _figure(document, scale.evidence, blocked)
     observations = [observation]
     if value is None:
         return None, f"{scale.evidence} unknown: {observation.detail or 'not a number'}", observations
     described = f"{scale.evidence} = {value:.4g}"
     if scale.relative_to:
-        base, base_observation = _figure(document, scale.relative_to)
+        base, base_observation = _figure(document, scale.relative_to, blocked)
         observations.append(base_observation)
         if base is None or (scale.compare == "ratio" and base == 0):
             return None, f"{scale.relative_to} unknown: {base_observation.detail or 'not a usable number'}", observations
@@ -114,8 +120,9 @@ def _scale_fraction(document: dict, scale: Scale) -> tuple[float | None, str, li
     return fraction, f"{described} (none at {scale.zero_at:g}, full at {scale.full_at:g})", observations
 
 
-def _band_fraction(document: dict, band: Band) -> tuple[float | None, str, list[Observation]]:
-    value, observation = _figure(document, band.evidence)
+def _band_fraction(document: dict, band: Band,
+                   blocked: dict[str, str]) -> tuple[float | None, str, list[Observation]]:
+    value, observation = _figure(document, band.evidence, blocked)
     if value is None:
         return None, f"{band.evidence} unknown: {observation.detail or 'not a number'}", [observation]
     if band.full_from <= value <= band.full_to:
@@ -129,9 +136,10 @@ def _band_fraction(document: dict, band: Band) -> tuple[float | None, str, list[
     return fraction, text, [observation]
 
 
-def _criterion_fraction(document: dict, criterion: Criterion) -> tuple[float, str, list[Observation]]:
-    measured = (_scale_fraction(document, criterion.scale) if criterion.scale is not None
-                else _band_fraction(document, criterion.band) if criterion.band is not None else None)
+def _criterion_fraction(document: dict, criterion: Criterion,
+                        blocked: dict[str, str]) -> tuple[float, str, list[Observation]]:
+    measured = (_scale_fraction(document, criterion.scale, blocked) if criterion.scale is not None
+                else _band_fraction(document, criterion.band, blocked) if criterion.band is not None else None)
     if measured is not None:
         fraction, text, observations = measured
         if fraction is None:
@@ -139,7 +147,7 @@ def _criterion_fraction(document: dict, criterion: Criterion) -> tuple[float, st
         details = "; ".join(o.detail for o in observations if o.detail)
         return fraction, text + (f" - {details}" if details else ""), observations
     conditions = criterion.all or criterion.any or criterion.share or []
-    observations = [observe(document, c) for c in conditions]
+    observations = [_observe(document, c, blocked) for c in conditions]
     marks = "; ".join(_mark(o) for o in observations)
     if criterion.share is not None:
         held = sum(o.holds is True for o in observations)
@@ -160,20 +168,27 @@ def _override(entry: OverrideEntry | None, original: float | bool) -> Override |
     return Override(reviewer=entry.reviewer, reason=entry.reason, original=original, value=value)
 
 
-def _score_section(document: dict, section: Section, rubric: Rubric,
-                   overrides: dict[str, OverrideEntry]) -> tuple[SectionScore, list[str]]:
+def _score_section(document: dict, section: Section, rubric: Rubric, overrides: dict[str, OverrideEntry],
+                   blocked: dict[str, str]) -> tuple[SectionScore, list[str]]:
+    environment = blocked.get(section.requires)
     requirement = resolve(document, section.requires)
-    graded = requirement.found and requirement.value is not None
-    reason = "" if graded else _not_graded_reason(document, section)
-    criteria, warnings = [], []
+    graded = environment is None and requirement.found and requirement.value is not None
+    if graded:
+        reason = ""
+    else:
+        reason = f"{NOT_GRADED}: {environment}" if environment else _not_graded_reason(document, section)
+    criteria, warnings, unread = [], [], []
     for criterion in section.criteria:
         qualified = f"{section.id}.{criterion.id}"
         if graded:
-            fraction, text, observations = _criterion_fraction(document, criterion)
-            warnings += [f"{qualified} reads {o.path}: {o.detail}" for o in observations
-                         if not o.found and "records no" in o.detail]
+            fraction, text, observations = _criterion_fraction(document, criterion, blocked)
+            missing = [f"{qualified} reads {o.path}: {o.detail}" for o in observations
+                       if not o.found and "records no" in o.detail]
+            warnings += missing
+            unread += [qualified] if missing else []
         else:
-            fraction, text, observations = 0.0, f"not graded: {reason}", []
+            # The environment's reason already starts with "not graded".
+            fraction, text, observations = 0.0, reason if environment else f"not graded: {reason}", []
         points = _round(criterion.points * fraction)
         entry = overrides.get(qualified)
         scored = CriterionScore(id=qualified, title=criterion.title, points=points, max=criterion.points,
@@ -182,12 +197,17 @@ def _score_section(document: dict, section: Section, rubric: Rubric,
             scored.points = _round(entry.points)
         criteria.append(scored)
     if not graded and criteria and all(c.override is not None for c in criteria):
-        graded, reason = True, "graded by a reviewer: every criterion was overridden"
+        graded, reason, environment = True, "graded by a reviewer: every criterion was overridden", None
+    stopped = stopped_early(document, section.requires) if unread else None
+    if stopped:
+        # One line for the reader instead of one per path the stage never got to write (report.json keeps each).
+        warnings = [f"{section.id}: {stopped}, so {len(unread)} of its criteria read evidence it never recorded"]
     total = _round(sum(c.points for c in criteria))
     level = rubric.levels.level(total / section.weight) if graded else None
     return SectionScore(id=section.id, title=section.title, score=total, max=section.weight, level=level,
                         level_meaning=rubric.levels.meaning[level - 1] if level else "not graded",
-                        graded=graded, reason=reason, criteria=criteria), warnings
+                        graded=graded, reason=reason, criteria=criteria, environment=environment,
+                        stage_stopped=stopped), warnings
 
 
 def _not_graded_reason(document: dict, section: Section) -> str:
@@ -200,15 +220,18 @@ def _not_graded_reason(document: dict, section: Section) -> str:
     return why
 
 
-def _red_flags(document: dict, rubric: Rubric, overrides: dict[str, OverrideEntry]) -> list[RedFlagResult]:
+def _red_flags(document: dict, rubric: Rubric, overrides: dict[str, OverrideEntry],
+               blocked: dict[str, str]) -> list[RedFlagResult]:
     results = []
     for flag in rubric.red_flags:
-        observations = [observe(document, c) for c in flag.all or flag.any or []]
+        observations = [_observe(document, c, blocked) for c in flag.all or flag.any or []]
         state = _combine(observations, every=flag.all is not None)
         marks = "; ".join(_mark(o) for o in observations)
         detail = marks if state is not None else f"could not be judged: {marks}"
+        aside = sorted({evidence_stage(o.path) for o in observations} & set(blocked)) if state is None else []
         result = RedFlagResult(id=flag.id, message=flag.message, raised=bool(state), judged=state is not None,
-                               detail=detail, evidence=observations)
+                               detail=detail, evidence=observations,
+                               environment="; ".join(f"{stage}: {blocked[stage]}" for stage in aside) or None)
         entry = overrides.get(f"red_flag.{flag.id}")
         if entry is not None and entry.raised is not None:
             result.override = _override(entry, result.raised)
@@ -217,10 +240,11 @@ def _red_flags(document: dict, rubric: Rubric, overrides: dict[str, OverrideEntr
     return results
 
 
-def _bonus(document: dict, rubric: Rubric, overrides: dict[str, OverrideEntry]) -> BonusResult | None:
+def _bonus(document: dict, rubric: Rubric, overrides: dict[str, OverrideEntry],
+           blocked: dict[str, str]) -> BonusResult | None:
     if rubric.bonus is None:
         return None
-    observations = [observe(document, c) for c in rubric.bonus.all]
+    observations = [_observe(document, c, blocked) for c in rubric.bonus.all]
     awarded = _combine(observations, every=True) is True
     points = rubric.bonus.points if awarded else 0.0
     result = BonusResult(id=rubric.bonus.id, title=rubric.bonus.title, points=points, max=rubric.bonus.points,
@@ -233,7 +257,7 @@ def _bonus(document: dict, rubric: Rubric, overrides: dict[str, OverrideEntry]) 
 
 
 def _verdict(rubric: Rubric, sections: dict[str, SectionScore], total: float, bonus: float,
-             raised: list[RedFlagResult]) -> tuple[bool, Verdict, list[str], str]:
+             raised: list[RedFlagResult], pending: dict[str, str]) -> tuple[bool, Verdict, list[str], str]:
     rule = rubric.pass_rule
     counted = total + (bonus if rule.bonus_counts else 0.0)
     flags = "no red flag" if rule.max_red_flags == 0 else f"at most {rule.max_red_flags} red flag(s)"
@@ -241,12 +265,23 @@ def _verdict(rubric: Rubric, sections: dict[str, SectionScore], total: float, bo
                  f"{flags}" + (", every section graded" if rule.require_all_sections else ""))
     reasons = []
     ungraded = [s.id for s in sections.values() if not s.graded]
-    if counted < rule.mark:
+    if pending:
+        # Whatever the pass rule says: a pass or a fail here would be the grader's environment's, not the candidate's.
+        stages = ", ".join(pending)
+        reasons += [f"{NOT_GRADED}: {stage}: {text}" for stage, text in pending.items()]
+        reasons.append(f"total {counted:g} counts only the sections graded here: pass or fail waits for a grading "
+                       f"where {stages} can run")
+    elif counted < rule.mark:
         reasons.append(f"total {counted:g} is under the pass mark {rule.mark:g}")
     else:
         reasons.append(f"total {counted:g} reaches the pass mark {rule.mark:g}")
     if len(raised) > rule.max_red_flags:
         reasons.append(f"red flag(s) raised: {', '.join(f.id for f in raised)}")
+    if pending:
+        others = [s.id for s in sections.values() if not s.graded and s.environment is None]
+        reasons += [f"not graded: {', '.join(others)}"] if others else []
+        reasons.append(f"what to do: {REMEDY}")
+        return False, "incomplete", reasons, described
     if rule.require_all_sections and ungraded:
         reasons.append(f"not graded: {', '.join(ungraded)}")
         return False, "incomplete", reasons, described
@@ -265,17 +300,21 @@ def score(evidence: Mapping[str, Any] | BaseModel, rubric: Rubric, overrides: Ov
     document = _document(evidence)
     candidate = str(document.get("candidate", "unknown"))
     entries = {entry.target: entry for entry in (overrides.for_candidate(candidate) if overrides else [])}
+    blocked = blocked_stages(document)
     sections: dict[str, SectionScore] = {}
     warnings: list[str] = []
     for section in rubric.sections:
-        sections[section.id], found = _score_section(document, section, rubric, entries)
+        sections[section.id], found = _score_section(document, section, rubric, entries, blocked)
         warnings += found
-    flags = _red_flags(document, rubric, entries)
+    flags = _red_flags(document, rubric, entries, blocked)
     raised = [flag for flag in flags if flag.raised]
-    bonus = _bonus(document, rubric, entries)
+    bonus = _bonus(document, rubric, entries, blocked)
     total = _round(sum(s.score for s in sections.values()))
     bonus_points = bonus.points if bonus else 0.0
-    passed, verdict, reasons, rule = _verdict(rubric, sections, total, bonus_points, raised)
+    # A stage whose every section a reviewer graded by hand no longer holds the verdict back.
+    reviewed = {section.requires for section in rubric.sections if sections[section.id].graded}
+    pending = {stage: text for stage, text in blocked.items() if stage not in reviewed}
+    passed, verdict, reasons, rule = _verdict(rubric, sections, total, bonus_points, raised, pending)
     stages = {name: StageOutcome.model_validate(outcome) for name, outcome in (document.get("stages") or {}).items()
               if isinstance(outcome, dict)}
     applied = sum(1 for s in sections.values() for c in s.criteria if c.override) + sum(1 for f in flags if f.override)
@@ -288,5 +327,5 @@ def score(evidence: Mapping[str, Any] | BaseModel, rubric: Rubric, overrides: Ov
         graded_at_unix=document.get("graded_at_unix"), total=total, bonus=_round(bonus_points), bonus_detail=bonus,
         passed=passed, verdict=verdict, verdict_reasons=reasons, pass_rule=rule, sections=sections,
         red_flags=raised, red_flags_checked=flags, overrides_applied=applied, stages=stages,
-        warnings=sorted(set(warnings)),
+        warnings=sorted(set(warnings)), environment=pending,
     )

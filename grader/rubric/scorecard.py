@@ -57,6 +57,12 @@ class SectionScore(BaseModel):
     graded: bool
     reason: str = ""
     criteria: list[CriterionScore] = Field(default_factory=list)
+    environment: str | None = Field(default=None, description=(
+        "set when the section was not graded because the grader's environment kept its stage from running: "
+        "what happened and what to do"))
+    stage_stopped: str | None = Field(default=None, description=(
+        "set when the section's stage failed or was skipped before recording evidence some criteria read: "
+        "the stage, its status and why, in one line"))
 
 
 class RedFlagResult(BaseModel):
@@ -67,6 +73,9 @@ class RedFlagResult(BaseModel):
     detail: str
     evidence: list[Observation] = Field(default_factory=list)
     override: Override | None = None
+    environment: str | None = Field(default=None, description=(
+        "set when the flag was not judged because its evidence comes from a stage the grader's environment "
+        "kept from running"))
 
 
 class BonusResult(BaseModel):
@@ -112,6 +121,9 @@ class Scorecard(BaseModel):
     overrides_applied: int = 0
     stages: dict[str, StageOutcome] = Field(default_factory=dict)
     warnings: list[str] = Field(default_factory=list, description="rubric paths this evidence does not record")
+    environment: dict[str, str] = Field(default_factory=dict, description=(
+        "stage -> what in the grader's environment kept it from running, and what to do; non-empty exactly when "
+        "that is why the verdict is incomplete"))
 
     def criterion(self, qualified_id: str) -> CriterionScore:
         section_id = qualified_id.split(".")[0]
@@ -129,4 +141,5 @@ class Scorecard(BaseModel):
             row[section_id] = section.score if section.graded else None
             row[f"{section_id}_level"] = section.level
         row["backend"] = self.backend
+        row["environment"] = "; ".join(f"{stage}: {text}" for stage, text in self.environment.items()) or None
         return row

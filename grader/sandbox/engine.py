@@ -1,9 +1,12 @@
 """The Docker engine and the offline stand-in base images the docker backend builds on.
 
-No registry is reachable where the grader runs, so `FROM python:3.11-slim` resolves to a
-local stand-in built by `sandbox/bootstrap-base-images.sh` (Debian bookworm's python 3.11
-under every python:* name candidates use). Stand-ins carry labels, so reports can say
-when one replaced the image a candidate asked for.
+No registry is reachable where the grader runs, so `FROM python:3.9-slim` resolves to a
+local stand-in built by `sandbox/bootstrap-base-images.sh`: Debian's python in a venv, one
+image per Debian release (`grader.sandbox.standins` says which python:* tag gets which).
+The bookworm (3.11) one is built up front under the common names; the others on first
+use. Before a build the grader tags the chosen stand-in with exactly the name the
+Dockerfile uses, never over a real image. Stand-ins carry labels, so reports can say when
+one replaced the image a candidate asked for.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -20,13 +24,15 @@ import docker.errors
 import requests
 from pydantic import BaseModel
 
-from grader.errors import BaseImagesUnavailable, EngineUnavailable
+from grader.errors import BadInput, BaseImagesUnavailable, EngineUnavailable
+from grader.sandbox.standins import STANDIN_SUITES, tag_parts
 
 SANDBOX_DIR = Path(__file__).resolve().parents[2] / "sandbox"
 BOOTSTRAP_SCRIPT = SANDBOX_DIR / "bootstrap-base-images.sh"
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 
 # Must equal BOOTSTRAP_VERSION and STANDIN_TAGS in the bootstrap script; a test checks.
+# Every name here resolves to the 3.11 stand-in by the rule (`standins.choose_standin`).
 BOOTSTRAP_VERSION = "1"
 BOOTSTRAP_TAGS: tuple[str, ...] = (
     "python:3.11-slim",
@@ -44,9 +50,9 @@ BOOTSTRAP_TAGS: tuple[str, ...] = (
 STANDIN_LABEL = "org.churn-grader.standin"
 BOOTSTRAP_VERSION_LABEL = "org.churn-grader.bootstrap-version"
 PYTHON_VERSION_LABEL = "org.churn-grader.python-version"
+STANDIN_REPO = "churn-grader/python-standin"
 
 _PING_TIMEOUT_S = 10
-_OFFICIAL_PREFIXES = ("docker.io/library/", "index.docker.io/library/", "registry-1.docker.io/library/", "library/")
 _ERROR_TAIL_LINES = 30
 
 
@@ -101,24 +107,6 @@ def standin_info(client: docker.DockerClient, image_name: str) -> StandinInfo | 
     return StandinInfo(name=image_name, is_standin=False, python_version=env.get("PYTHON_VERSION"))
 
 
-def standin_tag_for(image_ref: str) -> str | None:
-    """The BOOTSTRAP_TAGS name a Dockerfile FROM reference resolves to, if any.
-
-    `docker.io/library/python:3.11-slim` and `python` (no tag: latest) count; a digest
-    pin (`@sha256:...`) never does, since no local image can match it.
-    """
-    ref = image_ref.strip().lower()
-    if "@" in ref:
-        return None
-    for prefix in _OFFICIAL_PREFIXES:
-        ref = ref.removeprefix(prefix)
-    if "/" in ref:
-        return None
-    name, _, tag = ref.partition(":")
-    canonical = f"{name}:{tag or 'latest'}"
-    return canonical if canonical in BOOTSTRAP_TAGS else None
-
-
 def missing_base_images(client: docker.DockerClient) -> list[str]:
     """Stand-in names that are absent or from another bootstrap version; real images count as present."""
     missing = []
@@ -129,13 +117,43 @@ def missing_base_images(client: docker.DockerClient) -> list[str]:
     return missing
 
 
-def _print_to_stderr(line: str) -> None:
+def print_progress(line: str) -> None:
+    """The default progress sink of a bootstrap: stderr, line by line (a cohort worker's log)."""
     print(line, file=sys.stderr, flush=True)
+
+
+def _run_bootstrap(args: list[str], on_output: Callable[[str], None]) -> None:
+    """Run the bootstrap script, passing its output on line by line; BaseImagesUnavailable on failure."""
+    tail: deque[str] = deque(maxlen=_ERROR_TAIL_LINES)
+    with subprocess.Popen(
+        ["bash", str(BOOTSTRAP_SCRIPT), *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+    ) as process:
+        assert process.stdout is not None
+        for raw_line in process.stdout:
+            line = raw_line.rstrip("\n")
+            tail.append(line)
+            on_output(line)
+    if process.returncode != 0:
+        command = " ".join([str(BOOTSTRAP_SCRIPT), *args])
+        # The script's own `bootstrap: error: ...` line says why (else its last words); it leads the message.
+        said = [line for line in tail if line.strip()]
+        errors = [line for line in said if line.startswith("bootstrap: error: ")]
+        cause = (errors or said or [""])[-1]
+        raise BaseImagesUnavailable(
+            f"{command} failed with exit code {process.returncode}"
+            + (f" ({cause.removeprefix('bootstrap: error: ')})" if cause else "")
+            + "; run it as root to retry. Last lines:\n" + "\n".join(tail)
+        )
 
 
 def ensure_base_images(
     client: docker.DockerClient | None = None,
-    on_output: Callable[[str], None] = _print_to_stderr,
+    on_output: Callable[[str], None] = print_progress,
 ) -> list[StandinInfo]:
     """Run the bootstrap script if any stand-in is missing; then describe the BOOTSTRAP_TAGS names present.
 
@@ -147,28 +165,70 @@ def ensure_base_images(
     # As in the script: a real python:3.11-slim means registry images are in use, not stand-ins.
     needs_bootstrap = primary is None or primary.is_standin
     if needs_bootstrap and missing_base_images(client):
-        tail: deque[str] = deque(maxlen=_ERROR_TAIL_LINES)
-        with subprocess.Popen(
-            ["bash", str(BOOTSTRAP_SCRIPT)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            errors="replace",
-        ) as process:
-            assert process.stdout is not None
-            for raw_line in process.stdout:
-                line = raw_line.rstrip("\n")
-                tail.append(line)
-                on_output(line)
-        if process.returncode != 0:
-            raise BaseImagesUnavailable(
-                f"{BOOTSTRAP_SCRIPT} failed with exit code {process.returncode}; run it as root to retry. "
-                "Last lines:\n" + "\n".join(tail)
-            )
+        _run_bootstrap([], on_output)
         still_missing = missing_base_images(client)
         if still_missing:
             raise BaseImagesUnavailable(
                 f"{BOOTSTRAP_SCRIPT} finished but these are still missing: {', '.join(still_missing)}"
             )
     return [info for tag in BOOTSTRAP_TAGS if (info := standin_info(client, tag)) is not None]
+
+
+def standin_image(python: str) -> str:
+    """The stand-in image holding python X.Y: churn-grader/python-standin:<version>-pyX.Y."""
+    return f"{STANDIN_REPO}:{BOOTSTRAP_VERSION}-py{python}"
+
+
+def _current(info: StandinInfo | None) -> bool:
+    return info is not None and info.is_standin and info.bootstrap_version == BOOTSTRAP_VERSION
+
+
+def standin_ready(client: docker.DockerClient, python: str) -> bool:
+    """Whether the stand-in holding python X.Y exists and is of this bootstrap version."""
+    return _current(standin_info(client, standin_image(python)))
+
+
+def ensure_standin(
+    client: docker.DockerClient,
+    python: str,
+    on_output: Callable[[str], None] = print_progress,
+) -> StandinInfo:
+    """The stand-in holding python X.Y (a key of STANDIN_SUITES), built first when missing.
+
+    Building runs `bootstrap-base-images.sh --python X.Y`: needs root, takes a minute or
+    two the first time (the rootfs is cached afterwards), and waits for another grader
+    building the same. A failure raises BaseImagesUnavailable.
+    """
+    if python not in STANDIN_SUITES:
+        raise BadInput(f"no stand-in for python {python}: one of {', '.join(STANDIN_SUITES)}")
+    image = standin_image(python)
+    info = standin_info(client, image)
+    if not _current(info):
+        started = time.monotonic()
+        on_output(f"building the python {python} stand-in (Debian {STANDIN_SUITES[python]}) on first use: {image}")
+        _run_bootstrap(["--python", python], on_output)
+        info = standin_info(client, image)
+        if not _current(info):
+            raise BaseImagesUnavailable(f"{BOOTSTRAP_SCRIPT} --python {python} finished but {image} is missing")
+        on_output(f"python {python} stand-in ready in {time.monotonic() - started:.1f} s")
+    assert info is not None
+    return info
+
+
+def use_standin(client: docker.DockerClient, reference: str, python: str) -> StandinInfo | None:
+    """Tag the python X.Y stand-in as exactly `reference`, so a Dockerfile's FROM finds it.
+
+    Returns what `reference` names afterwards; None when a real (non-stand-in) image
+    already holds the name: that is never retagged, and the build uses it as it is.
+    The stand-in must exist (`ensure_standin`).
+    """
+    present = standin_info(client, reference)
+    if present is not None and not present.is_standin:
+        return None
+    image = client.images.get(standin_image(python))
+    if present is None or client.images.get(reference).id != image.id:
+        repository, tag = tag_parts(reference)
+        image.tag(repository, tag)
+    info = standin_info(client, reference)
+    assert info is not None
+    return info

@@ -21,7 +21,9 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.sandbox.backends import LOG_TAIL_CHARS, Mount, SandboxResult, remove_planted_links, writable
@@ -36,9 +38,9 @@ _LOOPBACK_UP = 'ip link set lo up && exec "$@"'
 LOCAL_ROOT_SCRIPT = Path(__file__).resolve().parents[2] / "sandbox" / "local-root.sh"
 # RLIMIT_NPROC counts threads too: a sandbox user may run this many tasks per pid of the policy.
 LOCAL_PROCESS_FACTOR = 4
-# Namespaces of a local run: its own network (loopback only), pids and /proc, mounts. When
-# its first process ends, the kernel ends everything it started.
-_NAMESPACES = ["--net", "--pid", "--fork", "--kill-child", "--mount-proc"]
+# Namespaces of a local run besides the network: pids and /proc, mounts. When its first
+# process ends, the kernel ends everything it started.
+_NAMESPACES = ["--pid", "--fork", "--kill-child", "--mount-proc"]
 _SBIN = "/usr/sbin:/sbin:/usr/bin:/bin"
 
 
@@ -48,36 +50,148 @@ def _tools() -> dict[str, str | None]:
 
 def _private_root_works(unshare: str, root: Path) -> bool:
     """Whether local-root.sh can build a root here (mount and chroot as root in a mount namespace)."""
-    probe = [unshare, *_NAMESPACES, "sh", str(LOCAL_ROOT_SCRIPT), str(root), "1", "/", "--", "true"]
+    probe = [unshare, "--net", *_NAMESPACES, "sh", str(LOCAL_ROOT_SCRIPT), str(root), "1", "/", "--", "true"]
     return subprocess.run(probe, capture_output=True, timeout=60).returncode == 0
 
 
 def _sandbox_prefix(mounts: list[Mount], readable: list[Path], workdir: Path, tmpfs_mb: int,
-                    root: Path, uid: int) -> tuple[list[str], list[str]]:
+                    root: Path, uid: int, netns: str | None) -> tuple[list[str], list[str]]:
     """A command prefix that isolates the child as far as this host allows, and what it enforces.
 
     As root with unshare, setpriv and chroot: namespaces, a private root holding only the
     system, `readable` and the mounts (`local-root.sh`), and the sandbox user. Else, where
-    user namespaces work: the namespaces only. Else nothing.
+    user namespaces work: the namespaces only. Else nothing. `netns`: join that named
+    network namespace (a service the grader must reach) instead of a fresh, unreachable one.
     """
     tools = _tools()
     if not (tools["unshare"] and tools["ip"]):
         return [], []
-    namespaces = [tools["unshare"], *_NAMESPACES]
-    if tools["setpriv"] and tools["chroot"] and tools["mount"] and os.geteuid() == 0 \
+    if netns is not None:
+        network = [tools["ip"], "netns", "exec", netns]
+        network_words = "own network namespace: reaches only the grader's end of one veth pair, no route beyond"
+        namespaces = [*network, tools["unshare"], *_NAMESPACES]
+    else:
+        network, network_words = [], "network namespace with loopback only"
+        namespaces = [tools["unshare"], "--net", *_NAMESPACES]
+    drop = [tools["setpriv"], f"--reuid={uid}", f"--regid={uid}", "--clear-groups"] if tools["setpriv"] else []
+    if drop and tools["chroot"] and tools["mount"] and os.geteuid() == 0 \
             and _private_root_works(tools["unshare"], root):
         binds = [item for path in readable for item in ("ro", str(path))]
         binds += [item for m in mounts for item in ("ro" if m.read_only else "rw", str(m.path))]
-        drop = [tools["setpriv"], f"--reuid={uid}", f"--regid={uid}", "--clear-groups"]
         return [*namespaces, "sh", str(LOCAL_ROOT_SCRIPT), str(root), str(tmpfs_mb), str(workdir), *binds, "--",
-                *drop], ["network namespace with loopback only", "pid namespace with its own /proc",
+                *drop], [network_words, "pid namespace with its own /proc",
                          "a private root: the system read-only, its own folders, private /tmp and /dev/shm",
                          f"an unprivileged user of its own (uid {uid})"]
+    if netns is not None:
+        # A named namespace exists only for root: the service joins it even without a private root.
+        return [*namespaces, *drop], [network_words, "pid namespace with its own /proc"] + (
+            [f"an unprivileged user of its own (uid {uid})"] if drop else [])
     loopback = ["sh", "-c", _LOOPBACK_UP.replace("ip ", f"{tools['ip']} ", 1), "sandbox"]
-    user_ns = [tools["unshare"], "--user", "--map-root-user", *_NAMESPACES]
+    user_ns = [tools["unshare"], "--user", "--map-root-user", "--net", *_NAMESPACES]
     if subprocess.run([*user_ns, *loopback, "true"], capture_output=True).returncode == 0:
-        return [*user_ns, *loopback], ["network namespace with loopback only", "pid namespace with its own /proc"]
+        return [*user_ns, *loopback], [network_words, "pid namespace with its own /proc"]
     return [], []
+
+
+@dataclass(frozen=True)
+class ProcessLimits:
+    """What one local sandboxed process tree may use (from the policy's notebook or service limits)."""
+
+    memory_mb: int
+    cpus: float
+    pids: int
+    tmpfs_mb: int
+    file_mb: int
+    cpu_seconds: int
+
+
+@dataclass
+class Confinement:
+    """How one local process tree is confined: the command prefix, the pre-exec step, what holds."""
+
+    prefix: list[str]
+    preexec: Callable[[], None]
+    group: LocalCgroup
+    uid: int
+    isolation: list[str] = field(default_factory=list)
+    not_enforced: list[str] = field(default_factory=list)
+
+    @property
+    def private_root(self) -> bool:
+        return any("private root" in item for item in self.isolation)
+
+    def stop(self, process: subprocess.Popen) -> None:
+        """End the process tree, and everything else in its cgroup (what it double-forked too)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        self.group.kill_all()
+
+
+@contextmanager
+def confinement(mounts: list[Mount], readable: list[Path], workdir: Path, limits: ProcessLimits,
+                netns: str | None = None, scratch: Path | None = None) -> Iterator[Confinement]:
+    """Namespaces, a private root, a user and a cgroup of its own for one local process tree.
+
+    The one way the local backend runs candidate code (notebooks, scoring, the service), so a
+    containment fix is made once. `readable`: what the command needs besides the system and
+    the mounts (its interpreter, scripts, virtualenv), visible read-only in the private root.
+    `scratch`: where the private root's empty mount point is made (default: beside `workdir`).
+    """
+    root = Path(tempfile.mkdtemp(prefix=".sandbox-root-", dir=scratch or workdir.parent))
+    group = LocalCgroup(limits.memory_mb, limits.cpus, limits.pids)
+    try:
+        with sandbox_user() as uid:
+            give_to(uid, *writable(mounts))
+            prefix, isolation = _sandbox_prefix(mounts, readable, workdir, limits.tmpfs_mb, root, uid, netns)
+            grouped = group.create()
+            confined = Confinement(prefix, _limiter(limits, group), group, uid, isolation)
+            if grouped:
+                isolation.append(f"cgroup: memory {limits.memory_mb} MB in total (no swap), cpus {limits.cpus:g}, "
+                                 f"pids {limits.pids}")
+            else:
+                confined.not_enforced.append(
+                    "cgroup limits (no writable cgroup hierarchy): memory is an address-space limit per process, "
+                    "CPU time is limited per process, CPU share not at all")
+            if not confined.private_root:
+                confined.not_enforced += ["read-only data (files are made read-only instead)",
+                                          "filesystem isolation: the sandbox user reads every world-readable host "
+                                          "file and writes world-writable places (/tmp, /dev/shm), where only the "
+                                          "per-file size limit holds"]
+                for mount in mounts:
+                    if mount.read_only:
+                        for path in [mount.path, *mount.path.rglob("*")]:
+                            path.chmod(0o555 if path.is_dir() else 0o444)
+            if not prefix:
+                confined.not_enforced.append("network egress (no network namespace available)")
+            isolation += ([] if grouped else [f"address space {limits.memory_mb * _ADDRESS_SPACE_FACTOR} MB per "
+                                               "process"])
+            isolation += [f"processes {limits.pids if grouped else limits.pids * LOCAL_PROCESS_FACTOR}"
+                          f"{'' if grouped else ' (rlimit, per user)'}", f"cpu time {limits.cpu_seconds} s",
+                          f"files of {limits.file_mb} MB at most"]
+            yield confined
+    finally:
+        group.remove()
+        root.rmdir()
+
+
+def run_locally(
+    command: list[str],
+    mounts: list[Mount],
+    env: dict[str, str],
+    limits: NotebookLimits,
+    timeout_s: float,
+    workdir: Path,
+    readable: list[Path] | None = None,
+) -> SandboxResult:
+    """Run `command` as a limited subprocess to its end (or the time limit): see `confinement`."""
+    process_limits = ProcessLimits(limits.memory_mb, limits.cpus, limits.pids, limits.tmpfs_mb, limits.disk_mb,
+                                   int(timeout_s * limits.cpus))
+    with confinement(mounts, readable or [], workdir, process_limits) as confined:
+        result = _run(command, confined, mounts, env, limits, timeout_s, workdir)
+        result.isolation[:0] = confined.isolation
+        result.not_enforced = ["the runner and the kernel run as one user: the kernel can alter the runner's record",
+                               *confined.not_enforced]
+        return result
 
 
 class _Tail(threading.Thread):
@@ -99,64 +213,20 @@ class _Tail(threading.Thread):
 
 
 _PR_SET_PDEATHSIG = 1
+# Without a cgroup, memory is bounded per process by address space, which threads reserve far
+# beyond what they use (a glibc arena of 64 MB and an 8 MB stack each): a real uvicorn with its
+# thread pool dies of "cannot allocate memory for thread-local data" at the bare memory limit.
+_ADDRESS_SPACE_FACTOR = 4
 
 
-def run_locally(
-    command: list[str],
-    mounts: list[Mount],
-    env: dict[str, str],
-    limits: NotebookLimits,
-    timeout_s: float,
-    workdir: Path,
-    readable: list[Path] | None = None,
-) -> SandboxResult:
-    """Run `command` as a limited subprocess: namespaces, a private root and a cgroup where possible.
-
-    `readable`: what the command needs besides the system and the mounts (its interpreter
-    and scripts), visible read-only in the private root.
-    """
-    root = Path(tempfile.mkdtemp(prefix=".sandbox-root-", dir=workdir.parent))
-    group = LocalCgroup(limits.memory_mb, limits.cpus, limits.pids)
-    try:
-        with sandbox_user() as uid:
-            give_to(uid, *writable(mounts))
-            prefix, isolation = _sandbox_prefix(mounts, readable or [], workdir, limits.tmpfs_mb, root, uid)
-            not_enforced = ["the runner and the kernel run as one user: the kernel can alter the runner's record"]
-            if group.create():
-                isolation.append(f"cgroup: memory {limits.memory_mb} MB in total (no swap), cpus {limits.cpus:g}, "
-                                 f"pids {limits.pids}")
-            else:
-                not_enforced.append("cgroup limits (no writable cgroup hierarchy): memory and CPU time are limited "
-                                    "per process, not in total, and CPU share not at all")
-            if not any("private root" in item for item in isolation):
-                not_enforced += ["read-only data (files are made read-only instead)",
-                                 "filesystem isolation: the sandbox user reads every world-readable host file and "
-                                 "writes world-writable places (/tmp, /dev/shm), where only the per-file size "
-                                 "limit holds"]
-                for mount in mounts:
-                    if mount.read_only:
-                        for path in [mount.path, *mount.path.rglob("*")]:
-                            path.chmod(0o555 if path.is_dir() else 0o444)
-            if not prefix:
-                not_enforced.append("network egress (no network namespace available)")
-            result = _run(command, prefix, mounts, env, limits, timeout_s, workdir, group)
-            result.isolation[:0] = isolation
-            result.not_enforced = not_enforced
-            return result
-    finally:
-        group.remove()
-        root.rmdir()
-
-
-def _limiter(limits: NotebookLimits, timeout_s: float, group: LocalCgroup) -> Callable[[], None]:
+def _limiter(limits: ProcessLimits, group: LocalCgroup) -> Callable[[], None]:
     """What the child runs before exec: its own session, the cgroup, death with the grader, rlimits.
 
     Memory is the cgroup's total where there is one; else an address-space rlimit per process,
-    which is cruder (libraries that reserve address space they never use hit it early)."""
-    memory = limits.memory_mb * 1024 * 1024
-    file_bytes = limits.disk_mb * 1024 * 1024
+    which is cruder (libraries and threads reserve address space they never use)."""
+    memory = limits.memory_mb * _ADDRESS_SPACE_FACTOR * 1024 * 1024
+    file_bytes = limits.file_mb * 1024 * 1024
     processes = limits.pids * LOCAL_PROCESS_FACTOR
-    cpu_seconds = int(timeout_s * limits.cpus)
     libc = ctypes.CDLL(None, use_errno=True)
 
     def limit() -> None:
@@ -166,38 +236,32 @@ def _limiter(limits: NotebookLimits, timeout_s: float, group: LocalCgroup) -> Ca
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
         if not group.folders:
             resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
-        resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
+            resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
+        resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         resource.setrlimit(resource.RLIMIT_FSIZE, (file_bytes, file_bytes))
 
     return limit
 
 
-def _run(command: list[str], prefix: list[str], mounts: list[Mount], env: dict[str, str], limits: NotebookLimits,
-         timeout_s: float, workdir: Path, group: LocalCgroup) -> SandboxResult:
+def _run(command: list[str], confined: Confinement, mounts: list[Mount], env: dict[str, str],
+         limits: NotebookLimits, timeout_s: float, workdir: Path) -> SandboxResult:
     started = time.monotonic()
     child_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir), **env}
     with subprocess.Popen(
-        [*prefix, *command], cwd=workdir, env=child_env, preexec_fn=_limiter(limits, timeout_s, group),
+        [*confined.prefix, *command], cwd=workdir, env=child_env, preexec_fn=confined.preexec,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
     ) as process:
         tail = _Tail(process.stdout)
         tail.start()
-
-        def stop() -> None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-
         timed_out = False
-        with DiskWatch(writable(mounts), limits.disk_mb, limits.max_files, stop) as watch:
+        with DiskWatch(writable(mounts), limits.disk_mb, limits.max_files, lambda: confined.stop(process)) as watch:
             try:
                 process.wait(timeout=timeout_s)
             except subprocess.TimeoutExpired:
                 timed_out = True
         # Nothing the candidate started may outlive the run.
-        stop()
-        group.kill_all()
+        confined.stop(process)
         process.wait()
         tail.join(timeout=10)
     return SandboxResult(
@@ -206,10 +270,8 @@ def _run(command: list[str], prefix: list[str], mounts: list[Mount], env: dict[s
         timed_out=timed_out,
         seconds=round(time.monotonic() - started, 3),
         log_tail=tail.text(),
-        isolation=([] if group.folders else [f"address space {limits.memory_mb} MB per process"])
-        + [f"processes {limits.pids * LOCAL_PROCESS_FACTOR} (rlimit)", "cpu time",
-                   f"files of {limits.disk_mb} MB at most", f"disk {limits.disk_mb} MB written in its folders"],
-        oom_killed=group.oom_kills() > 0,
+        isolation=[f"disk {limits.disk_mb} MB written in its folders"],
+        oom_killed=confined.group.oom_kills() > 0,
         stopped=watch.reason,
         disk_written_mb=watch.peak_mb,
         removed=remove_planted_links(writable(mounts)),

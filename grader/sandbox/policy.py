@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import tomllib
 from functools import lru_cache
 from pathlib import Path
@@ -62,22 +63,43 @@ class ProbeLimits(_Limits):
     target_p99_ms: float = Field(gt=0)
 
 
+class CacheLimits(_Limits):
+    runner_layers_gb: float = Field(gt=0)
+    local_runner_gb: float = Field(gt=0)
+    serving_venvs_gb: float = Field(gt=0)
+    max_entry_gb: float = Field(gt=0)
+
+
 class Policy(_Limits):
     notebook: NotebookLimits
     service: ServiceLimits
     build: BuildLimits
     probe: ProbeLimits
+    cache: CacheLimits
 
 
 @lru_cache(maxsize=4)
 def load_policy(path: Path = POLICY_FILE) -> Policy:
     """The limits every backend applies; a clear error naming the bad entry."""
     try:
-        return Policy.model_validate(tomllib.loads(Path(path).read_text()))
+        table = tomllib.loads(Path(path).read_text())
+        # The cache bounds are the grading host's, not the candidate's limits: a policy file
+        # without them (one written before they existed) takes the shipped file's.
+        if "cache" not in table and Path(path) != POLICY_FILE:
+            table["cache"] = tomllib.loads(POLICY_FILE.read_text()).get("cache")
+        return Policy.model_validate(table)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ValidationError) as exc:
         raise BadInput(f"sandbox policy {path} is invalid: {exc}") from exc
 
 
 def policy_sha256(path: Path = POLICY_FILE) -> str:
-    """The policy file's content hash, for fingerprints (a changed limit changes evidence)."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    """A hash of the policy's limits on candidate code, for fingerprints (a changed limit changes evidence).
+
+    The [cache] table is left out: it bounds the grading host's disk, never what a candidate's
+    code may do, so changing it must not regrade a cohort."""
+    try:
+        table = tomllib.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise BadInput(f"sandbox policy {path} is invalid: {exc}") from exc
+    table.pop("cache", None)
+    return hashlib.sha256(json.dumps(table, sort_keys=True).encode()).hexdigest()

@@ -20,49 +20,14 @@ import docker
 import docker.errors
 import requests
 
-from grader.sandbox.engine import standin_info, standin_tag_for
 from grader.sandbox.policy import BuildLimits
-from grader.serving.dockerfile import ParsedDockerfile
-from grader.serving.evidence import BaseImage, BuildRecord
+from grader.serving.evidence import BuildRecord
 
 _STEP = re.compile(r"^Step \d+/\d+ : .*")
 _RUNNING_IN = re.compile(r"Running in ([0-9a-f]{12,64})")
 _TAIL_CHARS = 4000
 # How long a killed build may take to wind down before the grader stops waiting.
 _STOP_GRACE_S = 30.0
-
-
-def base_images(client: docker.DockerClient, parsed: ParsedDockerfile) -> list[BaseImage]:
-    """Each FROM image the build needs, whether the engine has it, and whether it is a stand-in."""
-    aliases = {s.alias for s in parsed.stages if s.alias}
-    found: list[BaseImage] = []
-    for stage in parsed.stages:
-        ref = stage.base
-        if ref.lower() in aliases or ref == "scratch" or any(b.requested == ref for b in found):
-            continue
-        try:
-            info = standin_info(client, ref)
-        except docker.errors.APIError:
-            info = None
-        found.append(
-            BaseImage(
-                requested=ref,
-                available=info is not None,
-                standin=bool(info and info.is_standin),
-                python_version=info.python_version if info else None,
-            )
-        )
-    return found
-
-
-def missing_base_reason(missing: list[BaseImage]) -> str:
-    names = ", ".join(b.requested for b in missing)
-    hint = (
-        "run sandbox/bootstrap-base-images.sh to build the offline stand-ins"
-        if any(standin_tag_for(b.requested) for b in missing)
-        else "no registry is reachable here and only python:* stand-ins exist offline"
-    )
-    return f"base image not available offline: {names} ({hint})"
 
 
 class _BuildLog:

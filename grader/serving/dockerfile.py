@@ -14,8 +14,10 @@ import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from grader.serving.evidence import DockerfileFacts, StartCommand
+from grader.submission.text import read_file_text
 
 _DIRECTIVE = re.compile(r"^#\s*([a-zA-Z]+)\s*=\s*(\S+)\s*$")
 _HEREDOC = re.compile(r"<<-?\s*[\"']?[A-Za-z_][A-Za-z0-9_]*[\"']?")
@@ -63,6 +65,15 @@ class Stage:
 
 
 @dataclass
+class ExternalImage:
+    """An image the build takes from outside the Dockerfile: a FROM base or a COPY --from source."""
+
+    reference: str
+    used_by: Literal["FROM", "COPY --from"]
+    line: int
+
+
+@dataclass
 class ParsedDockerfile:
     path: Path
     lines: list[str]
@@ -86,6 +97,20 @@ class ParsedDockerfile:
             )
         return chain
 
+    def external_images(self) -> list[ExternalImage]:
+        """Images the build takes from outside this Dockerfile, in order, each once: FROM bases that are
+        no earlier stage (nor `scratch`), and `COPY --from=<image>` sources that are no stage name or number."""
+        aliases = {s.alias for s in self.stages if s.alias} | {"scratch"}
+        found: dict[str, ExternalImage] = {}
+        for stage in self.stages:
+            uses = [(stage.base, "FROM", stage.instructions[0].line)]
+            copies = [i for i in stage.all("COPY") if "from" in i.flags]
+            uses += [(i.flags["from"].strip("\"'"), "COPY --from", i.line) for i in copies]
+            for reference, used_by, line in uses:
+                if reference and not reference.isdigit() and reference.lower() not in aliases:
+                    found.setdefault(reference, ExternalImage(reference, used_by, line))
+        return list(found.values())
+
     def inherited(self, keyword: str) -> Instruction | None:
         """The last `keyword` instruction in effect for the final image."""
         for stage in self.lineage():
@@ -108,7 +133,7 @@ def _split_flags(args: str) -> tuple[dict[str, str], str]:
 
 def parse(path: Path) -> ParsedDockerfile:
     """Instructions and stages of a Dockerfile; BuildKit-only syntax is noted, not fatal."""
-    lines = path.read_text(errors="replace").splitlines()
+    lines = read_file_text(path).splitlines()
     directives: dict[str, str] = {}
     index = 0
     while index < len(lines) and (match := _DIRECTIVE.match(lines[index].strip())):
@@ -351,6 +376,7 @@ def facts(parsed: ParsedDockerfile, shown_path: str, requirements_files: list[st
     return DockerfileFacts(
         path=shown_path,
         base_images=[s.base for s in parsed.stages],
+        copied_from_images=[e.reference for e in parsed.external_images() if e.used_by == "COPY --from"],
         exposed_ports=exposed_ports(parsed, env),
         start=start_command(parsed, env),
         user=user.args.strip() if user else None,

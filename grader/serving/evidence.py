@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from grader.evidence import Check, StageOutcome
+from grader.sandbox.standins import StandinChoice
 from grader.serving.loadprobe import LoadProfile
 
 SCHEMA_VERSION = "1"
@@ -40,6 +41,8 @@ class DockerfileFacts(BaseModel):
 
     path: str
     base_images: list[str]
+    # External images `COPY --from=<image>` copies files out of (stage names and numbers excluded).
+    copied_from_images: list[str] = Field(default_factory=list)
     exposed_ports: list[int] = Field(default_factory=list)
     start: StartCommand | None = None
     user: str | None = None
@@ -51,12 +54,21 @@ class DockerfileFacts(BaseModel):
 
 
 class BaseImage(BaseModel):
-    """A FROM reference and what the engine had under that name."""
+    """An external image the build needs (FROM, COPY --from) and what the engine had under that name."""
 
     requested: str
+    used_by: Literal["FROM", "COPY --from"] = "FROM"
     available: bool
     standin: bool = False
+    # The python inside: the stand-in's (full version), or a real image's PYTHON_VERSION.
     python_version: str | None = None
+    # For Docker Hub's python image: the stand-in the rule chose, exact or nearest, and why.
+    choice: StandinChoice | None = None
+    standin_image: str | None = None
+    # Set when the stand-in was built for this build, on its first use (seconds it took).
+    standin_built_s: float | None = None
+    # Why the image cannot be had here and what to do: the grader's environment, not the candidate.
+    unavailable: str | None = None
 
 
 class BuildRecord(BaseModel):

@@ -20,6 +20,7 @@ from pathlib import Path, PurePosixPath
 from docker.utils.build import exclude_paths
 
 from grader.serving.dockerfile import Instruction, ParsedDockerfile, expand, parse_env
+from grader.submission.text import read_file_text
 
 DEPENDENCY_FILES = (
     "requirements*.txt",
@@ -162,7 +163,7 @@ def _dockerignore_patterns(context: Path) -> tuple[list[str], Path | None]:
     path = context / ".dockerignore"
     if not path.is_file():
         return [], None
-    lines = path.read_text(errors="replace").splitlines()
+    lines = read_file_text(path).splitlines()
     return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")], path
 
 

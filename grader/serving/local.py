@@ -19,12 +19,10 @@ What it does instead of `docker build` / `docker run`:
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import os
 import posixpath
 import random
-import resource
 import shutil
 import signal
 import subprocess
@@ -37,14 +35,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.sandbox import hostguard
-from grader.sandbox.uids import sandbox_user
-from grader.sandbox.policy import BuildLimits, ServiceLimits
+from grader.sandbox.backends import Mount
+from grader.sandbox.local_sandbox import ProcessLimits, confinement
+from grader.sandbox.cache import Cache, FolderEntries, cache_folder, gigabytes
+from grader.sandbox.policy import Policy, ServiceLimits
 from grader.serving.dockerfile import candidate_ports
 from grader.serving.evidence import DockerfileFacts
 from grader.serving.layout import ImageLayout
 from grader.serving.service import ServiceState
 
-VENV_CACHE = Path(os.environ.get("GRADER_SERVING_VENV_CACHE", "/var/cache/churn-grader/serving-venvs"))
+# Where service virtualenvs live when not under /var/cache/churn-grader/serving-venvs.
+VENV_CACHE_VARIABLE = "GRADER_SERVING_VENV_CACHE"
 NETNS_PREFIX = "cgsrv-"
 STAGE_PREFIX = "churn-grader-serving-"
 _LOG_FILE_BYTES = 256 * 1024 * 1024
@@ -74,8 +75,13 @@ def _python_version(python: str) -> str:
     return done.stdout.strip()
 
 
-def prepare_venv(layout: ImageLayout, limits: BuildLimits, log_path: Path) -> tuple[Path, list[str]]:
-    """A cached virtualenv with the Dockerfile's pip installs; LocalSetupError with the pip log's tail."""
+@contextmanager
+def prepare_venv(layout: ImageLayout, policy: Policy, log_path: Path) -> Iterator[tuple[Path, list[str]]]:
+    """A cached virtualenv with the Dockerfile's pip installs, kept while the block runs, and notes.
+
+    LocalSetupError with the pip log's tail when it cannot be built.
+    """
+    limits = policy.build
     python = _system_python()
     version = _python_version(python)
     files: list[Path] = []
@@ -90,25 +96,17 @@ def prepare_venv(layout: ImageLayout, limits: BuildLimits, log_path: Path) -> tu
     key = hashlib.sha256(
         "\n".join([version, *packages, *(f.read_text(errors="replace") for f in files)]).encode()
     ).hexdigest()[:16]
-    cache = (
-        VENV_CACHE
-        if os.access(VENV_CACHE.parent, os.W_OK) or VENV_CACHE.exists()
-        else Path.home() / ".cache" / "churn-grader" / "serving-venvs"
-    )
-    cache.mkdir(parents=True, exist_ok=True)
-    venv = cache / key
-    notes = [f"python {version} from {python} (the image's base python is not used)"]
-    with (cache / f"{key}.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if (venv / ".complete").is_file():
-            return venv, [*notes, f"virtualenv reused from the cache: {venv}"]
-        shutil.rmtree(venv, ignore_errors=True)
+    folder = cache_folder("serving-venvs", VENV_CACHE_VARIABLE)
+    cache = Cache(folder, FolderEntries(folder), "service virtualenv", max_bytes=gigabytes(policy.cache.serving_venvs_gb),
+                  max_entry_bytes=gigabytes(policy.cache.max_entry_gb))
+
+    def build(where: str) -> None:
         started = time.monotonic()
-        steps = [[python, "-m", "venv", str(venv)]]
+        steps = [[python, "-m", "venv", where]]
         if files or packages:
             steps.append(
                 [
-                    str(venv / "bin" / "pip"),
+                    str(Path(where) / "bin" / "pip"),
                     "install",
                     "--disable-pip-version-check",
                     "--no-input",
@@ -123,16 +121,16 @@ def prepare_venv(layout: ImageLayout, limits: BuildLimits, log_path: Path) -> tu
                 try:
                     done = subprocess.run(step, stdout=log, stderr=subprocess.STDOUT, timeout=max(remaining, 1))
                 except subprocess.TimeoutExpired:
-                    shutil.rmtree(venv, ignore_errors=True)
                     raise LocalSetupError(f"installing the requirements took over {limits.timeout_s} s") from None
                 if done.returncode != 0:
-                    shutil.rmtree(venv, ignore_errors=True)
                     tail = log_path.read_bytes()[-1500:].decode("utf-8", "replace")
                     raise LocalSetupError(
                         f"`{' '.join(step[:3])}` failed (the local backend installs wheels only):\n{tail}"
                     )
-        (venv / ".complete").write_text(key)
-        return venv, [*notes, f"virtualenv built in {time.monotonic() - started:.1f} s: {venv}"]
+
+    with cache.use(key, build) as use:
+        yield Path(use.where), [f"python {version} from {python} (the image's base python is not used)",
+                                f"virtualenv {use.where}: {use.summary}", *use.notes]
 
 
 def stage_files(layout: ImageLayout, root: Path) -> list[str]:
@@ -246,16 +244,6 @@ class LocalService:
             return log.read().decode("utf-8", "replace")
 
 
-def _processes_of(uid: int) -> int:
-    count = 0
-    for status in Path("/proc").glob("[0-9]*/status"):
-        with contextlib.suppress(OSError):
-            count += any(
-                line.split()[1:2] == [str(uid)] for line in status.read_text().splitlines() if line.startswith("Uid:")
-            )
-    return count
-
-
 def _host_path(value: str, root: Path) -> str:
     """An absolute image path that exists in the staging root, rewritten to point there."""
 
@@ -279,88 +267,55 @@ def local_service(
     cpu_seconds: int,
     log_path: Path,
 ) -> Iterator[LocalService]:
-    """Start the image's command from the staged files under the policy's limits; stop it afterwards."""
-    assert facts.start is not None
-    as_root = os.geteuid() == 0
-    with contextlib.ExitStack() as stack:
-        # A user of its own: its process limit then counts its own processes only.
-        uid = stack.enter_context(sandbox_user()) if as_root else os.getuid()
-        yield from _local_service(facts, venv, root, limits, run_id, environment, cpu_seconds, log_path, uid)
+    """Start the image's command from the staged files under the policy's limits; stop it afterwards.
 
-
-def _local_service(facts: DockerfileFacts, venv: Path, root: Path, limits: ServiceLimits, run_id: str,
-                   environment: dict[str, str], cpu_seconds: int, log_path: Path, uid: int) -> Iterator[LocalService]:
+    It runs through the same confinement as the local notebooks (`local_sandbox.confinement`):
+    a private root holding the system and the staged files read-only, the virtualenv, and a
+    private /tmp; a user and a cgroup of its own; and the network namespace made here, which
+    the grader reaches over one veth pair.
+    """
     assert facts.start is not None
-    private = root.parent / f"{root.name}-tmp"
-    private.mkdir(mode=0o700)
-    as_root = os.geteuid() == 0
-    if as_root:
-        os.chown(private, uid, uid)
-    env = {k: _host_path(v, root) for k, v in facts.env.items() if k != "PATH"}
-    env.update(environment)
-    env.update(
-        {
-            "PATH": f"{venv / 'bin'}:/usr/local/bin:/usr/bin:/bin",
-            "HOME": str(private),
-            "TMPDIR": str(private),
-            "VIRTUAL_ENV": str(venv),
-            "PYTHONDONTWRITEBYTECODE": "1",
-        }
-    )
     argv = [
         _host_path(word, root) if word.startswith("/") and word not in ("/bin/sh",) else word
         for word in facts.start.argv
     ]
     cwd = root / posixpath.normpath(facts.workdir or "/").lstrip("/")
     cwd.mkdir(parents=True, exist_ok=True)
-    memory = limits.memory_mb * 1024 * 1024
-
-    # RLIMIT_NPROC counts every process of the user: the sandbox user's are the service's
-    # alone, but a non-root grader's own processes count too.
-    processes = limits.pids if as_root else limits.pids + _processes_of(os.getuid())
-
-    def limit() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
-        resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (_LOG_FILE_BYTES, _LOG_FILE_BYTES))
-
-    isolation = [
-        f"address space {limits.memory_mb} MB",
-        f"cpu time {cpu_seconds} s",
-        f"processes {limits.pids}",
-        "staged files read-only",
-        "a private writable TMPDIR and HOME",
-    ]
-    not_enforced = [
-        "cgroup memory and CPU quota (rlimits instead)",
-        "read-only root filesystem (only the staged files are read-only)",
-        "filesystem isolation: the service sees the host's world-readable files",
-    ]
-    with _network_namespace(run_id) as netns, log_path.open("wb") as log:
-        prefix: list[str] = []
-        if netns is not None:
-            prefix = ["ip", "netns", "exec", netns.name, "unshare", "--pid", "--fork", "--kill-child"]
-            isolation.append("own network namespace: reaches only the grader's end of one veth pair, no route beyond")
+    process_limits = ProcessLimits(limits.memory_mb, limits.cpus, limits.pids, limits.tmpfs_mb,
+                                   _LOG_FILE_BYTES // 1024**2, cpu_seconds)
+    with contextlib.ExitStack() as stack:
+        netns = stack.enter_context(_network_namespace(run_id))
+        confined = stack.enter_context(confinement([Mount(path=root, read_only=True)], [venv], cwd, process_limits,
+                                                   netns=netns.name if netns else None, scratch=root.parent))
+        # Without a private root, HOME and TMPDIR are a folder of the service's own on the host.
+        private = Path("/tmp")
+        if not confined.private_root:
+            private = stack.enter_context(tempfile.TemporaryDirectory(prefix=f"{STAGE_PREFIX}{run_id}-tmp-"))
+            private = Path(private)
+            if os.geteuid() == 0:
+                os.chown(private, confined.uid, confined.uid)
+        env = {k: _host_path(v, root) for k, v in facts.env.items() if k != "PATH"}
+        env.update(environment)
+        env.update({"PATH": f"{venv / 'bin'}:/usr/local/bin:/usr/bin:/bin", "HOME": str(private),
+                    "TMPDIR": str(private), "VIRTUAL_ENV": str(venv), "PYTHONDONTWRITEBYTECODE": "1"})
+        isolation = [*confined.isolation, "staged files read-only"]
+        not_enforced = list(confined.not_enforced)
+        if netns is None:
+            not_enforced.append("network egress was not blocked (needs root and iproute2 for a network namespace)")
+        else:
             if netns.host_blocked:
                 isolation.append("no connection to the grader's host (firewall rule on the veth pair)")
             else:
                 not_enforced.append("the service could open connections to the grader's host at the veth address")
-        else:
-            not_enforced.append("network egress was not blocked (needs root and iproute2 for a network namespace)")
-        if as_root:
-            prefix += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"]
-            isolation.append(f"unprivileged user {uid} of its own")
+        log = stack.enter_context(log_path.open("wb"))
         process = subprocess.Popen(
-            [*prefix, *argv],
+            [*confined.prefix, *argv],
             cwd=cwd,
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            preexec_fn=limit,
-            start_new_session=True,
+            preexec_fn=confined.preexec,
         )
         service = LocalService(
             process,
@@ -368,17 +323,15 @@ def _local_service(facts: DockerfileFacts, venv: Path, root: Path, limits: Servi
             candidate_ports(facts),
             time.monotonic(),
             log_path,
-            uid,
+            confined.uid if os.geteuid() == 0 else os.getuid(),
             isolation,
             not_enforced,
         )
         try:
             yield service
         finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
+            confined.stop(process)
             process.wait()
-            shutil.rmtree(private, ignore_errors=True)
 
 
 def remove_leftovers(run_id: str | None = None) -> dict[str, int]:

@@ -10,6 +10,7 @@ from grader.evidence import Check, Quote
 from grader.serving.dockerfile import Instruction, ParsedDockerfile
 from grader.serving.evidence import DockerfileFacts
 from grader.serving.layout import ImageLayout
+from grader.submission.text import read_file_text
 
 _QUOTE_CHARS = 300
 DATA_PATTERNS = ("*.parquet", "*.csv", "*.tsv", "*.feather", "*.arrow", "*.xlsx", "*.jsonl", "*.db", "*.sqlite")
@@ -185,7 +186,7 @@ def _requirement_lines(path: Path, layout: ImageLayout, seen: set[Path]) -> list
         return []
     seen.add(path)
     lines = []
-    for raw in path.read_text(errors="replace").splitlines():
+    for raw in read_file_text(path).splitlines():
         line = raw.split(" #")[0].strip()
         if not line or line.startswith("#"):
             continue
@@ -236,7 +237,7 @@ def _dockerignore(layout: ImageLayout) -> Check:
         id="dockerfile.dockerignore",
         passed=present,
         detail=".dockerignore present" if present else "no .dockerignore: the whole folder is sent to the builder",
-        quotes=[Quote(source=".dockerignore", text=layout.dockerignore.read_text(errors="replace")[:_QUOTE_CHARS])]
+        quotes=[Quote(source=".dockerignore", text=read_file_text(layout.dockerignore)[:_QUOTE_CHARS])]
         if present
         else [],
     )

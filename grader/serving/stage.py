@@ -16,7 +16,8 @@ import shutil
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import docker
@@ -29,8 +30,9 @@ from grader.sandbox.engine import connect
 from grader.sandbox.networks import guarded_network
 from grader.sandbox.policy import Policy, load_policy
 from grader.serving import dockerfile as dockerfile_parser
-from grader.serving.build import base_images, build_image, missing_base_reason
+from grader.serving.build import build_image
 from grader.serving.dockerfile import ParsedDockerfile
+from grader.serving.environment import base_images, build_failure_problem, missing_images_problem, standin_notes
 from grader.serving.evidence import Backend, DockerfileFacts, RowKey, ServingEvidence
 from grader.serving.layout import ImageLayout, plan
 from grader.serving.local import (
@@ -58,8 +60,6 @@ from grader.submission.discover import discover
 NOT_VERIFIED_LOCALLY = [
     "build: the image was not built (no engine); only the Dockerfile was read",
     "image size and base image",
-    "container limits: memory as an address-space rlimit, CPU as a CPU-time rlimit, no cgroups",
-    "read-only root filesystem",
     "the user the image runs as (the local service runs as an unprivileged grader user)",
     "RUN steps other than pip install",
 ]
@@ -100,6 +100,8 @@ class _Job:
     policy: Policy
     settings: ServingSettings
     evidence: ServingEvidence
+    # Shared cache entries the run uses (the local service's virtualenv), kept until it ends.
+    leases: ExitStack = field(default_factory=ExitStack)
 
     @property
     def run_id(self) -> str:
@@ -174,7 +176,8 @@ def run_serving_stage(
                 evidence,
             )
             workdir.mkdir(parents=True, exist_ok=True)
-            completed = _run_docker(job, client) if backend == "docker" else _run_local(job)
+            with job.leases:
+                completed = _run_docker(job, client) if backend == "docker" else _run_local(job)
             evidence.outcome.status = "ok" if completed else ("partial" if evidence.run.healthy else "failed")
     finally:
         evidence.outcome.duration_s = round(time.monotonic() - started, 3)
@@ -233,15 +236,13 @@ def _build_and_run(job: _Job, client: docker.DockerClient) -> bool:
     evidence, reasons = job.evidence, job.reasons
     bases = base_images(client, job.parsed)
     evidence.build.base_images = bases
-    for base in bases:
-        if base.standin:
-            reasons.append(
-                f"built on the offline stand-in for {base.requested} (python {base.python_version}), not the registry image"
-            )
-    missing = [b for b in bases if not b.available]
-    if missing:
-        reasons.append(missing_base_reason(missing))
-        evidence.checks.append(Check(id="build.succeeded", passed=None, detail=reasons[-1]))
+    reasons += standin_notes(bases)
+    problem = missing_images_problem(bases)
+    if problem:
+        # The grader's machine lacks an image, not the candidate: nothing is built, nothing judged.
+        evidence.outcome.environment = problem
+        reasons.append(problem)
+        evidence.checks.append(Check(id="build.succeeded", passed=None, detail=problem))
         return False
     tag = f"churn-grader-serving/{job.run_id}:candidate"
     labels = run_labels(job.run_id)
@@ -262,13 +263,16 @@ def _build_and_run(job: _Job, client: docker.DockerClient) -> bool:
             evidence.not_verified.append("build steps could connect to the grader's host (no firewall rule could be set)")
         record.base_images = bases
         evidence.build = record
+        problem = build_failure_problem(job.parsed, bases, record)
+        evidence.outcome.environment = problem
         evidence.checks.append(
             Check(
                 id="build.succeeded",
-                passed=record.succeeded,
+                # A failure this machine caused says nothing about the candidate's image.
+                passed=None if problem else record.succeeded,
                 detail=f"built in {record.seconds} s, {record.image_size_mb} MB"
                 if record.succeeded
-                else f"{record.failing_step}: {record.error}",
+                else problem or f"{record.failing_step}: {record.error}",
                 figures={
                     "seconds": record.seconds,
                     "image_size_mb": record.image_size_mb,
@@ -278,7 +282,9 @@ def _build_and_run(job: _Job, client: docker.DockerClient) -> bool:
         )
         if not record.succeeded:
             reasons.append(f"the image failed to build at {record.failing_step or 'the start'}: {record.error}")
-            if job.facts.unsupported:
+            if problem:
+                reasons.append(problem)
+            elif job.facts.unsupported:
                 reasons.append("the Dockerfile uses BuildKit-only syntax: " + "; ".join(job.facts.unsupported))
             return False
         evidence.run.network = (
@@ -331,7 +337,7 @@ def _run_local(job: _Job) -> bool:
     evidence.checks.append(Check(id="build.succeeded", passed=None, detail="local backend: the image was not built"))
     evidence.checks.append(Check(id="run.non_root", passed=None, detail="local backend: the image's user is not used"))
     try:
-        venv, notes = prepare_venv(job.layout, policy.build, job.workdir / "local-venv.log")
+        venv, notes = job.leases.enter_context(prepare_venv(job.layout, policy, job.workdir / "local-venv.log"))
     except LocalSetupError as exc:
         reasons.append(f"the local backend could not install the requirements: {exc}")
         return False

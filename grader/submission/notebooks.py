@@ -12,6 +12,7 @@ import nbformat
 from nbformat import ValidationError as NotebookSchemaError
 from pydantic import BaseModel
 
+from grader.submission.text import decode_text
 from grader.submission.tree import FileEntry, Unreadable, read_capped
 
 NOTEBOOK_CAP = 50 * 1024 * 1024
@@ -107,10 +108,14 @@ def inspect_notebook(entry: FileEntry) -> Notebook:
 
 def _parse(raw: bytes) -> nbformat.NotebookNode:
     """JSON text to a version-4 notebook node; ValueError says why it is not one."""
+    decoded = decode_text(raw)
+    # JSON is UTF-8; a byte-order mark (a Windows editor's) is read past, as the runner does.
+    if decoded.encoding != "utf-8" and not decoded.bom:
+        raise ValueError(f"not UTF-8 (it reads as {decoded.described})")
+    if decoded.binary:
+        raise ValueError("binary, not text")
     try:
-        data = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"not UTF-8 ({exc.reason} at byte {exc.start})") from None
+        data = json.loads(decoded.text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except RecursionError:

@@ -11,7 +11,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel
 
-from grader.submission.tree import FileEntry, Unreadable, read_text
+from grader.submission.tree import FileEntry, Unreadable, read_decoded
 
 REQUIREMENTS_CAP = 1024 * 1024
 LOCK_NAMES = frozenset({"poetry.lock", "uv.lock", "pipfile.lock", "pdm.lock", "conda-lock.yml", "requirements.lock"})
@@ -29,6 +29,8 @@ class RequirementsFile(BaseModel):
     pinned: int = 0
     pinned_fraction: float | None = None
     problem: str | None = None
+    # How it was decoded, when not plain UTF-8 (e.g. "utf-16-le (byte-order mark)", "cp1252").
+    encoding: str | None = None
 
 
 def kind_of(entry: FileEntry) -> RequirementsKind | None:
@@ -62,8 +64,11 @@ def inspect_requirements(entry: FileEntry, kind: RequirementsKind) -> Requiremen
     """Count requirement lines and pinned ones (`==`, or an exact version where the tool means that)."""
     found = RequirementsFile(path=entry.rel, kind=kind)
     try:
-        text = read_text(entry, REQUIREMENTS_CAP)
-        pins = _PARSERS[kind](text)
+        decoded = read_decoded(entry, REQUIREMENTS_CAP)
+        found.encoding = decoded.described if decoded.encoding != "utf-8" else None
+        if decoded.binary:
+            raise Unreadable(f"'{entry.rel}' is binary, not text; not read")
+        pins = _PARSERS[kind](decoded.text)
     except Unreadable as exc:
         found.problem = str(exc)
         return found

@@ -17,6 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from grader.submission.text import decode_text
 from grader.submission.tree import FileEntry, Unreadable, read_capped, under
 
 SOURCE_CAP = 1024 * 1024
@@ -56,10 +57,14 @@ class AppSite:
 def parse_module(entry: FileEntry, raw: bytes | None = None) -> tuple[list[str], ast.Module]:
     """The module's source lines and syntax tree; Unreadable when it is too big or not Python."""
     raw = read_capped(entry, SOURCE_CAP) if raw is None else raw
+    decoded = decode_text(raw)
     try:
-        return raw.decode("utf-8", errors="replace").splitlines(), ast.parse(raw, filename=entry.rel)
+        # Parsed from the bytes, as Python reads a module (UTF-8, a BOM, a coding line): one it
+        # cannot read does not run either. The lines are for quotes only.
+        return decoded.text.splitlines(), ast.parse(raw, filename=entry.rel)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
-        raise Unreadable(f"'{entry.rel}' is not parseable Python: {type(exc).__name__}: {exc}") from None
+        encoding = f" ({decoded.described} text)" if decoded.encoding != "utf-8" else ""
+        raise Unreadable(f"'{entry.rel}' is not parseable Python{encoding}: {type(exc).__name__}: {exc}") from None
 
 
 def _imported_frameworks(module: ast.Module) -> tuple[dict[str, str], dict[str, str]]:

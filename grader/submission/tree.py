@@ -18,6 +18,8 @@ from pathlib import Path, PurePosixPath
 
 from pydantic import BaseModel
 
+from grader.submission.text import DecodedText, decode_text
+
 # Folders that are never the candidate's own work.
 SKIP_DIR_NAMES = frozenset(
     {
@@ -241,8 +243,13 @@ def read_head(entry: FileEntry, limit: int) -> bytes:
 
 
 def read_text(entry: FileEntry, cap: int) -> str:
-    """A capped read decoded as UTF-8, undecodable bytes replaced."""
-    return read_capped(entry, cap).decode("utf-8", errors="replace")
+    """A capped read decoded as the candidate's tools would read it (see `read_decoded`)."""
+    return read_decoded(entry, cap).text
+
+
+def read_decoded(entry: FileEntry, cap: int) -> DecodedText:
+    """A capped read decoded by BOM, BOM-less UTF-16, UTF-8 or a Windows code page, with the encoding used."""
+    return decode_text(read_capped(entry, cap))
 
 
 def _read(entry: FileEntry, limit: int) -> bytes:

@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel
 
 from grader.fsutil import atomic_output_dir
+from grader.sandbox.stack import runner_stack
 from grader.world.build import World, build_world
 from grader.world.key import AnswerKey, build_key
 from grader.world.seed import candidate_seed, seed_fingerprint
@@ -88,7 +89,10 @@ def _dictionary_markdown(entries: list[dict]) -> str:
 def _task_markdown(seeded: SeededWorld) -> str:
     world, key = seeded.world, seeded.key
     template = Template((DATASETS_DIR / "templates" / "TASK.md").read_text())
+    stack = runner_stack()
     return template.substitute(
+        runner_python=stack.python or "3",
+        runner_packages=", ".join(f"`{package}`" for package in stack.packages),
         candidate_id=key.candidate_id,
         rows=f"{key.rows:,}",
         first_month=world.months[0],

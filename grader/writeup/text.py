@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from grader.submission.text import decode_text
+
 README_CAP = 2 * 1024 * 1024
 MAX_SENTENCE_CHARS = 600
 QUOTE_CHARS = 300
@@ -171,21 +173,16 @@ def read_document(path: Path | None, source: str | None = None) -> Document:
 
 
 def parse_bytes(raw: bytes, source: str = "README.md") -> Document:
-    """A README from raw bytes: binary or non-UTF-8 content is a problem, not text."""
+    """A README from raw bytes, decoded as its editor wrote it (BOM, UTF-16, a Windows code page);
+    binary content is a problem, not text."""
     truncated = len(raw) > README_CAP
-    raw = raw[:README_CAP]
-    if b"\x00" in raw:
+    decoded = decode_text(raw[:README_CAP])
+    if decoded.binary:
         return Document(source, "", (), problem="the README is binary, not text")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        text = raw.decode("utf-8", "replace")
-        if text.count("\ufffd") > max(10, len(text) // 100):
-            return Document(source, "", (), problem="the README is not UTF-8 text")
-    if not text.strip():
+    if not decoded.text.strip():
         return Document(source, "", (), problem="the README is empty")
-    document = parse(text, source)
+    document = parse(decoded.text, source)
+    notes = [f"README read as {decoded.described}"] if decoded.encoding != "utf-8" else []
     if truncated:
-        return Document(source, document.text, document.sentences,
-                        notes=(f"README over {README_CAP // 1024**2} MB: only the first part was read",))
-    return document
+        notes.append(f"README over {README_CAP // 1024**2} MB: only the first part was read")
+    return Document(source, document.text, document.sentences, notes=tuple(notes)) if notes else document

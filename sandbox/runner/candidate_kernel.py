@@ -5,7 +5,8 @@
 Run by run_notebooks.py in front of the kernel command. As root (the Docker sandbox),
 it reads the connection file the runner wrote (root's, mode 0600), drops to the user in
 $CANDIDATE_UID for good, writes that user's own copy of the file and execs the kernel.
-As anyone else (the local backend) it only execs the kernel.
+As anyone else (the local backend) it only execs the kernel. Either way the kernel, and any
+Python it starts, imports kernel_site/sitecustomize.py first: MLflow's pre-skops defaults.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+
+KERNEL_SITE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kernel_site")
 
 
 def main() -> None:
@@ -32,6 +35,7 @@ def main() -> None:
         with open(command[at], "wb") as handle:
             handle.write(connection)
         os.environ.update(HOME=home, USER="candidate", LOGNAME="candidate")
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [KERNEL_SITE, os.environ.get("PYTHONPATH")]))
     os.execv(command[0], command)
 
 

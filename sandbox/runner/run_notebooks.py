@@ -19,6 +19,7 @@ local backend), the kernel runs as that same user.
 from __future__ import annotations
 
 import argparse
+import codecs
 import json
 import os
 import signal
@@ -183,11 +184,20 @@ def _status(nb, started: float, error: str | None, stop: str | None = None, stop
             "stopped_at_cell": stopped_at, "oom_killed": oom_killed}
 
 
+def _notebook_text(raw: bytes) -> str:
+    """A notebook's JSON text; a byte-order mark (a Windows editor's) is read past, as the grader's discovery does."""
+    for marks, encoding in (((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE), "utf-32"),
+                            ((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE), "utf-16")):
+        if raw.startswith(marks):
+            return raw.decode(encoding)
+    return raw.decode("utf-8-sig")
+
+
 def run_one(path: Path, root: Path, out: Path, args) -> dict:
     started = time.monotonic()
     target = out / (path.relative_to(root).as_posix().replace("/", "__"))
     try:
-        nb = nbformat.read(path, as_version=4)
+        nb = nbformat.reads(_notebook_text(path.read_bytes()), as_version=4)
     except Exception as exc:  # a notebook that is not valid JSON is the candidate's fault
         return {"seconds": 0.0, "error": f"not a valid notebook: {type(exc).__name__}: {str(exc)[:300]}", "cells": []}
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import traceback
@@ -84,26 +85,59 @@ def _as_scores(raw) -> np.ndarray:
     return values.astype(float)
 
 
+def _fitted_inputs(model) -> list[str] | None:
+    """The columns a model was fitted on, where it kept them (scikit-learn, LightGBM, XGBoost)."""
+    names = getattr(model, "feature_names_in_", None)
+    if names is None and callable(getattr(model, "feature_name", None)):  # a LightGBM Booster
+        names = model.feature_name()
+    if names is None and isinstance(getattr(model, "feature_names", None), list):  # an XGBoost Booster
+        names = model.feature_names
+    return [str(name) for name in names] if names is not None and len(names) else None
+
+
+def _select(features: pd.DataFrame, inputs: list[str], detail: dict, source: str) -> pd.DataFrame:
+    detail[f"{source}_inputs"] = inputs
+    detail["missing_inputs"] = [c for c in inputs if c not in features.columns]
+    return features[[c for c in inputs if c in features.columns]]
+
+
 def predict(mlflow, uri: str, features: pd.DataFrame) -> tuple[np.ndarray, dict]:
     info = mlflow.models.get_model_info(uri)
     flavors = sorted(info.flavors)
     detail: dict = {"flavors": flavors}
-    inputs = info.signature.inputs.input_names() if info.signature is not None else None
-    if inputs:
-        missing = [c for c in inputs if c not in features.columns]
-        detail["signature_inputs"] = inputs
-        detail["missing_inputs"] = missing
-        frame = features[[c for c in inputs if c in features.columns]]
-    else:
-        frame = features
+    # A signature of an array (a tensor spec) has positions, not column names.
+    named = info.signature is not None and info.signature.inputs.has_input_names()
+    inputs = info.signature.inputs.input_names() if named else None
+    frame = _select(features, inputs, detail, "signature") if inputs else features
+    native, loaded_as = None, None
     for flavor in ("sklearn", "lightgbm", "xgboost"):
         if flavor in info.flavors:
-            model = getattr(mlflow, flavor).load_model(uri)
-            if hasattr(model, "predict_proba"):
-                detail["method"] = f"{flavor}.predict_proba"
-                return _as_scores(model.predict_proba(frame)), detail
-    detail["method"] = "pyfunc.predict"
-    return _as_scores(mlflow.pyfunc.load_model(uri).predict(frame)), detail
+            native, loaded_as = getattr(mlflow, flavor).load_model(uri), flavor
+            break
+    fitted = _fitted_inputs(native) if native is not None and not inputs else None
+    # A model logged without a signature (MLflow 2.x habits) gets the columns it was fitted on,
+    # in that order, as the candidate's own code gave them; the holdout has more.
+    if fitted and set(fitted) <= set(features.columns):
+        frame = _select(features, fitted, detail, "fitted")
+    try:
+        if hasattr(native, "predict_proba"):
+            detail["method"] = f"{loaded_as}.predict_proba"
+            return _as_scores(native.predict_proba(frame)), detail
+        detail["method"] = "pyfunc.predict"
+        return _as_scores(mlflow.pyfunc.load_model(uri).predict(frame)), detail
+    except Exception as exc:
+        if inputs or fitted or getattr(native, "n_features_in_", None) is None:
+            raise
+        raise ValueError(f"the model was fitted on {native.n_features_in_} unnamed columns (an array, not a DataFrame) "
+                         f"and no signature names them, so which holdout columns it takes is unknown "
+                         f"({type(exc).__name__}: {str(exc)[:300]})") from exc
+
+
+def _candidate_code_importable(root: Path) -> None:
+    """Let a model pickled with a class from the candidate's own code (churnlib/, src/, a module
+    next to a notebook) find it, as their kernel did; appended, so it shadows no installed package."""
+    folders = [root, root / "src", *sorted({p.parent for p in [*root.glob("*.ipynb"), *root.glob("*/*.ipynb")]})]
+    sys.path.extend(str(f) for f in dict.fromkeys(folders) if f.is_dir() and str(f) not in sys.path)
 
 
 def main() -> int:
@@ -115,6 +149,10 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     report: dict = {"tracking_uri": args.tracking_uri}
     try:
+        # Unpickling a candidate's model is safe here: this runs in their sandbox, where their
+        # code already ran. Set, so no MLflow version's default can refuse the model.
+        os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = "true"
+        _candidate_code_importable(Path.cwd())
         import mlflow
 
         mlflow.set_tracking_uri(args.tracking_uri)

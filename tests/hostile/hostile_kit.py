@@ -12,9 +12,11 @@ import base64
 import hashlib
 import json
 import os
+import re
 import shutil
 import socket
 import stat
+import subprocess
 import threading
 import uuid
 import zipfile
@@ -98,6 +100,25 @@ class Targets:
         return base64.b64encode(json.dumps({k: str(v) for k, v in paths.items()}).encode()).decode()
 
 
+def bridge_gateway(client) -> str:
+    """The host's address on Docker's default bridge, where hostile code looks for the grader.
+
+    A freshly started engine's IPAM config holds only the subnet (no "Gateway"); the gateway
+    is then the address of the bridge interface itself (docker0)."""
+    network = client.networks.get("bridge")
+    configs = (network.attrs.get("IPAM") or {}).get("Config") or []
+    for config in configs:
+        if config.get("Gateway"):
+            return str(config["Gateway"]).split("/")[0]
+    interface = (network.attrs.get("Options") or {}).get("com.docker.network.bridge.name") or "docker0"
+    shown = subprocess.run(["ip", "-4", "-o", "addr", "show", "dev", interface], capture_output=True, text=True)
+    match = re.search(r"inet (\d+\.\d+\.\d+\.\d+)/", shown.stdout)
+    if match is None:
+        raise RuntimeError(f"cannot tell the host's address on Docker's bridge: IPAM config {configs}, "
+                           f"interface {interface}: {(shown.stdout + shown.stderr).strip() or 'no IPv4 address'}")
+    return match.group(1)
+
+
 def cell_outputs(folder: Path) -> str:
     """Everything the executed notebooks in `folder` printed or returned (their sources left out)."""
     texts = []
@@ -124,7 +145,11 @@ def _prelude(targets: Targets, paths: dict[str, str | Path]) -> str:
         "def sha(data):\n    return hashlib.sha256(data).hexdigest()\n"
         "def attempt(label, action):\n"
         "    try:\n        result = action()\n        print(label, 'OK', result)\n        return result\n"
-        "    except BaseException as exc:\n        print(label, 'blocked', type(exc).__name__, str(exc)[:80])\n"
+        # The paths were planted by the test, not leaked by the grader: echo them by label only.
+        "    except BaseException as exc:\n        message = str(exc)\n"
+        "        for name, target in sorted(TARGETS.items(), key=lambda item: -len(item[1])):\n"
+        "            message = message.replace(target, f'<{name}>')\n"
+        "        print(label, 'blocked', type(exc).__name__, message[:80])\n"
         "def read(path):\n    data = open(path, 'rb').read(4_000_000)\n    return f'READ {len(data)} bytes sha {sha(data)}: {data[:300]!r}'\n"
     )
 

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,41 +88,41 @@ def _snapshots(targets: kit.Targets) -> dict[str, dict[str, str]]:
     }
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory) -> HostileRun:
-    client = docker_client_or_skip(need_base_images=True)
+def _grade_hostile_cohort(client, root: Path) -> HostileRun:
+    """Build the hostile cohort next to an honest submission, grade it for real, record what happened."""
     sys.path.insert(0, str(kit.SERVING_FIXTURES))
     from serving_kit import warm_base_image
 
     warm_base_image(client)
-    root = tmp_path_factory.mktemp("hostile")
     submissions, reports = root / "submissions", root / "REPORTS"
     secret = f"hostile-secret-{uuid.uuid4().hex}"
     key = root / "key"
     write_key(generate(load_spec(), secret.encode(), "honest", ROWS, False), key)
     listener = kit.Listener()
-    gateway = client.networks.get("bridge").attrs["IPAM"]["Config"][0]["Gateway"]
-    targets = kit.Targets(root=root, key=key, submissions=submissions, reports=reports,
-                          work_base=Path("/tmp") / f"churn-grader-{os.geteuid()}", home_canary=_home_canary(),
-                          tmp_canary=root / "canary.txt", listener_port=listener.port, gateway=gateway, secret=secret)
-    targets.home_canary.write_text(f"canary {kit.TAG}\n")
-    targets.tmp_canary.write_text(f"canary {kit.TAG}\n")
-    for build in BUILDERS:
-        build(submissions, targets)
-    (root / "policy.toml").write_text(kit.POLICY)
-    (root / "quick.toml").write_text(kit.QUICK_SERVING)
-    before = _snapshots(targets)
-    logs = kit.LogWatch(client)
-    command = [sys.executable, "-m", "grader", "grade", str(submissions), "--out", str(reports), "--jobs", "2",
-               "--rows", str(ROWS), "--backend", "docker", "--serving-settings", str(root / "quick.toml"),
-               "--policy", str(root / "policy.toml"), "--ci"]
-    started = time.monotonic()
     try:
-        completed = subprocess.run(command, capture_output=True, text=True, timeout=800,
-                                   env={**os.environ, "GRADER_SECRET": secret, "COLUMNS": "160"})
+        targets = kit.Targets(root=root, key=key, submissions=submissions, reports=reports,
+                              work_base=Path("/tmp") / f"churn-grader-{os.geteuid()}", home_canary=_home_canary(),
+                              tmp_canary=root / "canary.txt", listener_port=listener.port,
+                              gateway=kit.bridge_gateway(client), secret=secret)
+        targets.home_canary.write_text(f"canary {kit.TAG}\n")
+        targets.tmp_canary.write_text(f"canary {kit.TAG}\n")
+        for build in BUILDERS:
+            build(submissions, targets)
+        (root / "policy.toml").write_text(kit.POLICY)
+        (root / "quick.toml").write_text(kit.QUICK_SERVING)
+        before = _snapshots(targets)
+        logs = kit.LogWatch(client)
+        command = [sys.executable, "-m", "grader", "grade", str(submissions), "--out", str(reports), "--jobs", "2",
+                   "--rows", str(ROWS), "--backend", "docker", "--serving-settings", str(root / "quick.toml"),
+                   "--policy", str(root / "policy.toml"), "--ci"]
+        started = time.monotonic()
+        try:
+            completed = subprocess.run(command, capture_output=True, text=True, timeout=800,
+                                       env={**os.environ, "GRADER_SECRET": secret, "COLUMNS": "160"})
+        finally:
+            seconds = time.monotonic() - started
+            logs.close()
     finally:
-        seconds = time.monotonic() - started
-        logs.close()
         listener.close()
     (root / "grade.log").write_text(completed.stdout + completed.stderr)
     time.sleep(1.0)  # anything the run left would still be there; nothing should be
@@ -133,8 +134,30 @@ def run(tmp_path_factory) -> HostileRun:
                        sandbox_processes=kit.sandbox_processes(), grader_pids=grader_pids)
     for path in reports.glob("_graded/*/evidence.json"):
         found.evidence[path.parent.name] = json.loads(path.read_text())
+    return found
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory) -> Iterator[HostileRun | str]:
+    """The graded cohort, or why it could not be set up (then every test says so, none passes)."""
+    client = docker_client_or_skip(need_base_images=True)
+    try:
+        found: HostileRun | str = _grade_hostile_cohort(client, tmp_path_factory.mktemp("hostile"))
+    except Exception as exc:  # any setup fault: the suite must fail with it, not error 23 times unexplained
+        found = f"{type(exc).__name__}: {exc}"
     yield found
-    targets.home_canary.unlink(missing_ok=True)
+    _home_canary().unlink(missing_ok=True)
+
+
+@pytest.fixture
+def run(graded: HostileRun | str) -> HostileRun:
+    if isinstance(graded, str):
+        pytest.fail(f"not run: the hostile cohort could not be set up ({graded})", pytrace=False)
+    return graded
+
+
+def test_the_hostile_cohort_sets_up(graded: HostileRun | str) -> None:
+    assert not isinstance(graded, str), f"the hostile cohort could not be set up: {graded}"
 
 
 def test_the_grader_finishes_and_records_every_submission(run: HostileRun) -> None:

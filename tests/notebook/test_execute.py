@@ -140,3 +140,19 @@ def test_a_cell_that_never_ends_is_stopped_and_earlier_cells_kept(tmp_path, back
     assert run.sandbox.seconds < 60
     assert "notebooks/01_audit.ipynb: cell 2 ran past the 5 s cell limit; the cells after it did not run" \
         in run.outcome.reasons
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_notebook_saved_with_a_byte_order_mark_runs(tmp_path, backend, request, folder) -> None:
+    client = request.getfixturevalue("docker_client") if backend == "docker" else None
+    submission, data = tmp_path / "submission", tmp_path / "data"
+    (submission / "notebooks").mkdir(parents=True)
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('ran, BOM and all')")])
+    # Windows editors' "UTF-8 with BOM", which nbformat.read refuses as JSON (#13).
+    (submission / "notebooks" / "01_audit.ipynb").write_bytes(nbformat.writes(notebook).encode("utf-8-sig"))
+    data.mkdir()
+    pd.DataFrame({"x": [1.0]}).to_parquet(data / "churn.parquet")
+    run = execute_notebooks(submission, ["notebooks/01_audit.ipynb"], data, folder, load_policy(), backend, client)
+    assert run.outcome.status == "ok", run.outcome.reasons
+    cells, problem = read_cells(Path(run.notebooks[0].executed_path), "notebooks/01_audit.ipynb")
+    assert problem is None and "ran, BOM and all" in cells[0].output

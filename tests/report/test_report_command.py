@@ -70,3 +70,17 @@ def test_user_errors_are_grader_errors(tmp_path: Path) -> None:
     assert isinstance(result.exception, BadInput) and "does not exist" in str(result.exception)
     result = CliRunner().invoke(app, ["report", str(folder), "--rubric", str(bad)])
     assert isinstance(result.exception, RubricError)
+
+
+def test_report_names_a_candidate_the_environment_kept_from_being_graded(tmp_path: Path) -> None:
+    from synthetic import ENVIRONMENT, serving_stopped
+
+    folder = tmp_path / "graded-cand-env"
+    folder.mkdir()
+    document = serving_stopped(perfect("cand-env"), "base image python:3.12-slim is not available", ENVIRONMENT)
+    (folder / "evidence.json").write_text(json.dumps(document))
+    result = CliRunner().invoke(app, ["report", str(folder)], env={"COLUMNS": "400"})
+    assert result.exit_code == 0, result.output
+    assert "incomplete (environment)" in result.output and "fail" not in result.output
+    assert "cand-env: serving not graded here (environment): base image python:3.12-slim" in result.output
+    assert "what to do: fix what it names on the grading machine" in result.output

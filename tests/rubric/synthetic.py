@@ -122,3 +122,43 @@ def without(document: dict, key: str) -> dict:
     changed = copy.deepcopy(document)
     changed[key] = None
     return changed
+
+
+# What the serving stage records when the grader's engine has no way to get the base image.
+ENVIRONMENT = ("base image python:3.12-slim is not on this engine and no registry answers: pre-pull it "
+               "(docker pull, or docker save | docker load from a machine with access) or configure a registry mirror")
+
+
+def serving_stopped(document: dict, reason: str, environment: str | None = None,
+                    kept: tuple[str, ...] = ("dockerfile.",)) -> dict:
+    """A copy whose serving stage stopped early, keeping only the checks whose ids start with `kept`;
+    the outcome lands in both places evidence.json holds it (`stages.serving` and `serving.outcome`)."""
+    changed = copy.deepcopy(document)
+    serving = changed["serving"]
+    serving["checks"] = [c for c in serving["checks"] if c["id"].startswith(kept)]
+    serving["checks"].append(check("build.succeeded", None if environment else False, reason))
+    # As the serving stage records it: the environment problem is among the reasons too.
+    serving["outcome"] = {"status": "failed", "reasons": [reason] + ([environment] if environment else []),
+                          "duration_s": 1.0, "backend": "docker", "environment": environment}
+    changed["stages"]["serving"] = copy.deepcopy(serving["outcome"])
+    return changed
+
+
+# Candidate text as it reaches evidence: a UTF-16 README read as UTF-8 (NULs between the letters),
+# terminal escape sequences, a bell, a carriage return, a C1 control.
+UTF16_AS_UTF8 = "w\x00e\x00 \x00w\x00a\x00t\x00c\x00h\x00 \x00d\x00r\x00i\x00f\x00t\x00"
+ESCAPES = "\x1b[31mred\x1b[0m \x1b]0;owned\x07 \x1b[2J cleared\r overwritten \x9b31m c1"
+
+
+def with_control_characters(document: dict) -> dict:
+    """A copy with control characters in every kind of candidate text a report shows."""
+    changed = copy.deepcopy(document)
+    changed["audit"]["checks"][0]["quotes"] = [{"source": "notebooks/01\x00audit.ipynb", "cell": 0, "line": None,
+                                                "text": f"finding: {UTF16_AS_UTF8} {ESCAPES}"}]
+    changed["audit"]["checks"][0]["detail"] = f"leak named {ESCAPES}"
+    changed["writeup"]["checks"][1]["quotes"] = [{"source": "README.md", "line": 3, "text": UTF16_AS_UTF8}]
+    changed["stages"]["notebooks"] = {"status": "partial", "reasons": [f"cell 3 printed {ESCAPES}\x00"],
+                                      "duration_s": 1.0, "backend": "docker"}
+    changed = set_check(changed, "modeling.baseline_run", False)  # a raised flag: its detail is shown too
+    changed["modeling"]["checks"][1]["detail"] = f"no baseline {ESCAPES}"
+    return changed

@@ -187,6 +187,38 @@ CMD ["uvicorn", "app:app", "--host", "0.0.0.0"]
     assert checks["dockerfile.requirements_pinned"].quotes[0].line == 4
 
 
+def test_external_images_are_from_bases_and_copy_from_images_not_stages(tmp_path: Path) -> None:
+    dockerfile = """\
+ARG PY=3.12.5
+FROM python:${PY}-slim AS Builder
+COPY --from=ghcr.io/astral-sh/uv:0.4.0 /uv /bin/uv
+RUN uv pip install --system fastapi==0.165.0
+FROM builder AS tested
+FROM scratch AS empty
+FROM docker.io/library/python:3.12.5-slim
+COPY --from=builder /usr/local /usr/local
+COPY --from=BUILDER /app /app
+COPY --from=0 /etc/hostname /tmp/first
+COPY --from="ghcr.io/astral-sh/uv:0.4.0" /uvx /bin/uvx
+COPY --from=python:3.13-slim /usr/local/bin/python3.13 /opt/
+COPY --chown=10001 app.py /app/
+CMD ["python", "app.py"]
+"""
+    found, _ = analyse(tmp_path, dockerfile, {"app.py": ""})
+    parsed = parse(tmp_path / "Dockerfile")
+    external = [(e.reference, e.used_by, e.line) for e in parsed.external_images()]
+    assert external == [
+        ("python:3.12.5-slim", "FROM", 2),
+        ("ghcr.io/astral-sh/uv:0.4.0", "COPY --from", 3),
+        ("docker.io/library/python:3.12.5-slim", "FROM", 7),
+        ("python:3.13-slim", "COPY --from", 12),
+    ]
+    assert found.copied_from_images == ["ghcr.io/astral-sh/uv:0.4.0", "python:3.13-slim"]
+    assert found.base_images == [
+        "python:3.12.5-slim", "builder", "scratch", "docker.io/library/python:3.12.5-slim"
+    ]
+
+
 @pytest.mark.parametrize(
     ("line", "needle"),
     [

@@ -210,13 +210,13 @@ def test_build_is_stopped_at_the_time_limit(run_fixture) -> None:
     assert evidence.outcome.status == "failed" and time.monotonic() - started < 60
 
 
-def test_missing_base_image_and_buildkit_syntax_are_clear_reasons(run_fixture, tmp_path) -> None:
-    alpine = tmp_path / "alpine"
-    alpine.mkdir()
-    (alpine / "Dockerfile").write_text('FROM python:3.9-alpine\nCMD ["python", "-V"]\n')
-    evidence = run_fixture("alpine", context=alpine)
+def test_missing_base_image_and_buildkit_syntax_are_the_environments(run_fixture, tmp_path) -> None:
+    absent = tmp_path / "absent"
+    absent.mkdir()
+    (absent / "Dockerfile").write_text('FROM ghcr.io/acme/never-pulled:1\nCMD ["python", "-V"]\n')
+    evidence = run_fixture("absent", context=absent)
     assert evidence.outcome.status == "failed" and not evidence.build.attempted
-    assert any("not available offline: python:3.9-alpine" in r for r in evidence.outcome.reasons)
+    assert evidence.outcome.environment.startswith("base image ghcr.io/acme/never-pulled:1 (FROM) is not available offline")
 
     mount = tmp_path / "mount"
     mount.mkdir()
@@ -226,6 +226,8 @@ def test_missing_base_image_and_buildkit_syntax_are_clear_reasons(run_fixture, t
     evidence = run_fixture("mount", context=mount)
     assert evidence.outcome.status == "failed" and not evidence.build.succeeded
     assert any("BuildKit" in r and "RUN --mount" in r for r in evidence.outcome.reasons)
+    assert "needs BuildKit" in evidence.outcome.environment and "`RUN --mount`" in evidence.outcome.environment
+    assert evidence.check("build.succeeded").passed is None
 
 
 def test_sandbox_limits_and_no_egress(run_fixture, monkeypatch) -> None:

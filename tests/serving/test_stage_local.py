@@ -148,3 +148,25 @@ def test_staging_never_follows_a_symlink_out_of_the_context(tmp_path) -> None:
     notes = stage_files(plan(parse(context / "Dockerfile"), context), root)
     assert (root / "app" / "app.py").is_file() and not (root / "app" / "key.json").exists()
     assert any("key.json not copied: it points outside the build context" in note for note in notes)
+
+
+def test_a_plain_threaded_service_survives_the_full_load_probe_locally(world, tmp_path) -> None:
+    """The policy's whole probe (every rate, full steps) against a sync numpy route: it must stay up.
+
+    The local service once had its memory bounded by address space, and died of it under load
+    ("cannot allocate memory for thread-local data") where the same service in Docker lived."""
+    context = stage_fixture("threaded", tmp_path)
+    policy = quick_policy()
+    evidence = run_serving_stage(context, None, world.world.holdout_features, world.world.holdout_labels, None,
+                                 "local", tmp_path / "stage", policy=policy,
+                                 settings=quick_settings(load_rates=None, load_step_s=None, load_warmup_s=None))
+    assert evidence.load is not None and evidence.load.profile is not None, evidence.outcome.reasons
+    steps = evidence.load.profile.steps
+    assert [step.rate for step in steps] == policy.probe.rates
+    assert all(step.duration_s == policy.probe.step_duration_s for step in steps)
+    assert not any("died" in reason for reason in evidence.outcome.reasons), evidence.run.log_tail[-2000:]
+    assert "cannot allocate memory" not in evidence.run.log_tail and "MemoryError" not in evidence.run.log_tail
+    assert evidence.load.alive_after is not False and evidence.outcome.status == "ok", evidence.outcome.reasons
+    if NAMESPACES:
+        assert any("private root" in item for item in evidence.run.isolation), evidence.run.isolation
+    assert leftovers(evidence.run_id) == {"namespaces": [], "folders": []}

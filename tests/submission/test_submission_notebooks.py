@@ -70,7 +70,7 @@ def test_invalid_json_notebook_is_recorded_not_fatal(tmp_path: Path) -> None:
     assert not broken.valid and broken.kind == "modeling"
     assert broken.problem and broken.problem.startswith("not a valid notebook: invalid JSON: Expecting value at line 1")
     assert by_path["notebooks/03_eval.ipynb"].problem == "not a valid notebook: JSON without an 'nbformat' version"
-    assert by_path["notebooks/04_binary.ipynb"].problem.startswith("not a valid notebook: not UTF-8")
+    assert by_path["notebooks/04_binary.ipynb"].problem.startswith("not a valid notebook: invalid JSON")
     assert any(p.startswith("notebooks/02_model.ipynb: not a valid notebook") for p in found.problems)
     assert not any(line.startswith(("no notebook", "no readable notebook")) for line in found.missing)
 

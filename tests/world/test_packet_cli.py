@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -117,3 +118,17 @@ def test_secret_file_and_env_give_the_same_world(tmp_path: Path) -> None:
     by_file = run("packet", "c1", "--rows", ROWS, "--out", str(tmp_path / "file"), "--secret-file", str(secret_file), secret=None)
     assert by_file.returncode == 0, by_file.stderr
     assert tree_hashes(tmp_path / "env") == tree_hashes(tmp_path / "file")
+
+
+def test_task_names_the_versions_notebooks_run_with_when_nothing_is_pinned(tmp_path: Path) -> None:
+    assert run("packet", "cand-9", "--rows", ROWS, "--out", str(tmp_path / "packet")).returncode == 0
+    task = " ".join((tmp_path / "packet" / "TASK.md").read_text().split())
+    runner = Path(__file__).resolve().parents[2] / "sandbox" / "runner"
+    pins = [line.split("#")[0].strip() for line in (runner / "requirements.txt").read_text().splitlines()]
+    pins = [pin for pin in pins if pin]
+    assert any(pin.startswith(("mlflow==", "scikit-learn==")) for pin in pins)
+    python = re.search(r"^FROM python:(\d+\.\d+)", (runner / "Dockerfile").read_text(), re.M).group(1)
+    assert f"when nothing is pinned, notebooks run on Python {python} with " in task
+    for pin in pins:
+        assert f"`{pin}`" in task, pin
+    assert "A pinned `requirements.txt` at the repository root is installed on top of these" in task

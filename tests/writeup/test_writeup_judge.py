@@ -152,7 +152,7 @@ def test_a_5000_word_readme_loses_the_length_points(key) -> None:
 
 @pytest.mark.parametrize(("content", "problem"), [
     (b"", "empty"), (b"   \n\n", "empty"), (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
-    (bytes(range(128, 256)) * 50, "not UTF-8"),
+    (bytes(range(128, 256)) * 50, "binary"),  # no text in any encoding: C1 control characters
 ])
 def test_empty_or_binary_readme_is_recorded_and_scores_nothing(tmp_path: Path, content: bytes, problem: str) -> None:
     readme = tmp_path / "README.md"
