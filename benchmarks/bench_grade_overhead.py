@@ -88,10 +88,14 @@ def main() -> None:
         print(f"    stage {name:<12s}                      : {outcome.duration_s:6.1f} s  {outcome.status}")
     print(f"    of which the notebook itself ran          : {notebook_s:6.1f} s")
     overhead = total - bare
-    print(f"  grader overhead (total - bare run)          : {overhead:6.1f} s  (target < 10 s: "
-          f"{'met' if overhead < 10 else 'NOT met'})")
-    print(f"  everything but the notebook's own cells     : {total - notebook_s:6.1f} s  (includes loading and "
-          "running the candidate's model on the holdout)")
+    print(
+        f"  grader overhead (total - bare run)          : {overhead:6.1f} s  (target < 10 s: "
+        f"{'met' if overhead < 10 else 'NOT met'})"
+    )
+    print(
+        f"  everything but the notebook's own cells     : {total - notebook_s:6.1f} s  (includes loading and "
+        "running the candidate's model on the holdout)"
+    )
 
 
 if __name__ == "__main__":

@@ -42,7 +42,6 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import aiohttp
 import httpx
 import numpy as np
 
@@ -253,7 +252,7 @@ def ceiling_section(url: str, core: int | None, rows: Rows) -> tuple[LoadStep | 
     )
     for step, (own, others) in measured:
         print(
-            f"   {step.rate:>6g} {str(step.valid):>5} {step.errors:>6} {step.p50_ms:>7.2f} {step.p99_ms:>7.2f}"
+            f"   {step.rate:>6g} {step.valid!s:>5} {step.errors:>6} {step.p50_ms:>7.2f} {step.p99_ms:>7.2f}"
             f" {step.max_ms:>7.2f} {step.dispatch_lag_p99_ms:>7.2f} {step.dispatch_lag_max_ms:>7.2f}"
             f" {own:>5.0%} {others:>6.0%}"
         )

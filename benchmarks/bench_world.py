@@ -71,19 +71,25 @@ def main() -> None:
     ours = _best(_OURS, args.rows, args.repeats)
     ratio = ours["seconds"] / baseline["seconds"]
     print(f"rows: {args.rows:,} (best of {args.repeats}; imports excluded from seconds)")
-    print(f"  baseline make_classification -> parquet : {baseline['seconds']:6.2f} s  peak {baseline['peak_mb']:6.0f} MB")
+    print(
+        f"  baseline make_classification -> parquet : {baseline['seconds']:6.2f} s  peak {baseline['peak_mb']:6.0f} MB"
+    )
     print(
         f"  packet + key + holdout                  : {ours['seconds']:6.2f} s  peak {ours['peak_mb']:6.0f} MB"
         f"  (generate {ours['generate_s']:.2f} s, write {ours['write_s']:.2f} s)"
     )
-    print(f"  ratio to baseline: {ratio:.2f}x (target <= 2x); peak memory target < 300 MB: "
-          f"{'met' if ours['peak_mb'] < 300 else 'NOT met'}")
+    print(
+        f"  ratio to baseline: {ratio:.2f}x (target <= 2x); peak memory target < 300 MB: "
+        f"{'met' if ours['peak_mb'] < 300 else 'NOT met'}"
+    )
     if args.scale:
         big = _run(_OURS, args.scale)
         per_row_small = ours["seconds"] / args.rows
         per_row_big = big["seconds"] / args.scale
-        print(f"rows: {args.scale:,}: {big['seconds']:.2f} s, peak {big['peak_mb']:.0f} MB; "
-              f"time per row vs {args.rows:,} rows: {per_row_big / per_row_small:.2f}x (1.0 = linear)")
+        print(
+            f"rows: {args.scale:,}: {big['seconds']:.2f} s, peak {big['peak_mb']:.0f} MB; "
+            f"time per row vs {args.rows:,} rows: {per_row_big / per_row_small:.2f}x (1.0 = linear)"
+        )
 
 
 if __name__ == "__main__":

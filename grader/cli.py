@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -32,7 +32,7 @@ Force = Annotated[bool, typer.Option("--force", help="Replace a non-empty output
 Out = Annotated[Path, typer.Option("--out", help="Output folder (created; must be empty unless --force).")]
 
 
-def _seeded(candidate_id: str, spec: str, rows: Optional[int], secret_file: Optional[Path], demo_secret: bool):
+def _seeded(candidate_id: str, spec: str, rows: int | None, secret_file: Path | None, demo_secret: bool):
     check_candidate_id(candidate_id)
     world_spec = load_spec(spec)
     secret = cohort_secret(secret_file, demo_secret)
@@ -80,9 +80,12 @@ app.add_typer(sandbox_app, name="sandbox")
 @sandbox_app.command("bootstrap")
 def sandbox_bootstrap(
     python: Annotated[
-        Optional[str],
-        typer.Option("--python", help="Build the stand-in holding this python (3.9, 3.11 or 3.13); else the default "
-                     "3.11 one under the usual python:* names. Others are built on first use anyway."),
+        str | None,
+        typer.Option(
+            "--python",
+            help="Build the stand-in holding this python (3.9, 3.11 or 3.13); else the default "
+            "3.11 one under the usual python:* names. Others are built on first use anyway.",
+        ),
     ] = None,
 ) -> None:
     """Build the stand-in base images (python:3.11-slim ...) offline; a no-op when present."""

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable
 
 from pydantic import BaseModel, Field
 
@@ -63,8 +63,9 @@ class Evidence(BaseModel):
 Progress = Callable[[str], None]
 
 
-def _notebook_stage(submission: Submission, seeded: SeededWorld, folder: GradingFolder, policy: Policy,
-                    backend: Backend, client) -> tuple[NotebookRun, list[Cell], list[str]]:
+def _notebook_stage(
+    submission: Submission, seeded: SeededWorld, folder: GradingFolder, policy: Policy, backend: Backend, client
+) -> tuple[NotebookRun, list[Cell], list[str]]:
     packet = folder.root / "packet"
     write_packet(seeded, packet)
     notebooks = [n.path for n in submission.notebooks if n.valid]
@@ -106,9 +107,14 @@ def grade_submission(
     with atomic_output_dir(out, force) as staging, grading_folder() as folder:
         progress("discover")
         submission = discover(submission_dir)
-        evidence = Evidence(candidate=key.candidate_id, spec_version=key.spec_version,
-                            seed_fingerprint=key.seed_fingerprint, backend=backend, graded_at_unix=time.time(),
-                            submission=submission.model_dump(mode="json"))
+        evidence = Evidence(
+            candidate=key.candidate_id,
+            spec_version=key.spec_version,
+            seed_fingerprint=key.seed_fingerprint,
+            backend=backend,
+            graded_at_unix=time.time(),
+            submission=submission.model_dump(mode="json"),
+        )
 
         progress("notebooks")
         run, cells, problems = _notebook_stage(submission, seeded, folder, policy, backend, client)
@@ -126,8 +132,11 @@ def grade_submission(
         progress("mlflow")
         started = time.monotonic()
         # The candidate's code wrote the fresh store: its artifacts are read only where it may write.
-        stores = [read_store(folder.tracking_uri, "fresh", [folder.mlflow, folder.submission])
-                  if folder.tracking_db.is_file() else TrackingStore(kind="fresh", location=folder.tracking_uri)]
+        stores = [
+            read_store(folder.tracking_uri, "fresh", [folder.mlflow, folder.submission])
+            if folder.tracking_db.is_file()
+            else TrackingStore(kind="fresh", location=folder.tracking_uri)
+        ]
         for committed in submission.mlflow_stores:
             destination = folder.root / f"committed-{len(stores)}"
             destination.mkdir()
@@ -135,16 +144,22 @@ def grade_submission(
                 uri = prepare_committed_store(submission.root / committed.path, destination)
                 stores.append(read_store(uri, "committed", [destination]))
             except Exception as exc:  # an unreadable committed store is evidence too
-                stores.append(TrackingStore(kind="committed", location=committed.path, error=f"{type(exc).__name__}: {exc}"[:300]))
+                stores.append(
+                    TrackingStore(kind="committed", location=committed.path, error=f"{type(exc).__name__}: {exc}"[:300])
+                )
         evidence.mlflow = stores
         fresh_runs = len(stores[0].runs)
         evidence.stages["mlflow"] = StageOutcome(
             status="ok" if fresh_runs else ("partial" if any(s.runs for s in stores) else "failed"),
             reasons=[f"{s.kind} store {s.location}: {s.error}" for s in stores if s.error]
-            + [f"{s.kind} store: artifacts outside the store not read ({'; '.join(s.outside[:3])})"
-               for s in stores if s.outside]
+            + [
+                f"{s.kind} store: artifacts outside the store not read ({'; '.join(s.outside[:3])})"
+                for s in stores
+                if s.outside
+            ]
             + ([] if fresh_runs else ["this execution logged no MLflow run"]),
-            duration_s=round(time.monotonic() - started, 3))
+            duration_s=round(time.monotonic() - started, 3),
+        )
 
         progress("holdout")
         started = time.monotonic()
@@ -155,7 +170,8 @@ def grade_submission(
             reference = pool.submit(reference_score, world)
             if fresh_runs:
                 candidate, report, predictions = score_candidate_model(
-                    world, folder, policy, backend, run.runner_image, client)
+                    world, folder, policy, backend, run.runner_image, client
+                )
             modeling.holdout = [s for s in (candidate, reference.result(), oracle_score(world)) if s is not None]
         chosen = report.get("chosen") if isinstance(report.get("chosen"), dict) else {}
         modeling.final_model_uri = chosen.get("uri")
@@ -165,8 +181,10 @@ def grade_submission(
         modeling.checks.append(_committed_check(stores))
         evidence.modeling = modeling
         evidence.stages["holdout"] = StageOutcome(
-            status="ok" if candidate else "failed", duration_s=round(time.monotonic() - started, 3),
-            reasons=[] if candidate else [f"the final model could not be scored: {report.get('error')}"])
+            status="ok" if candidate else "failed",
+            duration_s=round(time.monotonic() - started, 3),
+            reasons=[] if candidate else [f"the final model could not be scored: {report.get('error')}"],
+        )
 
         progress("serving")
         expected = None
@@ -174,22 +192,36 @@ def grade_submission(
             spec = world.spec
             rows = zip(world.holdout_features[spec.id_column], world.holdout_features[spec.time_column])
             expected = dict(zip(rows, predictions.tolist()))
-        evidence.serving = run_serving_stage(folder.submission, None, world.holdout_features, world.holdout_labels,
-                                             expected, backend, folder.root / "serving", policy=policy, client=client,
-                                             settings=serving_settings)
+        evidence.serving = run_serving_stage(
+            folder.submission,
+            None,
+            world.holdout_features,
+            world.holdout_labels,
+            expected,
+            backend,
+            folder.root / "serving",
+            policy=policy,
+            client=client,
+            settings=serving_settings,
+        )
         evidence.stages["serving"] = evidence.serving.outcome
 
         progress("audit")
         signature = report.get("signature_inputs") if isinstance(report.get("signature_inputs"), list) else None
         evidence.audit = collect_audit(cells, key, [str(c) for c in signature] if signature else None)
-        evidence.stages["audit"] = StageOutcome(status="ok" if cells else "failed",
-                                                reasons=[] if cells else ["no executed notebook to read"])
+        evidence.stages["audit"] = StageOutcome(
+            status="ok" if cells else "failed", reasons=[] if cells else ["no executed notebook to read"]
+        )
 
         progress("writeup")
         readme = submission.readme
-        evidence.writeup = collect_writeup(submission.path(readme.path) if readme else None,
-                                           source=readme.path if readme else None, key=key,
-                                           audit=evidence.audit, modeling=evidence.modeling)
+        evidence.writeup = collect_writeup(
+            submission.path(readme.path) if readme else None,
+            source=readme.path if readme else None,
+            key=key,
+            audit=evidence.audit,
+            modeling=evidence.modeling,
+        )
         evidence.stages["writeup"] = evidence.writeup.outcome
         (staging / "evidence.json").write_text(evidence.model_dump_json(indent=1))
     return evidence
@@ -203,22 +235,36 @@ def _committed_check(stores: list[TrackingStore]) -> Check:
         return Check(id="committed_runs_reproduced", passed=None, detail="no committed MLflow runs to compare")
     now, then = claimed_pr_auc(fresh, None), claimed_pr_auc(committed, None)
     if now is None or then is None:
-        return Check(id="committed_runs_reproduced", passed=None,
-                     detail="no PR-AUC logged in both the committed and the fresh store",
-                     figures={"committed_runs": sum(len(s.runs) for s in committed)})
-    return Check(id="committed_runs_reproduced", passed=abs(now - then) <= REPRODUCED_TOLERANCE,
-                 detail=f"best PR-AUC {then:.3f} committed, {now:.3f} in this run (on this candidate's data)",
-                 figures={"committed": round(then, 4), "fresh": round(now, 4)})
+        return Check(
+            id="committed_runs_reproduced",
+            passed=None,
+            detail="no PR-AUC logged in both the committed and the fresh store",
+            figures={"committed_runs": sum(len(s.runs) for s in committed)},
+        )
+    return Check(
+        id="committed_runs_reproduced",
+        passed=abs(now - then) <= REPRODUCED_TOLERANCE,
+        detail=f"best PR-AUC {then:.3f} committed, {now:.3f} in this run (on this candidate's data)",
+        figures={"committed": round(then, 4), "fresh": round(now, 4)},
+    )
 
 
 def _claim_check(claimed: float | None, measured: float | None) -> Check:
     """The candidate's logged PR-AUC against the one measured on the holdout."""
     if claimed is None or not measured:
-        return Check(id="claim_matches_holdout", passed=None,
-                     detail="no logged PR-AUC to compare" if claimed is None else "the final model was not scored")
+        return Check(
+            id="claim_matches_holdout",
+            passed=None,
+            detail="no logged PR-AUC to compare" if claimed is None else "the final model was not scored",
+        )
     ratio = claimed / measured
     inflated = ratio > INFLATED_CLAIM_RATIO and claimed - measured > 0.1
-    return Check(id="claim_matches_holdout", passed=not inflated,
-                 detail=(f"claimed PR-AUC {claimed:.3f} against {measured:.3f} measured on the holdout"
-                         + (": inflated" if inflated else "")),
-                 figures={"claimed": round(claimed, 4), "measured": round(measured, 4), "ratio": round(ratio, 2)})
+    return Check(
+        id="claim_matches_holdout",
+        passed=not inflated,
+        detail=(
+            f"claimed PR-AUC {claimed:.3f} against {measured:.3f} measured on the holdout"
+            + (": inflated" if inflated else "")
+        ),
+        figures={"claimed": round(claimed, 4), "measured": round(measured, 4), "ratio": round(ratio, 2)},
+    )

@@ -23,7 +23,10 @@ def test_average_precision_matches_sklearn_with_ties_and_missing(seed: int) -> N
     with_missing[:200] = np.nan
     as_lowest = np.nan_to_num(with_missing, nan=-1e9)
     assert metrics.single_feature_pr_auc(labels, with_missing) == pytest.approx(
-        max(average_precision_score(labels, as_lowest), average_precision_score(labels, np.where(np.isnan(with_missing), -1e9, -with_missing)))
+        max(
+            average_precision_score(labels, as_lowest),
+            average_precision_score(labels, np.where(np.isnan(with_missing), -1e9, -with_missing)),
+        )
     )
 
 

@@ -35,15 +35,18 @@ class Capacity(BaseModel):
     per_job_mb: int
 
     def explain(self) -> str:
-        return (f"{self.cpus} CPU(s) and {self.memory_mb / 1024:.1f} GB of memory available; each submission may "
-                f"need {self.per_job_mb / 1024:.1f} GB (sandbox policy limit plus the grading process)")
+        return (
+            f"{self.cpus} CPU(s) and {self.memory_mb / 1024:.1f} GB of memory available; each submission may "
+            f"need {self.per_job_mb / 1024:.1f} GB (sandbox policy limit plus the grading process)"
+        )
 
 
 def _cgroup_memory_mb() -> int | None:
     """This process's cgroup memory limit minus its usage, where one is set."""
-    for limit_file, usage_file in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
-                                   ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
-                                    "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+    for limit_file, usage_file in (
+        ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+        ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes"),
+    ):
         try:
             limit = Path(limit_file).read_text().strip()
             usage = int(Path(usage_file).read_text().strip())
@@ -79,6 +82,9 @@ def default_timeout_s(policy: Policy, settings: ServingSettings | None = None) -
     settings = settings or ServingSettings()
     rates = settings.load_rates or policy.probe.rates
     step_s = settings.load_step_s or policy.probe.step_duration_s
-    serving = (policy.service.startup_timeout_s + 2 * settings.quality_budget_s
-               + len(rates) * (step_s + policy.service.request_timeout_s))
+    serving = (
+        policy.service.startup_timeout_s
+        + 2 * settings.quality_budget_s
+        + len(rates) * (step_s + policy.service.request_timeout_s)
+    )
     return int(policy.notebook.total_timeout_s + policy.build.timeout_s + serving + TIMEOUT_MARGIN_S)

@@ -75,9 +75,12 @@ def _summary_lines(entries: list[CiEntry]) -> list[str]:
         how = ", ".join(filter(None, [entry.outcome, card.backend, took]))
         headline = f"{entry.candidate}: {card.total:g}/100{bonus}, {verdict_word(card).upper()}"
         lines.append(headline + (f" ({how})" if how else ""))
-        sections = " · ".join(f"{s.id} {s.score:g}/{s.max:g}" if s.graded else
-                              f"{s.id} not graded" + (" here (environment)" if s.environment else "")
-                              for s in card.sections.values())
+        sections = " · ".join(
+            f"{s.id} {s.score:g}/{s.max:g}"
+            if s.graded
+            else f"{s.id} not graded" + (" here (environment)" if s.environment else "")
+            for s in card.sections.values()
+        )
         flags = ", ".join(flag.id for flag in card.red_flags) or "none"
         lines.append(f"  {sections} · red flags: {flags}")
         lines += [f"  not graded here (environment): {stage}: {text}" for stage, text in card.environment.items()]
@@ -100,9 +103,14 @@ def _suite(entry: CiEntry) -> ET.Element:
         return suite
     properties = ET.SubElement(suite, "properties")
     where = "; ".join(f"{stage}: {text}" for stage, text in card.environment.items())
-    for name, value in (("total", f"{card.total:g}"), ("bonus", f"{card.bonus:g}"), ("verdict", card.verdict),
-                        ("backend", card.backend or ""), ("rubric", f"{card.rubric.id} {card.rubric.version}"),
-                        *([("environment", where)] if where else [])):
+    for name, value in (
+        ("total", f"{card.total:g}"),
+        ("bonus", f"{card.bonus:g}"),
+        ("verdict", card.verdict),
+        ("backend", card.backend or ""),
+        ("rubric", f"{card.rubric.id} {card.rubric.version}"),
+        *([("environment", where)] if where else []),
+    ):
         ET.SubElement(properties, "property", name=name, value=value)
     for section in card.sections.values():
         for criterion in section.criteria:
@@ -125,8 +133,9 @@ def _suite(entry: CiEntry) -> ET.Element:
         # Neither a pass nor a failure: the candidate's result is not known until it is graded where it can run.
         ET.SubElement(case, "skipped", message=f"not graded here (environment): {where}; what to do: {REMEDY}"[:1000])
     elif not card.passed:
-        ET.SubElement(case, "failure", message=f"{card.verdict}: {'; '.join(card.verdict_reasons)}"[:1000],
-                      type="verdict")
+        ET.SubElement(
+            case, "failure", message=f"{card.verdict}: {'; '.join(card.verdict_reasons)}"[:1000], type="verdict"
+        )
     return suite
 
 

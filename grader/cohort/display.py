@@ -35,8 +35,9 @@ class CohortDisplay:
         self.console = console
         self.rows = {candidate: _Row() for candidate in candidates}
         self.began = time.monotonic()
-        self.live = Live(self._table(), console=console, refresh_per_second=2, transient=True) \
-            if console.is_terminal else None
+        self.live = (
+            Live(self._table(), console=console, refresh_per_second=2, transient=True) if console.is_terminal else None
+        )
 
     def __enter__(self) -> CohortDisplay:
         if self.live:
@@ -93,8 +94,9 @@ class CohortDisplay:
 
 def summary_table(results: list[SubmissionResult], title: str) -> Table:
     """The final table: every submission's outcome, score headline, time and reasons."""
-    table = Table("candidate", "outcome", "total", "verdict", "time", "what happened", title=title,
-                  title_justify="left")
+    table = Table(
+        "candidate", "outcome", "total", "verdict", "time", "what happened", title=title, title_justify="left"
+    )
     for result in results:
         score = result.score
         table.add_row(

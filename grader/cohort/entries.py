@@ -26,8 +26,18 @@ from grader.world.seed import check_candidate_id
 
 COHORT_FILE = "cohort.toml"
 # A folder holding these at its top is one submission, not a cohort of them.
-SUBMISSION_MARKERS = ("Dockerfile", "takehome.toml", "requirements.txt", "pyproject.toml", "setup.py",
-                      "docker-compose.yml", "docker-compose.yaml", "compose.yml", "compose.yaml", "MLproject")
+SUBMISSION_MARKERS = (
+    "Dockerfile",
+    "takehome.toml",
+    "requirements.txt",
+    "pyproject.toml",
+    "setup.py",
+    "docker-compose.yml",
+    "docker-compose.yaml",
+    "compose.yml",
+    "compose.yaml",
+    "MLproject",
+)
 # Folders an archiver or an OS leaves beside the submissions: never a candidate.
 NOT_SUBMISSIONS = frozenset({"__MACOSX", "__pycache__", "$RECYCLE.BIN", "System Volume Information"})
 
@@ -83,19 +93,30 @@ def find_submissions(root: Path, only: list[str] | None = None) -> Cohort:
         raise BadInput(f"submissions folder {root} does not exist")
     mapping = _mapping(root)
     if not mapping and _looks_like_one_submission(root):
-        raise BadInput(f"{root} looks like one submission (it has a Dockerfile, notebooks or requirements): "
-                       "pass --candidate ID to grade it alone, or give the folder that holds submission folders")
-    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")
-                     and p.name not in NOT_SUBMISSIONS)
-    warnings = [f"{COHORT_FILE} maps {name!r}, which is not a folder here" for name in mapping
-                if not (root / name).is_dir()]
-    warnings += [f"{p.name}/ is an archiver's or system folder, not a submission: not graded"
-                 for p in sorted(root.iterdir()) if p.name in NOT_SUBMISSIONS and p.is_dir()]
+        raise BadInput(
+            f"{root} looks like one submission (it has a Dockerfile, notebooks or requirements): "
+            "pass --candidate ID to grade it alone, or give the folder that holds submission folders"
+        )
+    folders = sorted(
+        p
+        for p in root.iterdir()
+        if p.is_dir() and not p.is_symlink() and not p.name.startswith(".") and p.name not in NOT_SUBMISSIONS
+    )
+    warnings = [
+        f"{COHORT_FILE} maps {name!r}, which is not a folder here" for name in mapping if not (root / name).is_dir()
+    ]
+    warnings += [
+        f"{p.name}/ is an archiver's or system folder, not a submission: not graded"
+        for p in sorted(root.iterdir())
+        if p.name in NOT_SUBMISSIONS and p.is_dir()
+    ]
     # Archives are never unpacked (a zip bomb stays a small file); say so rather than skip in silence.
-    warnings += [f"{p.name} is not a submission folder and was not graded"
-                 + (": archives are never unpacked, unpack it into a folder first" if _is_archive(p) else "")
-                 for p in sorted(root.iterdir())
-                 if not p.name.startswith(".") and p.name != COHORT_FILE and (p.is_symlink() or not p.is_dir())]
+    warnings += [
+        f"{p.name} is not a submission folder and was not graded"
+        + (": archives are never unpacked, unpack it into a folder first" if _is_archive(p) else "")
+        for p in sorted(root.iterdir())
+        if not p.name.startswith(".") and p.name != COHORT_FILE and (p.is_symlink() or not p.is_dir())
+    ]
     entries = []
     for folder in folders:
         candidate = mapping.get(folder.name, folder.name)

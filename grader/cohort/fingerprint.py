@@ -18,8 +18,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from grader.notebook.execute import SKIP_DIRS as GRADING_SKIPS
-from grader.sandbox.policy import policy_sha256
 from grader.rubric import REPORT_SCHEMA, Rubric
+from grader.sandbox.policy import policy_sha256
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 REPO_DIR = PACKAGE_DIR.parent
@@ -84,8 +84,11 @@ def _tree_digest(paths: list[Path], base: Path) -> str:
 @lru_cache(maxsize=1)
 def grading_code_sha256() -> str:
     """The grader's evidence-collecting code, sandbox runner and policy, and world specs."""
-    code = [p for p in PACKAGE_DIR.rglob("*.py")
-            if p.relative_to(PACKAGE_DIR).parts[0] not in NOT_GRADING_CODE and "__pycache__" not in p.parts]
+    code = [
+        p
+        for p in PACKAGE_DIR.rglob("*.py")
+        if p.relative_to(PACKAGE_DIR).parts[0] not in NOT_GRADING_CODE and "__pycache__" not in p.parts
+    ]
     shipped = [p for folder in ("sandbox/runner", "datasets") for p in (REPO_DIR / folder).rglob("*") if p.is_file()]
     shipped += [p for p in [REPO_DIR / "sandbox" / "local-root.sh"] if p.is_file()]
     digest = _tree_digest(code + shipped, REPO_DIR)

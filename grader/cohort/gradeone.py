@@ -74,8 +74,17 @@ def grade_one(job: GradeJob, progress: Progress) -> Any:
     policy = load_policy(job.policy_file) if job.policy_file else None
     backend, client = choose_backend(job.backend)
     try:
-        return grade_submission(job.submission, seeded, job.evidence_dir, backend, client, force=True,
-                                progress=progress, policy=policy, serving_settings=job.serving_settings)
+        return grade_submission(
+            job.submission,
+            seeded,
+            job.evidence_dir,
+            backend,
+            client,
+            force=True,
+            progress=progress,
+            policy=policy,
+            serving_settings=job.serving_settings,
+        )
     finally:
         if client is not None:
             client.close()

@@ -136,8 +136,9 @@ def cohort_lock(layout: CohortLayout) -> Iterator[None]:
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "unknown"
-            raise CohortBusy(f"another grader run is working on {layout.reports} ({holder}); "
-                             "wait for it or stop it") from None
+            raise CohortBusy(
+                f"another grader run is working on {layout.reports} ({holder}); wait for it or stop it"
+            ) from None
         handle.seek(0)
         handle.truncate()
         handle.write(f"pid {os.getpid()} since {time.strftime('%Y-%m-%d %H:%M:%S')}\n")

@@ -20,10 +20,10 @@ from pydantic import BaseModel, Field
 from grader.cohort.fingerprint import scoring_fingerprint
 from grader.cohort.gradeone import ReportHook
 from grader.cohort.layout import GRADED, CohortLayout
-from grader.decide.decision import DECISION_FILE
 from grader.cohort.results import now
 from grader.cohort.state import SubmissionState, read_states
 from grader.cohort.worker import summarize
+from grader.decide.decision import DECISION_FILE
 from grader.errors import BadInput
 from grader.fsutil import atomic_output_dir, write_atomic
 from grader.report import load_evidence
@@ -85,8 +85,15 @@ class MergeReport(BaseModel):
     def markdown(self, states: dict[str, SubmissionState]) -> str:
         """The merged leaderboard as Markdown (for a CI job's step summary)."""
         merged = f"{len(self.kept)} candidate(s) merged from {len(self.inputs)} input(s)."
-        lines = ["# Cohort leaderboard", "", merged, "",
-                 "| candidate | total | bonus | verdict | red flags | graded on |", "|---|---|---|---|---|---|"]
+        lines = [
+            "# Cohort leaderboard",
+            "",
+            merged,
+            "",
+            "| candidate | total | bonus | verdict | red flags | graded on |",
+            "|---|---|---|---|---|---|",
+        ]
+
         def total(candidate: str) -> float:
             state = states.get(candidate)
             return state.score.total if state and state.score else -1.0
@@ -94,9 +101,11 @@ class MergeReport(BaseModel):
         for candidate in sorted(self.kept, key=total, reverse=True):
             state = states.get(candidate)
             s = state.score if state else None
-            lines.append(f"| {candidate} | {f'{s.total:g}' if s else '-'} | {f'{s.bonus:g}' if s else '-'} | "
-                         f"{s.verdict if s else '-'} | {', '.join(s.red_flags) if s and s.red_flags else '-'} | "
-                         f"{state.host if state else '-'} |")
+            lines.append(
+                f"| {candidate} | {f'{s.total:g}' if s else '-'} | {f'{s.bonus:g}' if s else '-'} | "
+                f"{s.verdict if s else '-'} | {', '.join(s.red_flags) if s and s.red_flags else '-'} | "
+                f"{state.host if state else '-'} |"
+            )
         for candidate, reason in self.failed.items():
             lines.append(f"| {candidate} | - | - | not graded | - | {reason[:200]} |")
         if self.conflicts or self.warnings:
@@ -112,16 +121,27 @@ def _from_cohort(folder: Path) -> list[Found]:
     for candidate, state in read_states(layout).items():
         evidence = layout.evidence_dir(candidate)
         has_evidence = (evidence / "evidence.json").is_file()
-        found.append(Found(candidate=candidate, source=str(folder), state=state, graded_at=state.finished_at,
-                           evidence_dir=str(evidence) if has_evidence else None,
-                           outcome=state.outcome if has_evidence else "failed"))
+        found.append(
+            Found(
+                candidate=candidate,
+                source=str(folder),
+                state=state,
+                graded_at=state.finished_at,
+                evidence_dir=str(evidence) if has_evidence else None,
+                outcome=state.outcome if has_evidence else "failed",
+            )
+        )
     return found
 
 
 def _from_single(folder: Path) -> Found:
     document = load_evidence(folder)
-    return Found(candidate=str(document["candidate"]), source=str(folder), evidence_dir=str(folder),
-                 graded_at=float(document.get("graded_at_unix") or 0.0))
+    return Found(
+        candidate=str(document["candidate"]),
+        source=str(folder),
+        evidence_dir=str(folder),
+        graded_at=float(document.get("graded_at_unix") or 0.0),
+    )
 
 
 def collect(inputs: list[Path]) -> list[Found]:
@@ -138,8 +158,10 @@ def collect(inputs: list[Path]) -> list[Found]:
         elif any(CohortLayout(c).is_cohort() or (c / "evidence.json").is_file() for c in children):
             found += collect([c for c in children if CohortLayout(c).is_cohort() or (c / "evidence.json").is_file()])
         else:
-            raise BadInput(f"{folder} holds no graded submission: give REPORTS folders of `grader grade`, "
-                           "folders `grader grade --candidate` wrote, or folders of them")
+            raise BadInput(
+                f"{folder} holds no graded submission: give REPORTS folders of `grader grade`, "
+                "folders `grader grade --candidate` wrote, or folders of them"
+            )
     return found
 
 
@@ -152,8 +174,13 @@ def _choose(candidate: str, gradings: list[Found]) -> tuple[Found, Conflict | No
     contents = {f.content for f in gradings if f.done}
     graders = {f.grading for f in gradings if f.done}
     if None in contents:
-        kind, detail = "unknown", ("a folder from `grader grade --candidate` keeps no content hash: cannot tell "
-                                   "whether these are the same submission")
+        kind, detail = (
+            "unknown",
+            (
+                "a folder from `grader grade --candidate` keeps no content hash: cannot tell "
+                "whether these are the same submission"
+            ),
+        )
     elif len(contents) > 1:
         kind, detail = "conflict", f"graded with {len(contents)} different submissions (content hashes differ)"
     elif len(graders) > 1:
@@ -162,8 +189,9 @@ def _choose(candidate: str, gradings: list[Found]) -> tuple[Found, Conflict | No
         kind, detail = "duplicate", "the same submission graded twice with the same grader"
     preferred = kept.graded_every_stage and not all(f.graded_every_stage for f in gradings)
     detail += f"; kept the newest finished grading{' that graded every stage' if preferred else ''}, from {kept.source}"
-    return kept, Conflict(candidate=candidate, kind=kind, kept=kept.source, dropped=[f.source for f in dropped],
-                          detail=detail)
+    return kept, Conflict(
+        candidate=candidate, kind=kind, kept=kept.source, dropped=[f.source for f in dropped], detail=detail
+    )
 
 
 def merge(inputs: list[Path], out: Path, hook: ReportHook, force: bool = False) -> MergeReport:
@@ -193,8 +221,10 @@ def merge(inputs: list[Path], out: Path, hook: ReportHook, force: bool = False) 
             destination = staging / GRADED / candidate
             shutil.copytree(kept.evidence_dir, destination)
             # A hiring decision made on the input travels with it (the report shows it, stale or not).
-            for decision in (Path(kept.source) / candidate / DECISION_FILE,
-                             Path(kept.evidence_dir) / "reports" / candidate / DECISION_FILE):
+            for decision in (
+                Path(kept.source) / candidate / DECISION_FILE,
+                Path(kept.evidence_dir) / "reports" / candidate / DECISION_FILE,
+            ):
                 if decision.is_file() and not decision.is_symlink():
                     (staging / candidate).mkdir(parents=True, exist_ok=True)
                     shutil.copy2(decision, staging / candidate / DECISION_FILE)
@@ -202,17 +232,27 @@ def merge(inputs: list[Path], out: Path, hook: ReportHook, force: bool = False) 
             card = hook.submission(load_evidence(destination), staging)
             cards.append(card)
             state = kept.state or SubmissionState(
-                candidate=candidate, folder=kept.source, submission_sha256="", grading_fingerprint="",
-                scoring_fingerprint="", outcome="graded", started_at=kept.graded_at, finished_at=kept.graded_at,
-                host="unknown")
-            state = state.model_copy(update={"scoring_fingerprint": scoring,
-                                             "score": summarize(card) if card else None})
+                candidate=candidate,
+                folder=kept.source,
+                submission_sha256="",
+                grading_fingerprint="",
+                scoring_fingerprint="",
+                outcome="graded",
+                started_at=kept.graded_at,
+                finished_at=kept.graded_at,
+                host="unknown",
+            )
+            state = state.model_copy(
+                update={"scoring_fingerprint": scoring, "score": summarize(card) if card else None}
+            )
             write_atomic(layout.state_file(candidate), state.model_dump_json(indent=1) + "\n")
             report.kept[candidate] = kept.source
             kept_gradings.append(kept)
         if len({f.grader for f in kept_gradings} - {None}) > 1:
-            report.warnings.append("the kept gradings come from different grader versions or settings "
-                                   "(rows, backend, spec): compare them with care")
+            report.warnings.append(
+                "the kept gradings come from different grader versions or settings "
+                "(rows, backend, spec): compare them with care"
+            )
         hook.cohort([c for c in cards if c is not None], staging)
         write_atomic(staging / "merge.json", report.model_dump_json(indent=1) + "\n")
         write_atomic(staging / "summary.md", report.markdown(read_states(layout)))

@@ -31,13 +31,24 @@ class SubmissionResult(BaseModel):
 
     @classmethod
     def from_state(cls, state: SubmissionState, action: Action, why: str) -> SubmissionResult:
-        return cls(candidate=state.candidate, folder=state.folder, action=action, why=why, outcome=state.outcome,
-                   reasons=state.reasons, duration_s=state.duration_s, score=state.score)
+        return cls(
+            candidate=state.candidate,
+            folder=state.folder,
+            action=action,
+            why=why,
+            outcome=state.outcome,
+            reasons=state.reasons,
+            duration_s=state.duration_s,
+            score=state.score,
+        )
 
     def headline(self) -> str:
         score = self.score
-        scored = (f", {score.total:g}/100{f' +{score.bonus:g}' if score.bonus else ''} {score.verdict_shown()}"
-                  if score else "")
+        scored = (
+            f", {score.total:g}/100{f' +{score.bonus:g}' if score.bonus else ''} {score.verdict_shown()}"
+            if score
+            else ""
+        )
         return f"{self.outcome}{scored}" + (f" ({self.why})" if self.why else "")
 
     def not_graded_here(self) -> list[str]:
@@ -74,28 +85,47 @@ class CohortResult(BaseModel):
         graded_now = sum(1 for r in self.results if r.action == "graded")
         stopped = sum(1 for r in self.results if r.action == "interrupted")
         not_here = sum(1 for r in self.results if r.score and r.score.environment)
-        return (f"{len(self.results)} submission(s): {self.count('graded')} graded, {self.count('partial')} partially "
-                f"graded, {self.count('failed')} failed" + (f", {stopped} interrupted" if stopped else "")
-                + (f", {not_here} incomplete because of the grader's environment" if not_here else "")
-                + f"; {graded_now} graded in this run in {self.elapsed_s:.0f} s with {self.jobs} job(s)")
+        return (
+            f"{len(self.results)} submission(s): {self.count('graded')} graded, {self.count('partial')} partially "
+            f"graded, {self.count('failed')} failed"
+            + (f", {stopped} interrupted" if stopped else "")
+            + (f", {not_here} incomplete because of the grader's environment" if not_here else "")
+            + f"; {graded_now} graded in this run in {self.elapsed_s:.0f} s with {self.jobs} job(s)"
+        )
 
     def markdown(self) -> str:
         """The summary as Markdown (for a CI job's step summary)."""
-        lines = ["# Grading summary", "", self.line(), "",
-                 "| candidate | outcome | total | bonus | verdict | red flags | notes |",
-                 "|---|---|---|---|---|---|---|"]
+        lines = [
+            "# Grading summary",
+            "",
+            self.line(),
+            "",
+            "| candidate | outcome | total | bonus | verdict | red flags | notes |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for r in self.results:
             s = r.score
             notes = "; ".join(filter(None, [*r.not_graded_here(), "; ".join(r.reasons)[:300]]))
             # GitHub renders a step summary's HTML: none of the candidate's (build errors quote their files).
             notes = notes.replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")
-            cells = [r.candidate, r.outcome, f"{s.total:g}" if s else "-", f"{s.bonus:g}" if s else "-",
-                     s.verdict_shown() if s else "-", ", ".join(s.red_flags) if s and s.red_flags else "-",
-                     notes or "-"]
+            cells = [
+                r.candidate,
+                r.outcome,
+                f"{s.total:g}" if s else "-",
+                f"{s.bonus:g}" if s else "-",
+                s.verdict_shown() if s else "-",
+                ", ".join(s.red_flags) if s and s.red_flags else "-",
+                notes or "-",
+            ]
             lines.append("| " + " | ".join(cells) + " |")
         if any(r.score and r.score.environment for r in self.results):
-            lines += ["", (f"**Not graded here** means the grader's environment, not the submission, kept a stage "
-                           f"from running. What to do: {REMEDY}.")]
+            lines += [
+                "",
+                (
+                    f"**Not graded here** means the grader's environment, not the submission, kept a stage "
+                    f"from running. What to do: {REMEDY}."
+                ),
+            ]
         return "\n".join(lines) + "\n"
 
     def write(self, layout: CohortLayout) -> None:

@@ -68,8 +68,12 @@ class CohortSettings:
 
     def fingerprinted(self) -> dict:
         """The settings that shape evidence (the secret enters through each candidate's seed)."""
-        settings = {"spec": self.spec, "rows": self.rows, "backend": self.backend,
-                    "serving": self.serving_settings.model_dump(mode="json") if self.serving_settings else None}
+        settings = {
+            "spec": self.spec,
+            "rows": self.rows,
+            "backend": self.backend,
+            "serving": self.serving_settings.model_dump(mode="json") if self.serving_settings else None,
+        }
         if self.policy_file is not None:
             settings["policy"] = policy_sha256(self.policy_file)
         return settings
@@ -107,8 +111,9 @@ class _Running:
 def _plan(entry: CohortEntry, layout: CohortLayout, settings: CohortSettings, scoring: str) -> _Planned:
     """What to do with one valid entry: grade it (and why), re-score its saved evidence, or skip it."""
     content = submission_sha256(entry.folder)
-    grading = grading_fingerprint(grader_fingerprint(settings.fingerprinted()),
-                                  seed_fingerprint(candidate_seed(settings.secret, entry.candidate)))
+    grading = grading_fingerprint(
+        grader_fingerprint(settings.fingerprinted()), seed_fingerprint(candidate_seed(settings.secret, entry.candidate))
+    )
     state = read_state(layout.state_file(entry.candidate))
     evidence_there = (layout.evidence_dir(entry.candidate) / "evidence.json").is_file()
     planned = _Planned(entry, content, grading, "grade", "", state)
@@ -194,15 +199,23 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 class CohortRun:
     """One run over a cohort folder; `run()` returns its summary."""
 
-    def __init__(self, cohort: Cohort, reports: Path, settings: CohortSettings, grade: GradeOne = grade_one,
-                 hook: ReportHook | None = None, console: Console | None = None) -> None:
+    def __init__(
+        self,
+        cohort: Cohort,
+        reports: Path,
+        settings: CohortSettings,
+        grade: GradeOne = grade_one,
+        hook: ReportHook | None = None,
+        console: Console | None = None,
+    ) -> None:
         self.cohort, self.settings, self.grade = cohort, settings, grade
         self.layout = CohortLayout(reports.resolve())
         self.hook: ReportHook = hook or RubricReports()
         self.console = console or Console(stderr=True)
         self.scoring = scoring_fingerprint(self.hook.rubric)
-        self.result = CohortResult(submissions=str(cohort.root), reports=str(self.layout.reports),
-                                   jobs=settings.jobs, started_at=now())
+        self.result = CohortResult(
+            submissions=str(cohort.root), reports=str(self.layout.reports), jobs=settings.jobs, started_at=now()
+        )
         self.context = multiprocessing.get_context("spawn")
 
     def run(self) -> CohortResult:
@@ -216,9 +229,11 @@ class CohortRun:
             mark_owned(self.layout.work)
             if stale or orphans:
                 found = ", ".join(f"{count} {kind}" for kind, count in orphans.items())
-                self.console.print(f"cleaned what an earlier, stopped run left: {len(stale)} half-written folder(s) "
-                                   f"or file(s)" + (f"; of stopped graders: {found}" if found else ""),
-                                   highlight=False)
+                self.console.print(
+                    f"cleaned what an earlier, stopped run left: {len(stale)} half-written folder(s) "
+                    f"or file(s)" + (f"; of stopped graders: {found}" if found else ""),
+                    highlight=False,
+                )
             append_log(self.layout, "run", pid=os.getpid(), jobs=self.settings.jobs, host=os.uname().nodename)
             for warning in self.cohort.warnings:
                 self.console.print(f"[yellow]{warning}[/yellow]", highlight=False)
@@ -234,8 +249,16 @@ class CohortRun:
         queue = []
         for entry in self.cohort.entries:
             if entry.error:
-                self._record(SubmissionResult(candidate=entry.candidate, folder=str(entry.folder), action="refused",
-                                              outcome="failed", reasons=[entry.error]), display)
+                self._record(
+                    SubmissionResult(
+                        candidate=entry.candidate,
+                        folder=str(entry.folder),
+                        action="refused",
+                        outcome="failed",
+                        reasons=[entry.error],
+                    ),
+                    display,
+                )
                 continue
             display.note(entry.candidate, "checking", "hashing the submission")
             planned = _plan(entry, self.layout, self.settings, self.scoring)
@@ -264,11 +287,13 @@ class CohortRun:
         try:
             card = self.hook.submission(load_evidence(self.layout.evidence_dir(candidate)), self.layout.reports)
         except (GraderError, ValueError) as exc:
-            self.console.print(f"[yellow]{candidate}: saved evidence not re-scored ({exc}); grading again[/yellow]",
-                               highlight=False)
+            self.console.print(
+                f"[yellow]{candidate}: saved evidence not re-scored ({exc}); grading again[/yellow]", highlight=False
+            )
             return False
-        state = state.model_copy(update={"scoring_fingerprint": self.scoring,
-                                         "score": summarize(card) if card else None})
+        state = state.model_copy(
+            update={"scoring_fingerprint": self.scoring, "score": summarize(card) if card else None}
+        )
         write_state(self.layout, state)
         append_log(self.layout, "rescore", candidate=candidate)
         self._record(SubmissionResult.from_state(state, "rescored", "saved evidence re-scored"), display)
@@ -276,22 +301,46 @@ class CohortRun:
 
     def _start(self, planned: _Planned) -> _Running:
         candidate = planned.entry.candidate
-        job = GradeJob(candidate=candidate, submission=planned.entry.folder,
-                       evidence_dir=self.layout.evidence_dir(candidate), reports_dir=self.layout.reports,
-                       spec=self.settings.spec, rows=self.settings.rows, secret=self.settings.secret,
-                       demo_secret=self.settings.demo_secret, backend=self.settings.backend,
-                       serving_settings=self.settings.serving_settings, policy_file=self.settings.policy_file)
+        job = GradeJob(
+            candidate=candidate,
+            submission=planned.entry.folder,
+            evidence_dir=self.layout.evidence_dir(candidate),
+            reports_dir=self.layout.reports,
+            spec=self.settings.spec,
+            rows=self.settings.rows,
+            secret=self.settings.secret,
+            demo_secret=self.settings.demo_secret,
+            backend=self.settings.backend,
+            serving_settings=self.settings.serving_settings,
+            policy_file=self.settings.policy_file,
+        )
         logs = self.layout.cohort / "logs"
         logs.mkdir(exist_ok=True)
         receive, send = self.context.Pipe(duplex=False)
         process = self.context.Process(
-            target=work, name=f"grade-{candidate}",
-            args=(job, self.grade, self.hook, send, self.layout.serving_lock, self.layout.worker_dir(candidate),
-                  logs / f"{candidate}.log", EXCLUSIVE_STAGES if self.settings.exclusive_serving else frozenset()))
+            target=work,
+            name=f"grade-{candidate}",
+            args=(
+                job,
+                self.grade,
+                self.hook,
+                send,
+                self.layout.serving_lock,
+                self.layout.worker_dir(candidate),
+                logs / f"{candidate}.log",
+                EXCLUSIVE_STAGES if self.settings.exclusive_serving else frozenset(),
+            ),
+        )
         process.start()
         send.close()
-        append_log(self.layout, "start", candidate=candidate, submission_sha256=planned.submission_sha256,
-                   pid=process.pid, why=planned.why)
+        append_log(
+            self.layout,
+            "start",
+            candidate=candidate,
+            submission_sha256=planned.submission_sha256,
+            pid=process.pid,
+            why=planned.why,
+        )
         return _Running(planned, process, receive, now())
 
     def _grade_all(self, queue: list[_Planned], display: CohortDisplay) -> None:
@@ -315,8 +364,12 @@ class CohortRun:
                         # A worker that had to be killed could not remove its containers itself.
                         _remove_orphans(self.settings.backend)
                         self._drain(worker, display)
-                        worker.message = {"type": "failed", "reasons": [
-                            f"stopped at the wall-clock limit of {self.settings.timeout_s:.0f} s per submission"]}
+                        worker.message = {
+                            "type": "failed",
+                            "reasons": [
+                                f"stopped at the wall-clock limit of {self.settings.timeout_s:.0f} s per submission"
+                            ],
+                        }
                     else:
                         worker.process.join(self.settings.kill_grace_s)
                         if worker.process.is_alive():
@@ -332,16 +385,29 @@ class CohortRun:
             _remove_orphans(self.settings.backend)
             for worker in running:
                 append_log(self.layout, "interrupted", candidate=worker.planned.entry.candidate)
-                self._record(SubmissionResult(candidate=worker.planned.entry.candidate,
-                                              folder=str(worker.planned.entry.folder), action="interrupted",
-                                              why=worker.planned.why, outcome="failed",
-                                              reasons=["the run was stopped before this submission finished"]),
-                             display)
+                self._record(
+                    SubmissionResult(
+                        candidate=worker.planned.entry.candidate,
+                        folder=str(worker.planned.entry.folder),
+                        action="interrupted",
+                        why=worker.planned.why,
+                        outcome="failed",
+                        reasons=["the run was stopped before this submission finished"],
+                    ),
+                    display,
+                )
             for planned in queue:
-                self._record(SubmissionResult(candidate=planned.entry.candidate, folder=str(planned.entry.folder),
-                                              action="interrupted", why=planned.why, outcome="failed",
-                                              reasons=["the run was stopped before this submission started"]),
-                             display)
+                self._record(
+                    SubmissionResult(
+                        candidate=planned.entry.candidate,
+                        folder=str(planned.entry.folder),
+                        action="interrupted",
+                        why=planned.why,
+                        outcome="failed",
+                        reasons=["the run was stopped before this submission started"],
+                    ),
+                    display,
+                )
             raise
 
     def _drain(self, worker: _Running, display: CohortDisplay) -> None:
@@ -370,16 +436,22 @@ class CohortRun:
         failed = message["type"] != "done"
         score = message.get("score")
         state = SubmissionState(
-            candidate=planned.entry.candidate, folder=str(planned.entry.folder),
-            submission_sha256=planned.submission_sha256, grading_fingerprint=planned.grading,
+            candidate=planned.entry.candidate,
+            folder=str(planned.entry.folder),
+            submission_sha256=planned.submission_sha256,
+            grading_fingerprint=planned.grading,
             grader_fingerprint=grader_fingerprint(self.settings.fingerprinted()),
-            scoring_fingerprint=self.scoring, outcome="failed" if failed else message["outcome"],
-            reasons=list(message.get("reasons") or []), stages=dict(message.get("stages") or {}),
-            backend=message.get("backend"), started_at=worker.started_at, finished_at=now(),
-            score=ScoreSummary.model_validate(score) if score else None)
+            scoring_fingerprint=self.scoring,
+            outcome="failed" if failed else message["outcome"],
+            reasons=list(message.get("reasons") or []),
+            stages=dict(message.get("stages") or {}),
+            backend=message.get("backend"),
+            started_at=worker.started_at,
+            finished_at=now(),
+            score=ScoreSummary.model_validate(score) if score else None,
+        )
         write_state(self.layout, state)
-        append_log(self.layout, "end", candidate=state.candidate, outcome=state.outcome,
-                   duration_s=state.duration_s)
+        append_log(self.layout, "end", candidate=state.candidate, outcome=state.outcome, duration_s=state.duration_s)
         self._record(SubmissionResult.from_state(state, "graded", planned.why), display)
 
     def _finish(self, began: float) -> None:

@@ -27,9 +27,22 @@ from grader.world.spec import load_spec
 REPORTS = "reports"
 
 
-def grade_single(submission: Path, candidate: str, out: Path, backend: str, spec: str, rows: int | None,
-                 secret: bytes, demo_secret: bool, force: bool, serving: ServingSettings | None, rubric: Path,
-                 ci: bool, console: Console, policy: Policy | None = None) -> CiEntry:
+def grade_single(
+    submission: Path,
+    candidate: str,
+    out: Path,
+    backend: str,
+    spec: str,
+    rows: int | None,
+    secret: bytes,
+    demo_secret: bool,
+    force: bool,
+    serving: ServingSettings | None,
+    rubric: Path,
+    ci: bool,
+    console: Console,
+    policy: Policy | None = None,
+) -> CiEntry:
     """Grade one submission into OUT and render its reports; in CI, a grader bug is returned, not raised."""
     from grader.grade import grade_submission
     from grader.report import report_evidence
@@ -47,9 +60,17 @@ def grade_single(submission: Path, candidate: str, out: Path, backend: str, spec
         console.print("[yellow]no Docker engine answers: grading with the local backend[/yellow]")
     try:
         with console.status("grading") as status:
-            evidence = grade_submission(submission, seeded, out, chosen, client, force,
-                                        progress=lambda stage: status.update(f"grading {candidate}: {stage}"),
-                                        policy=policy, serving_settings=serving)
+            evidence = grade_submission(
+                submission,
+                seeded,
+                out,
+                chosen,
+                client,
+                force,
+                progress=lambda stage: status.update(f"grading {candidate}: {stage}"),
+                policy=policy,
+                serving_settings=serving,
+            )
     except GraderError:
         raise
     except Exception as exc:  # a grader bug; in CI it is reported as the grader's failure, not the candidate's
@@ -61,27 +82,49 @@ def grade_single(submission: Path, candidate: str, out: Path, backend: str, spec
         if client is not None:
             client.close()
     for name, outcome in evidence.stages.items():
-        console.print(printable(f"{name:10s} {outcome.status:8s} {'; '.join(outcome.reasons)[:300]}"), highlight=False,
-                      markup=False)
+        console.print(
+            printable(f"{name:10s} {outcome.status:8s} {'; '.join(outcome.reasons)[:300]}"),
+            highlight=False,
+            markup=False,
+        )
     card = report_evidence(evidence, out / REPORTS, load_rubric(rubric))
-    console.print(f"{candidate}: {card.total:g}/100 (+{card.bonus:g} bonus), {verdict_word(card)}; red flags: "
-                  f"{', '.join(flag.id for flag in card.red_flags) or 'none'}", highlight=False)
+    console.print(
+        f"{candidate}: {card.total:g}/100 (+{card.bonus:g} bonus), {verdict_word(card)}; red flags: "
+        f"{', '.join(flag.id for flag in card.red_flags) or 'none'}",
+        highlight=False,
+    )
     for stage, text in card.environment.items():
-        console.print(printable(f"  not graded here (environment): {stage}: {text}"), style="yellow", highlight=False,
-                      markup=False)
+        console.print(
+            printable(f"  not graded here (environment): {stage}: {text}"),
+            style="yellow",
+            highlight=False,
+            markup=False,
+        )
     if card.environment:
         console.print(f"  what to do: {REMEDY}", style="yellow", highlight=False, markup=False)
     console.print(f"evidence: {out / 'evidence.json'}; report: {out / REPORTS / candidate / 'report.html'}")
     partial = [f"{name} {o.status}" for name, o in evidence.stages.items() if o.status != "ok"]
-    return CiEntry(candidate=candidate, card=card, grader_failed=False, reasons=partial,
-                   duration_s=time.monotonic() - started, outcome="partial" if partial else "graded")
+    return CiEntry(
+        candidate=candidate,
+        card=card,
+        grader_failed=False,
+        reasons=partial,
+        duration_s=time.monotonic() - started,
+        outcome="partial" if partial else "graded",
+    )
 
 
 def single_markdown(entry: CiEntry, submission: Path) -> str:
     """summary.md for one submission, in the same shape as a cohort's."""
-    result = SubmissionResult(candidate=entry.candidate, folder=str(submission), action="graded",
-                              outcome="failed" if entry.grader_failed else entry.outcome,
-                              reasons=entry.reasons, duration_s=entry.duration_s,
-                              score=summarize(entry.card) if entry.card else None)
-    return CohortResult(submissions=str(submission), reports="", jobs=1, started_at=now(),
-                        elapsed_s=entry.duration_s, results=[result]).markdown()
+    result = SubmissionResult(
+        candidate=entry.candidate,
+        folder=str(submission),
+        action="graded",
+        outcome="failed" if entry.grader_failed else entry.outcome,
+        reasons=entry.reasons,
+        duration_s=entry.duration_s,
+        score=summarize(entry.card) if entry.card else None,
+    )
+    return CohortResult(
+        submissions=str(submission), reports="", jobs=1, started_at=now(), elapsed_s=entry.duration_s, results=[result]
+    ).markdown()

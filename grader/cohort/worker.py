@@ -57,7 +57,7 @@ class StageGate:
             self.release()
         if stage in self.exclusive and self._held is None:
             self.conn.send({"type": "stage", "stage": WAITING})
-            handle = open(self.lock_path, "a")
+            handle = open(self.lock_path, "a")  # noqa: SIM115 - held until the stage ends (release())
             fcntl.flock(handle, fcntl.LOCK_EX)
             self._held = handle
         self.conn.send({"type": "stage", "stage": stage})
@@ -84,9 +84,15 @@ def classify(evidence: Any) -> tuple[Outcome, list[str], dict[str, str]]:
 
 
 def summarize(card: Scorecard) -> ScoreSummary:
-    return ScoreSummary(total=card.total, bonus=card.bonus, verdict=card.verdict, passed=card.passed,
-                        sections={k: (s.score if s.graded else None) for k, s in card.sections.items()},
-                        red_flags=[flag.id for flag in card.red_flags], environment=card.environment)
+    return ScoreSummary(
+        total=card.total,
+        bonus=card.bonus,
+        verdict=card.verdict,
+        passed=card.passed,
+        sections={k: (s.score if s.graded else None) for k, s in card.sections.items()},
+        red_flags=[flag.id for flag in card.red_flags],
+        environment=card.environment,
+    )
 
 
 _PR_SET_PDEATHSIG = 1
@@ -101,8 +107,16 @@ def _die_with_parent() -> None:
         raise SystemExit(1)
 
 
-def work(job: GradeJob, grade: GradeOne, hook: ReportHook, conn, serving_lock: Path, work_dir: Path,
-         log_file: Path, exclusive: frozenset[str] = EXCLUSIVE_STAGES) -> None:
+def work(
+    job: GradeJob,
+    grade: GradeOne,
+    hook: ReportHook,
+    conn,
+    serving_lock: Path,
+    work_dir: Path,
+    log_file: Path,
+    exclusive: frozenset[str] = EXCLUSIVE_STAGES,
+) -> None:
     """The worker process's main: never raises, always ends with one message to the parent."""
     signal.signal(signal.SIGTERM, _interrupt_once)
     signal.signal(signal.SIGINT, _interrupt_once)
@@ -121,9 +135,16 @@ def work(job: GradeJob, grade: GradeOne, hook: ReportHook, conn, serving_lock: P
         outcome, reasons, stages = classify(evidence)
         gate("report")
         card = hook.submission(evidence, job.reports_dir)
-        conn.send({"type": "done", "outcome": outcome, "reasons": reasons, "stages": stages,
-                   "backend": _document(evidence).get("backend"),
-                   "score": summarize(card).model_dump() if card is not None else None})
+        conn.send(
+            {
+                "type": "done",
+                "outcome": outcome,
+                "reasons": reasons,
+                "stages": stages,
+                "backend": _document(evidence).get("backend"),
+                "score": summarize(card).model_dump() if card is not None else None,
+            }
+        )
     except KeyboardInterrupt:
         conn.send({"type": "failed", "reasons": ["stopped before it finished (time limit or shutdown)"]})
     except GraderError as exc:

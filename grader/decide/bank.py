@@ -124,8 +124,9 @@ def _repeats(source: TomlFile, table: str, key: str, ids: list[list[str]]) -> li
     seen: set[str] = set()
     problems: list[Problem] = []
     for index, entry_ids in enumerate(ids):
-        problems += [source.problem((table, index, key), f"{table} {key} `{i}` is used twice")
-                     for i in entry_ids if i in seen]
+        problems += [
+            source.problem((table, index, key), f"{table} {key} `{i}` is used twice") for i in entry_ids if i in seen
+        ]
         seen.update(entry_ids)
     return problems
 
@@ -135,10 +136,12 @@ def load_guide(bank_path: Path = DEFAULT_BANK, red_flags_path: Path = DEFAULT_RE
     bank_file, flags_file = read_toml(bank_path), read_toml(red_flags_path)
     bank = validate(QuestionBank, bank_file)
     flags = validate(RedFlagList, flags_file)
-    problems = (_repeats(bank_file, "question", "id", [[q.id] for q in bank.questions])
-                + _repeats(flags_file, "red_flag", "id", [[f.id] for f in flags.red_flags])
-                # A report flag standing for two guide flags would count twice.
-                + _repeats(flags_file, "red_flag", "practical", [f.practical for f in flags.red_flags]))
+    problems = (
+        _repeats(bank_file, "question", "id", [[q.id] for q in bank.questions])
+        + _repeats(flags_file, "red_flag", "id", [[f.id] for f in flags.red_flags])
+        # A report flag standing for two guide flags would count twice.
+        + _repeats(flags_file, "red_flag", "practical", [f.practical for f in flags.red_flags])
+    )
     if problems:
         raise problems_error(problems)
     digest = hashlib.sha256(bank_file.text.encode() + b"\0" + flags_file.text.encode()).hexdigest()

@@ -43,9 +43,13 @@ class Combined:
     disagreements: list[Disagreement]
 
     def categories(self) -> dict[str, CategoryResult]:
-        return {category: CategoryResult(questions=sum(q.category == category for q in self.questions),
-                                         average=None if value is None else shown(value))
-                for category, value in self.category_means.items()}
+        return {
+            category: CategoryResult(
+                questions=sum(q.category == category for q in self.questions),
+                average=None if value is None else shown(value),
+            )
+            for category, value in self.category_means.items()
+        }
 
 
 def _questions(scorecards: list[LoadedScorecard], guide: Guide) -> tuple[list[QuestionScores], dict[str, Fraction]]:
@@ -66,11 +70,18 @@ def _questions(scorecards: list[LoadedScorecard], guide: Guide) -> tuple[list[Qu
         asked = asked_first[key]
         bank_question = guide.question(asked.id) if asked.id is not None else None
         means[key] = mean([Fraction(s) for s in scores[key].values()])
-        questions.append(QuestionScores(
-            key=key, id=asked.id, text=bank_question.text if bank_question else (asked.text or "").strip(),
-            category=bank_question.category if bank_question else asked.category,
-            difficulty=bank_question.difficulty if bank_question else asked.difficulty,
-            scores=scores[key], average=shown(means[key]), notes=notes.get(key, {})))
+        questions.append(
+            QuestionScores(
+                key=key,
+                id=asked.id,
+                text=bank_question.text if bank_question else (asked.text or "").strip(),
+                category=bank_question.category if bank_question else asked.category,
+                difficulty=bank_question.difficulty if bank_question else asked.difficulty,
+                scores=scores[key],
+                average=shown(means[key]),
+                notes=notes.get(key, {}),
+            )
+        )
     return questions, means
 
 
@@ -84,6 +95,9 @@ def combine(scorecards: list[LoadedScorecard], guide: Guide) -> Combined:
     known = [value for value in category_means.values() if value is not None]
     overall = mean(known) if len(known) == len(CATEGORIES) else None
     spreads = {q.key: max(q.scores.values()) - min(q.scores.values()) for q in questions}
-    disagreements = [Disagreement(key=q.key, text=q.text, scores=q.scores, spread=spreads[q.key])
-                     for q in questions if spreads[q.key] >= DISAGREEMENT_POINTS]
+    disagreements = [
+        Disagreement(key=q.key, text=q.text, scores=q.scores, spread=spreads[q.key])
+        for q in questions
+        if spreads[q.key] >= DISAGREEMENT_POINTS
+    ]
     return Combined(questions=questions, category_means=category_means, overall=overall, disagreements=disagreements)

@@ -15,7 +15,7 @@ import difflib
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -71,12 +71,17 @@ def _show(report_folder: Path, console: Console) -> list[Path]:
     try:
         updated = show_decision(report_folder)
     except (GraderError, OSError) as exc:
-        _warn(console, f"{report_folder}: the reports do not show the new decision ({exc}); "
-                       "`grader report` re-renders them")
+        _warn(
+            console,
+            f"{report_folder}: the reports do not show the new decision ({exc}); `grader report` re-renders them",
+        )
         return []
     if len(updated) < 2:
-        _warn(console, f"{report_folder}: a report rendered before decisions has no place for one; "
-                       "`grader report` re-renders it with the decision")
+        _warn(
+            console,
+            f"{report_folder}: a report rendered before decisions has no place for one; "
+            "`grader report` re-renders it with the decision",
+        )
     return updated
 
 
@@ -97,8 +102,10 @@ def _candidate_folders(root: Path, holds: Callable[[Path], bool]) -> set[str]:
 def _check_cohort_root(scorecards: Path) -> None:
     strays = [entry for entry in scorecards.iterdir() if not entry.is_dir() and not is_note(entry)]
     if strays:
-        raise BadInput(f"{sorted(strays)[0]}: for a cohort, scorecards go in one folder per candidate "
-                       f"({scorecards}/<candidate>/<interviewer>.toml)")
+        raise BadInput(
+            f"{sorted(strays)[0]}: for a cohort, scorecards go in one folder per candidate "
+            f"({scorecards}/<candidate>/<interviewer>.toml)"
+        )
 
 
 def _without_report(scorecards: Path, reports: Path, candidates: set[str], known: set[str]) -> BadInput:
@@ -107,12 +114,15 @@ def _without_report(scorecards: Path, reports: Path, candidates: set[str], known
     for candidate in sorted(candidates):
         close = difflib.get_close_matches(candidate, sorted(known), n=1)
         named.append(f"{scorecards / candidate}" + (f" (did you mean {close[0]}?)" if close else ""))
-    return BadInput(f"no report in {reports} for the scorecard folder(s) {', '.join(named)}: rename the folder to "
-                    "the candidate's id, or pass --allow-missing-report to decide without the practical (no hire)")
+    return BadInput(
+        f"no report in {reports} for the scorecard folder(s) {', '.join(named)}: rename the folder to "
+        "the candidate's id, or pass --allow-missing-report to decide without the practical (no hire)"
+    )
 
 
-def _decide_cohort(scorecards: Path, reports: Path, guide: Guide,
-                   allow_missing_report: bool) -> dict[str, Decision | None]:
+def _decide_cohort(
+    scorecards: Path, reports: Path, guide: Guide, allow_missing_report: bool
+) -> dict[str, Decision | None]:
     """Every candidate with scorecards or a report (None: a report and no scorecard yet); nothing written."""
     _check_cohort_root(_folder(scorecards, "scorecards"))
     interviewed = _candidate_folders(scorecards, lambda p: bool(scorecard_files(p)))
@@ -129,28 +139,44 @@ def _decide_cohort(scorecards: Path, reports: Path, guide: Guide,
         elif candidate in reported:
             decisions[candidate] = _decide_one(candidate, scorecards, reports / candidate / REPORT_FILE, guide)
         else:
-            decisions[candidate] = decide(candidate, load_scorecards(scorecards / candidate, candidate, guide),
-                                          None, "", guide)
+            decisions[candidate] = decide(
+                candidate, load_scorecards(scorecards / candidate, candidate, guide), None, "", guide
+            )
     return decisions
 
 
 def decide_command(
-    scorecards: Annotated[Path, typer.Option(
-        "--scorecards", help="Interview scorecards: one scorecard file, the candidate's folder of *.toml files, "
-                             "or one subfolder per candidate (a folder with --cohort).")],
-    candidate: Annotated[Optional[str], typer.Argument(
-        help="The candidate to decide (omit with --cohort).")] = None,
-    report: Annotated[Optional[Path], typer.Option(
-        "--report", help="The candidate's practical report: REPORTS/<candidate>/report.json.")] = None,
-    out: Annotated[Optional[Path], typer.Option(
-        "--out", help="Write decision.json here instead, and leave the reports untouched.")] = None,
-    cohort: Annotated[bool, typer.Option(
-        "--cohort", help="Decide every candidate with scorecards (SCORECARDS/<candidate>/) or a report.")] = False,
-    reports: Annotated[Optional[Path], typer.Option(
-        "--reports", help="With --cohort: the REPORTS folder `grader report` or `grader grade` wrote.")] = None,
-    allow_missing_report: Annotated[bool, typer.Option(
-        "--allow-missing-report", help="With --cohort: decide a scorecard folder with no report in REPORTS "
-                                       "(no practical, so no hire) instead of refusing it as a likely typo.")] = False,
+    scorecards: Annotated[
+        Path,
+        typer.Option(
+            "--scorecards",
+            help="Interview scorecards: one scorecard file, the candidate's folder of *.toml files, "
+            "or one subfolder per candidate (a folder with --cohort).",
+        ),
+    ],
+    candidate: Annotated[str | None, typer.Argument(help="The candidate to decide (omit with --cohort).")] = None,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="The candidate's practical report: REPORTS/<candidate>/report.json.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write decision.json here instead, and leave the reports untouched.")
+    ] = None,
+    cohort: Annotated[
+        bool,
+        typer.Option("--cohort", help="Decide every candidate with scorecards (SCORECARDS/<candidate>/) or a report."),
+    ] = False,
+    reports: Annotated[
+        Path | None,
+        typer.Option("--reports", help="With --cohort: the REPORTS folder `grader report` or `grader grade` wrote."),
+    ] = None,
+    allow_missing_report: Annotated[
+        bool,
+        typer.Option(
+            "--allow-missing-report",
+            help="With --cohort: decide a scorecard folder with no report in REPORTS "
+            "(no practical, so no hire) instead of refusing it as a likely typo.",
+        ),
+    ] = False,
 ) -> None:
     """Apply the interview guide's hire rule to interview scorecards and the practical report."""
     console = Console(width=None if sys.stdout.isatty() else 160)
@@ -169,17 +195,21 @@ def decide_command(
                 updated += _show(reports / name, console)
         updated += _refresh(reports, console)
         print_cohort(decisions, console)
-        console.print(f"decisions: {reports}/<candidate>/{DECISION_FILE}; {len(updated)} report file(s) updated",
-                      soft_wrap=True)
+        console.print(
+            f"decisions: {reports}/<candidate>/{DECISION_FILE}; {len(updated)} report file(s) updated", soft_wrap=True
+        )
         return
     if candidate is None or report is None or reports is not None or allow_missing_report:
-        raise BadInput("give CANDIDATE --scorecards DIR --report REPORTS/<candidate>/report.json, "
-                       "or --cohort --scorecards DIR --reports REPORTS [--allow-missing-report]")
+        raise BadInput(
+            "give CANDIDATE --scorecards DIR --report REPORTS/<candidate>/report.json, "
+            "or --cohort --scorecards DIR --reports REPORTS [--allow-missing-report]"
+        )
     report_file = report / REPORT_FILE if report.is_dir() else report
     report_folder = report_file.resolve().parent
     decision = _decide_one(candidate, scorecards, report_file, load_guide())
     target = write_decision(decision, out or report_folder / DECISION_FILE)
     updated = [] if out else _show(report_folder, console) + _refresh(report_folder.parent, console)
     print_decision(decision, console)
-    console.print(f"decision: {target}" + (f"; updated {', '.join(p.name for p in updated)}" if updated else ""),
-                  soft_wrap=True)
+    console.print(
+        f"decision: {target}" + (f"; updated {', '.join(p.name for p in updated)}" if updated else ""), soft_wrap=True
+    )

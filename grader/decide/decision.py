@@ -112,14 +112,25 @@ class Practical(BaseModel):
     max: float
     verdict_reasons: list[str]
     red_flags: list[str] = Field(description="raised red flag ids of the report")
-    environment: dict[str, str] = Field(default_factory=dict, description=(
-        "the report's stages the grader's environment kept from running (stage -> what happened, what to do)"))
+    environment: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "the report's stages the grader's environment kept from running (stage -> what happened, what to do)"
+        ),
+    )
 
     @classmethod
     def of(cls, card: Scorecard, report: str) -> Practical:
-        return cls(report=report, passed=card.passed, verdict=card.verdict, total=card.total, max=card.max,
-                   verdict_reasons=card.verdict_reasons, red_flags=sorted(f.id for f in card.red_flags),
-                   environment=card.environment)
+        return cls(
+            report=report,
+            passed=card.passed,
+            verdict=card.verdict,
+            total=card.total,
+            max=card.max,
+            verdict_reasons=card.verdict_reasons,
+            red_flags=sorted(f.id for f in card.red_flags),
+            environment=card.environment,
+        )
 
 
 class Decision(BaseModel):
@@ -180,5 +191,6 @@ def load_decision(folder: Path) -> Decision | None:
         return None
     except (OSError, UnicodeDecodeError, ValueError, ValidationError) as exc:
         reason = f"{len(exc.errors())} invalid field(s)" if isinstance(exc, ValidationError) else str(exc)
-        raise BadInput(f"{path} is not a {DECISION_SCHEMA} file ({reason}): run `grader decide` again "
-                       "or delete it") from None
+        raise BadInput(
+            f"{path} is not a {DECISION_SCHEMA} file ({reason}): run `grader decide` again or delete it"
+        ) from None

@@ -19,8 +19,9 @@ def interview_flags(scorecards: list[LoadedScorecard], guide: Guide) -> list[Rai
         for ticked in loaded.card.red_flags:
             flag = guide.flag(ticked.id)
             assert flag is not None, f"{ticked.id} passed the scorecard check"
-            raised.append(RaisedFlag(id=flag.id, text=flag.text, source="interview", by=loaded.card.interviewer,
-                                     note=ticked.note))
+            raised.append(
+                RaisedFlag(id=flag.id, text=flag.text, source="interview", by=loaded.card.interviewer, note=ticked.note)
+            )
     return raised
 
 
@@ -32,6 +33,5 @@ def practical_flags(report: Scorecard, guide: Guide) -> tuple[list[RaisedFlag], 
         if flag is None:
             uncounted.append(UncountedFlag(id=raised.id, message=raised.message))
         else:
-            counted.append(RaisedFlag(id=flag.id, text=flag.text, source="practical", by=raised.id,
-                                      note=raised.detail))
+            counted.append(RaisedFlag(id=flag.id, text=flag.text, source="practical", by=raised.id, note=raised.detail))
     return counted, uncounted

@@ -36,19 +36,24 @@ def _shortfalls(asked: list[tuple[Category, Difficulty | None]], role_level: Rol
     for category, (least, most) in mix.counts(role_level).items():
         count = sum(c == category for c, _ in asked)
         if count < least or (most is not None and count > most):
-            found.append(f"{count} {category} question(s) asked; the guide asks for {_span(least, most)} "
-                         f"for a {role_level} role")
+            found.append(
+                f"{count} {category} question(s) asked; the guide asks for {_span(least, most)} for a {role_level} role"
+            )
     technical = [difficulty for category, difficulty in asked if category == "technical"]
     difficulties = sorted({d for d in technical if d})
     if technical and len(difficulties) < mix.technical_difficulties:
-        found.append(f"technical questions span {len(difficulties)} difficulty level(s)"
-                     f"{' (' + ', '.join(difficulties) + ')' if difficulties else ''}; the guide asks for "
-                     f"questions across difficulties (at least {mix.technical_difficulties})")
+        found.append(
+            f"technical questions span {len(difficulties)} difficulty level(s)"
+            f"{' (' + ', '.join(difficulties) + ')' if difficulties else ''}; the guide asks for "
+            f"questions across difficulties (at least {mix.technical_difficulties})"
+        )
     min_hard = mix.level(role_level).min_hard
     hard = technical.count("hard")
     if hard < min_hard:
-        found.append(f"{hard} hard technical question(s) for a {role_level} role; the guide weights harder "
-                     f"technical questions higher for it (at least {min_hard})")
+        found.append(
+            f"{hard} hard technical question(s) for a {role_level} role; the guide weights harder "
+            f"technical questions higher for it (at least {min_hard})"
+        )
     return found
 
 

@@ -30,31 +30,44 @@ from grader.decide.scorecard import LoadedScorecard
 from grader.rubric.scorecard import Scorecard
 
 THRESHOLD = Fraction(3)
-RULE = ("hire when the overall average (the mean of the technical, behavioral and role-fit averages, each category "
-        "weighing the same) is 3.0 or more, every category having been asked about; no red flag of the guide's "
-        "list is raised (by an interviewer or by the practical report); and the practical test passed")
+RULE = (
+    "hire when the overall average (the mean of the technical, behavioral and role-fit averages, each category "
+    "weighing the same) is 3.0 or more, every category having been asked about; no red flag of the guide's "
+    "list is raised (by an interviewer or by the practical report); and the practical test passed"
+)
 
 
 def _overall(combined: Combined) -> Condition:
     missing = [category for category in CATEGORIES if combined.category_means[category] is None]
     if combined.overall is None or missing:
         which = f"categor{'y' if len(missing) == 1 else 'ies'} {', '.join(missing)}"
-        return Condition(id="overall", met=False, detail=f"overall: missing {which}: no {' or '.join(missing)} "
-                                                         "question asked, so the rule cannot be applied")
+        return Condition(
+            id="overall",
+            met=False,
+            detail=f"overall: missing {which}: no {' or '.join(missing)} question asked, so the rule cannot be applied",
+        )
     met = combined.overall >= THRESHOLD
-    parts = ", ".join(f"{category} {figure(value)}" for category, value in combined.category_means.items()
-                      if value is not None)
-    return Condition(id="overall", met=met, detail=f"overall: average {figure(combined.overall)} "
-                                                   f"{'≥' if met else '<'} {float(THRESHOLD):.1f} (mean of {parts})")
+    parts = ", ".join(
+        f"{category} {figure(value)}" for category, value in combined.category_means.items() if value is not None
+    )
+    return Condition(
+        id="overall",
+        met=met,
+        detail=f"overall: average {figure(combined.overall)} "
+        f"{'≥' if met else '<'} {float(THRESHOLD):.1f} (mean of {parts})",
+    )
 
 
 def _category_warnings(combined: Combined, overall: Condition) -> list[str]:
     """Categories under 3.0 that the overall carried: not a failing condition, but for the deciders to weigh."""
     if not overall.met:
         return []
-    return [f"{category} averages {figure(value)}, below {float(THRESHOLD):.1f}: the overall passes the guide's "
-            "rule; weigh it" for category, value in combined.category_means.items()
-            if value is not None and value < THRESHOLD]
+    return [
+        f"{category} averages {figure(value)}, below {float(THRESHOLD):.1f}: the overall passes the guide's "
+        "rule; weigh it"
+        for category, value in combined.category_means.items()
+        if value is not None and value < THRESHOLD
+    ]
 
 
 def _red_flags(raised: list[RaisedFlag]) -> Condition:
@@ -64,7 +77,9 @@ def _red_flags(raised: list[RaisedFlag]) -> Condition:
     for flag in raised:
         origins.setdefault(flag.id, []).append(flag.origin())
     listed = ", ".join(f"{flag_id} ({'; '.join(where)})" for flag_id, where in origins.items())
-    return Condition(id="red_flags", met=False, detail=f"red flags: {len(origins)} of the guide's list raised: {listed}")
+    return Condition(
+        id="red_flags", met=False, detail=f"red flags: {len(origins)} of the guide's list raised: {listed}"
+    )
 
 
 def _practical(practical: Practical | None) -> Condition:
@@ -72,17 +87,22 @@ def _practical(practical: Practical | None) -> Condition:
         return Condition(id="practical", met=False, detail="practical test: no report yet, so no pass")
     if practical.environment:
         stages = "; ".join(f"{stage}: {text}" for stage, text in practical.environment.items())
-        return Condition(id="practical", met=False, pending=True,
-                         detail=f"practical not graded: {stages} (the grader's environment, not the candidate's "
-                                "work): grade it again where it can run, then run grader decide again")
+        return Condition(
+            id="practical",
+            met=False,
+            pending=True,
+            detail=f"practical not graded: {stages} (the grader's environment, not the candidate's "
+            "work): grade it again where it can run, then run grader decide again",
+        )
     result = f"practical test: {practical.verdict} {practical.total:g}/{practical.max:g}"
     if practical.passed:
         return Condition(id="practical", met=True, detail=result)
     return Condition(id="practical", met=False, detail=f"{result} ({'; '.join(practical.verdict_reasons)})")
 
 
-def decide(candidate: str, scorecards: list[LoadedScorecard], report: Scorecard | None, report_path: str,
-           guide: Guide) -> Decision:
+def decide(
+    candidate: str, scorecards: list[LoadedScorecard], report: Scorecard | None, report_path: str, guide: Guide
+) -> Decision:
     """The hiring decision for one candidate from their scorecards (at least one) and practical report."""
     assert scorecards, "a candidate with no scorecard has no interview to decide on"
     combined = combine(scorecards, guide)
@@ -95,14 +115,26 @@ def decide(candidate: str, scorecards: list[LoadedScorecard], report: Scorecard 
     pending = not hire and all(reason.met or reason.pending for reason in reasons)
     role_level = scorecards[0].card.role_level
     return Decision(
-        candidate=candidate, recommendation="hire" if hire else "pending" if pending else "no hire", hire=hire,
-        rule=RULE, reasons=reasons,
-        overall=None if combined.overall is None else shown(combined.overall), categories=combined.categories(),
+        candidate=candidate,
+        recommendation="hire" if hire else "pending" if pending else "no hire",
+        hire=hire,
+        rule=RULE,
+        reasons=reasons,
+        overall=None if combined.overall is None else shown(combined.overall),
+        categories=combined.categories(),
         role_level=role_level,
-        interviewers=[Interviewer(interviewer=s.card.interviewer, date=s.card.date, file=s.source.path.name,
-                                  notes=s.card.notes.strip())
-                      for s in sorted(scorecards, key=lambda item: item.card.interviewer)],
-        questions=combined.questions, disagreements=combined.disagreements, red_flags=raised, practical=practical,
-        practical_flags_not_counted=uncounted, category_warnings=_category_warnings(combined, overall),
+        interviewers=[
+            Interviewer(
+                interviewer=s.card.interviewer, date=s.card.date, file=s.source.path.name, notes=s.card.notes.strip()
+            )
+            for s in sorted(scorecards, key=lambda item: item.card.interviewer)
+        ],
+        questions=combined.questions,
+        disagreements=combined.disagreements,
+        red_flags=raised,
+        practical=practical,
+        practical_flags_not_counted=uncounted,
+        category_warnings=_category_warnings(combined, overall),
         mix_warnings=mix_warnings(scorecards, role_level, guide),
-        guide_sha256=guide.sha256)
+        guide_sha256=guide.sha256,
+    )

@@ -48,7 +48,9 @@ class AskedQuestion(TomlModel):
     def _bank_or_outside(self) -> AskedQuestion:
         if self.id is not None:
             if self.text is not None or self.category is not None or self.difficulty is not None:
-                raise ValueError("a bank question takes its text, category and difficulty from the bank: give `id` alone")
+                raise ValueError(
+                    "a bank question takes its text, category and difficulty from the bank: give `id` alone"
+                )
         elif not (self.text and self.text.strip()) or self.category is None:
             raise ValueError("give a bank `id`, or the `text` and `category` of a question outside the bank")
         elif self.difficulty is not None and self.category != "technical":
@@ -108,26 +110,42 @@ def _problems(source: TomlFile, card: InterviewScorecard, candidate: str, guide:
     except GraderError as exc:
         problems.append(source.problem(("candidate",), str(exc)))
     if card.candidate != candidate:
-        problems.append(source.problem(("candidate",), f"candidate `{card.candidate}` is not `{candidate}`, "
-                                                       "the candidate these scorecards are read for"))
+        problems.append(
+            source.problem(
+                ("candidate",),
+                f"candidate `{card.candidate}` is not `{candidate}`, the candidate these scorecards are read for",
+            )
+        )
     question_ids = [q.id for q in guide.bank.questions]
     seen: dict[str, int] = {}
     for index, asked in enumerate(card.questions):
         if asked.id is not None and guide.question(asked.id) is None:
             # Suggestions cost a fuzzy match each: only for the problems that will be shown.
             hint = _suggest(asked.id, question_ids) if len(problems) < MAX_PROBLEMS else ""
-            problems.append(source.problem(("question", index, "id"), f"unknown question id `{asked.id}`: not in "
-                                           f"the question bank{hint}"))
+            problems.append(
+                source.problem(
+                    ("question", index, "id"), f"unknown question id `{asked.id}`: not in the question bank{hint}"
+                )
+            )
         if asked.key in seen:
-            problems.append(source.problem(("question", index), f"question {index + 1} repeats question "
-                                           f"{seen[asked.key] + 1}: score each question once per scorecard"))
+            problems.append(
+                source.problem(
+                    ("question", index),
+                    f"question {index + 1} repeats question "
+                    f"{seen[asked.key] + 1}: score each question once per scorecard",
+                )
+            )
         seen.setdefault(asked.key, index)
     flag_ids = [f.id for f in guide.red_flags]
     for index, ticked in enumerate(card.red_flags):
         if guide.flag(ticked.id) is None:
             hint = _suggest(ticked.id, flag_ids) if len(problems) < MAX_PROBLEMS else ""
-            problems.append(source.problem(("red_flag", index, "id"), f"unknown red flag `{ticked.id}`: the "
-                                           f"guide's are {', '.join(flag_ids)}{hint}"))
+            problems.append(
+                source.problem(
+                    ("red_flag", index, "id"),
+                    f"unknown red flag `{ticked.id}`: the guide's are {', '.join(flag_ids)}{hint}",
+                )
+            )
     return problems
 
 
@@ -152,8 +170,10 @@ def is_scorecard(entry: Path) -> bool:
 
 def _stray(entry: Path, folder: Path) -> str:
     if entry.is_dir():
-        return (f"{entry}: a folder inside the scorecard folder {folder}, whose files would not be read: "
-                f"put each scorecard directly in {folder}")
+        return (
+            f"{entry}: a folder inside the scorecard folder {folder}, whose files would not be read: "
+            f"put each scorecard directly in {folder}"
+        )
     return f"{entry}: not a scorecard (*{SCORECARD_SUFFIX}): rename it, or move it out of {folder}"
 
 
@@ -181,15 +201,25 @@ def load_scorecards(path: Path, candidate: str, guide: Guide) -> list[LoadedScor
     for item in loaded:
         earlier = first_by_interviewer.setdefault(item.card.interviewer.casefold(), item)
         if earlier is not item:
-            problems.append(item.source.problem(("interviewer",), f"a second scorecard by {item.card.interviewer} "
-                                                f"(the first is {earlier.source.path}, by {earlier.card.interviewer}; "
-                                                "names are compared ignoring case and spaces): one file per "
-                                                "interviewer"))
+            problems.append(
+                item.source.problem(
+                    ("interviewer",),
+                    f"a second scorecard by {item.card.interviewer} "
+                    f"(the first is {earlier.source.path}, by {earlier.card.interviewer}; "
+                    "names are compared ignoring case and spaces): one file per "
+                    "interviewer",
+                )
+            )
     levels = sorted({item.card.role_level for item in loaded})
     if len(levels) > 1:
-        problems += [item.source.problem(("role_level",), f"role_level {item.card.role_level}, but the scorecards "
-                                         f"for {candidate} disagree ({', '.join(levels)}): the role is one")
-                     for item in loaded]
+        problems += [
+            item.source.problem(
+                ("role_level",),
+                f"role_level {item.card.role_level}, but the scorecards "
+                f"for {candidate} disagree ({', '.join(levels)}): the role is one",
+            )
+            for item in loaded
+        ]
     if problems:
         raise problems_error(problems)
     return loaded

@@ -25,12 +25,19 @@ def print_decision(decision: Decision, console: Console) -> None:
     """Recommendation, every condition, then what to look at: weak categories, flags, mix, disagreements."""
     colour = _colour(decision)
     overall = "missing a category" if decision.overall is None else decision.overall.text()
-    console.print(f"[bold]{escape(decision.candidate)}[/bold]: [bold {colour}]{decision.recommendation.upper()}"
-                  f"[/bold {colour}] ({decision.role_level} role, {len(decision.interviewers)} interviewer(s), "
-                  f"overall {overall})")
+    console.print(
+        f"[bold]{escape(decision.candidate)}[/bold]: [bold {colour}]{decision.recommendation.upper()}"
+        f"[/bold {colour}] ({decision.role_level} role, {len(decision.interviewers)} interviewer(s), "
+        f"overall {overall})"
+    )
     for reason in decision.reasons:
-        mark = ("[green]met[/green]    " if reason.met else "[yellow]pending[/yellow]" if reason.pending
-                else "[red]not met[/red]")
+        mark = (
+            "[green]met[/green]    "
+            if reason.met
+            else "[yellow]pending[/yellow]"
+            if reason.pending
+            else "[red]not met[/red]"
+        )
         console.print(f"  {mark} {escape(reason.detail)}")
     for warning in decision.category_warnings:
         console.print(f"  [yellow]warning:[/yellow] {escape(warning)}")
@@ -40,25 +47,42 @@ def print_decision(decision: Decision, console: Console) -> None:
         console.print(f"  [yellow]interview mix:[/yellow] {escape(warning)}")
     for disagreement in decision.disagreements:
         scores = ", ".join(f"{who} {score}" for who, score in disagreement.scores.items())
-        console.print(f"  [yellow]{disagreement.spread} points apart[/yellow] on {escape(disagreement.key)}: "
-                      f"{escape(scores)}")
+        console.print(
+            f"  [yellow]{disagreement.spread} points apart[/yellow] on {escape(disagreement.key)}: {escape(scores)}"
+        )
 
 
 def print_cohort(decisions: dict[str, Decision | None], console: Console) -> None:
     """One row per candidate; a candidate with a report and no scorecard shows as not interviewed yet."""
-    table = Table("candidate", "decision", *CATEGORIES, "overall", "red flags", "practical", "mix warnings",
-                  "disagreements", title="Hiring decisions")
+    table = Table(
+        "candidate",
+        "decision",
+        *CATEGORIES,
+        "overall",
+        "red flags",
+        "practical",
+        "mix warnings",
+        "disagreements",
+        title="Hiring decisions",
+    )
     for candidate, decision in decisions.items():
         if decision is None:
             table.add_row(escape(candidate), NO_INTERVIEW, *[""] * (len(CATEGORIES) + 5))
             continue
         colour = _colour(decision)
         practical = decision.practical
-        table.add_row(escape(candidate), f"[{colour}]{decision.recommendation}[/{colour}]",
-                      *(_average(decision, c) for c in CATEGORIES),
-                      "missing" if decision.overall is None else decision.overall.text(),
-                      " ".join(sorted({f.id for f in decision.red_flags})) or "-",
-                      "no report" if practical is None else "not graded here (environment)" if practical.environment
-                      else f"{practical.verdict} {practical.total:g}",
-                      str(len(decision.mix_warnings) or "-"), str(len(decision.disagreements) or "-"))
+        table.add_row(
+            escape(candidate),
+            f"[{colour}]{decision.recommendation}[/{colour}]",
+            *(_average(decision, c) for c in CATEGORIES),
+            "missing" if decision.overall is None else decision.overall.text(),
+            " ".join(sorted({f.id for f in decision.red_flags})) or "-",
+            "no report"
+            if practical is None
+            else "not graded here (environment)"
+            if practical.environment
+            else f"{practical.verdict} {practical.total:g}",
+            str(len(decision.mix_warnings) or "-"),
+            str(len(decision.disagreements) or "-"),
+        )
     console.print(table)

@@ -102,8 +102,10 @@ def read_toml(path: Path) -> TomlFile:
     try:
         size = path.stat().st_size
         if size > MAX_TOML_BYTES:
-            raise BadScorecard(f"{path}: {size // 1024} KB, over the {MAX_TOML_BYTES // 1024} KB a scorecard may be: "
-                               "is it the right file?")
+            raise BadScorecard(
+                f"{path}: {size // 1024} KB, over the {MAX_TOML_BYTES // 1024} KB a scorecard may be: "
+                "is it the right file?"
+            )
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise BadScorecard(f"{path}: cannot read it ({exc.strerror or exc})") from None

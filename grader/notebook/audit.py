@@ -23,22 +23,39 @@ MAX_COLUMNS_PER_FINDING = 3
 MAX_QUOTES = 3
 PROXIMITY = 60
 # A line that names the column to deny the problem is not a finding.
-NEGATION = re.compile(r"\bno (feature|column|sign|evidence|significant|leak|drift)|not significant|\bnone of\b|"
-                      r"did not (change|drift|leak)|no .{0,20}changed significantly", re.I)
+NEGATION = re.compile(
+    r"\bno (feature|column|sign|evidence|significant|leak|drift)|not significant|\bnone of\b|"
+    r"did not (change|drift|leak)|no .{0,20}changed significantly",
+    re.I,
+)
 
-LEAK_WORDS = re.compile(r"leak|post[- ]?(outcome|churn|event|cancel)|after (the )?(churn|cancel|outcome)|"
-                        r"future information|not (be )?(known|available) at (prediction|scoring|inference)|target proxy", re.I)
-DRIFT_WORDS = re.compile(r"drift|\bpsi\b|population stability|\bks\b|kolmogorov|distribution (shift|change)|shift(ed|s)? (from|in|after|since)", re.I)
-CONCEPT_WORDS = re.compile(r"concept drift|relationship .{0,40}chang|relation to churn|effect .{0,40}(chang|grow|increas|doubl|tripl)|"
-                           r"(chang|grow|increas)\w* (effect|relationship|association)|slope|log-odds", re.I)
+LEAK_WORDS = re.compile(
+    r"leak|post[- ]?(outcome|churn|event|cancel)|after (the )?(churn|cancel|outcome)|"
+    r"future information|not (be )?(known|available) at (prediction|scoring|inference)|target proxy",
+    re.I,
+)
+DRIFT_WORDS = re.compile(
+    r"drift|\bpsi\b|population stability|\bks\b|kolmogorov|distribution (shift|change)|shift(ed|s)? (from|in|after|since)",
+    re.I,
+)
+CONCEPT_WORDS = re.compile(
+    r"concept drift|relationship .{0,40}chang|relation to churn|effect .{0,40}(chang|grow|increas|doubl|tripl)|"
+    r"(chang|grow|increas)\w* (effect|relationship|association)|slope|log-odds",
+    re.I,
+)
 MISSING_WORDS = re.compile(r"missing|null|\bnan\b|not at random|\bmnar\b|\bmcar\b|\bmar\b", re.I)
 MNAR_CONTEXT = re.compile(r"churn|label|target|not at random|\bmnar\b|informative|depend|positive", re.I)
 DUPLICATE_WORDS = re.compile(r"duplicat", re.I)
 RATE_WORDS = re.compile(r"churn rate|positive rate|base rate|class (im)?balance|imbalance|prevalence|positives", re.I)
-WINDOW_WORDS = re.compile(r"label window|30[- ]day|30 days|next 30|label definition|churned_next_30d.*(defin|window|mean)", re.I)
-GROUP_WORDS = re.compile(r"(customer_id|customers?) .*(repeat|appear|multiple|group|across months|leak)|"
-                         r"group ?k ?fold|groupshufflesplit|out[- ]of[- ]time (split|validation|test|evaluation|holdout)|"
-                         r"time[- ]based split|temporal split|split by (month|time|customer)", re.I)
+WINDOW_WORDS = re.compile(
+    r"label window|30[- ]day|30 days|next 30|label definition|churned_next_30d.*(defin|window|mean)", re.I
+)
+GROUP_WORDS = re.compile(
+    r"(customer_id|customers?) .*(repeat|appear|multiple|group|across months|leak)|"
+    r"group ?k ?fold|groupshufflesplit|out[- ]of[- ]time (split|validation|test|evaluation|holdout)|"
+    r"time[- ]based split|temporal split|split by (month|time|customer)",
+    re.I,
+)
 MONTH = re.compile(r"\b(20\d\d)-(0[1-9]|1[0-2])\b")
 NUMBER = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(\s*%)?")
 
@@ -128,74 +145,165 @@ def collect_audit(cells: list[Cell], key: AnswerKey, final_model_columns: list[s
     quotes, others, _, _ = _column_finding(cells, LEAK_WORDS, columns, leak)
     evidence.false_leak_claims = sorted(others)
     specific = len(others) < MAX_COLUMNS_PER_FINDING
-    add(Check(id="leak_named", passed=bool(quotes) and specific, quotes=quotes,
-              detail=(f"names {leak} as leakage" if quotes else f"never names {leak} as leakage")
-              + ("" if specific else f"; but also calls {len(others)} honest columns leaks: not a specific finding"),
-              figures={"false_alarms": len(others)}))
+    add(
+        Check(
+            id="leak_named",
+            passed=bool(quotes) and specific,
+            quotes=quotes,
+            detail=(f"names {leak} as leakage" if quotes else f"never names {leak} as leakage")
+            + ("" if specific else f"; but also calls {len(others)} honest columns leaks: not a specific finding"),
+            figures={"false_alarms": len(others)},
+        )
+    )
     if final_model_columns is None:
         add(Check(id="leak_excluded", passed=None, detail="the final model's input columns are unknown (no signature)"))
     else:
         used = leak in final_model_columns
-        add(Check(id="leak_excluded", passed=not used,
-                  detail=f"the final model {'uses' if used else 'does not use'} {leak}",
-                  figures={"model_columns": len(final_model_columns)}))
+        add(
+            Check(
+                id="leak_excluded",
+                passed=not used,
+                detail=f"the final model {'uses' if used else 'does not use'} {leak}",
+                figures={"model_columns": len(final_model_columns)},
+            )
+        )
 
     drift = key.covariate_drift[0]
     quotes, others, hits, _ = _column_finding(cells, DRIFT_WORDS, columns, drift.column)
     evidence.false_drift_claims = sorted(others)
-    add(Check(id="drift_named", passed=bool(quotes), quotes=quotes,
-              detail=f"names {drift.column} as drifting" if quotes else f"never names {drift.column} as drifting",
-              figures={"true_from_month": drift.from_month, "other_columns_called_drifting": len(others)}))
+    add(
+        Check(
+            id="drift_named",
+            passed=bool(quotes),
+            quotes=quotes,
+            detail=f"names {drift.column} as drifting" if quotes else f"never names {drift.column} as drifting",
+            figures={"true_from_month": drift.from_month, "other_columns_called_drifting": len(others)},
+        )
+    )
     months = [m.group(0) for cell, line in hits for m in MONTH.finditer(line)]
     close = [m for m in months if _month_distance(m, drift.from_month) <= 1]
-    add(Check(id="drift_month", passed=bool(close) if hits else False,
-              detail=(f"dates the shift to {close[0]} (truth {drift.from_month})" if close else
-                      f"no month within one of {drift.from_month} given for the shift"),
-              figures={"months_given": ", ".join(sorted(set(months)))[:100]}))
+    add(
+        Check(
+            id="drift_month",
+            passed=bool(close) if hits else False,
+            detail=(
+                f"dates the shift to {close[0]} (truth {drift.from_month})"
+                if close
+                else f"no month within one of {drift.from_month} given for the shift"
+            ),
+            figures={"months_given": ", ".join(sorted(set(months)))[:100]},
+        )
+    )
 
     concept = key.concept_drift
     quotes, _, _, denied = _column_finding(cells, CONCEPT_WORDS, columns, concept.column)
-    add(Check(id="concept_drift_named", passed=bool(quotes), quotes=quotes or denied[:1],
-              detail=f"notes that the effect of {concept.column} changes" if quotes else
-              (f"names {concept.column} but concludes there is no concept drift" if denied else "no concept drift finding")))
+    add(
+        Check(
+            id="concept_drift_named",
+            passed=bool(quotes),
+            quotes=quotes or denied[:1],
+            detail=f"notes that the effect of {concept.column} changes"
+            if quotes
+            else (
+                f"names {concept.column} but concludes there is no concept drift"
+                if denied
+                else "no concept drift finding"
+            ),
+        )
+    )
 
     mnar = key.missing_not_at_random
     quotes, _, _, _ = _column_finding(cells, MISSING_WORDS, columns, mnar.column, extra=MNAR_CONTEXT)
-    add(Check(id="mnar_named", passed=bool(quotes), quotes=quotes,
-              detail=f"links missing {mnar.column} to churn" if quotes else f"does not link missing {mnar.column} to churn",
-              figures={"churner_missing_rate": round(mnar.missing_rate_churners, 3),
-                       "stayer_missing_rate": round(mnar.missing_rate_stayers, 3)}))
+    add(
+        Check(
+            id="mnar_named",
+            passed=bool(quotes),
+            quotes=quotes,
+            detail=f"links missing {mnar.column} to churn"
+            if quotes
+            else f"does not link missing {mnar.column} to churn",
+            figures={
+                "churner_missing_rate": round(mnar.missing_rate_churners, 3),
+                "stayer_missing_rate": round(mnar.missing_rate_stayers, 3),
+            },
+        )
+    )
 
     duplicate_lines = _context_lines(cells, DUPLICATE_WORDS)
     count = key.duplicates.count
-    matching = [(c, l) for c, l in duplicate_lines if {count, 2 * count} & {int(v) for v in _numbers(l) if v == int(v)}]
-    add(Check(id="duplicates_found", passed=bool(duplicate_lines),
-              quotes=[c.quote(l) for c, l in (matching or duplicate_lines)[:MAX_QUOTES]],
-              detail="reports duplicate rows" if duplicate_lines else "no duplicate check reported"))
-    add(Check(id="duplicates_count", passed=bool(matching), figures={"true_count": count},
-              detail=f"prints the true duplicate count {count}" if matching else f"does not print the true count {count}"))
+    matching = [
+        (c, line) for c, line in duplicate_lines if {count, 2 * count} & {int(v) for v in _numbers(line) if v == int(v)}
+    ]
+    add(
+        Check(
+            id="duplicates_found",
+            passed=bool(duplicate_lines),
+            quotes=[c.quote(line) for c, line in (matching or duplicate_lines)[:MAX_QUOTES]],
+            detail="reports duplicate rows" if duplicate_lines else "no duplicate check reported",
+        )
+    )
+    add(
+        Check(
+            id="duplicates_count",
+            passed=bool(matching),
+            figures={"true_count": count},
+            detail=f"prints the true duplicate count {count}" if matching else f"does not print the true count {count}",
+        )
+    )
 
     overall = sum(key.churn_rate_by_month.values()) / len(key.churn_rate_by_month)
     rate_lines = _context_lines(cells, RATE_WORDS)
-    close_rate = [(c, l) for c, l in rate_lines if any(abs(v - overall) <= 0.005 for v in _numbers(l) if v < 1)]
-    add(Check(id="churn_rate_reported", passed=bool(close_rate), figures={"true_rate": round(overall, 4)},
-              quotes=[c.quote(l) for c, l in (close_rate or rate_lines)[:MAX_QUOTES]],
-              detail=f"reports a churn rate within 0.5 points of {overall:.1%}" if close_rate
-              else f"no churn rate near the true {overall:.1%} reported"))
+    close_rate = [
+        (c, line) for c, line in rate_lines if any(abs(v - overall) <= 0.005 for v in _numbers(line) if v < 1)
+    ]
+    add(
+        Check(
+            id="churn_rate_reported",
+            passed=bool(close_rate),
+            figures={"true_rate": round(overall, 4)},
+            quotes=[c.quote(line) for c, line in (close_rate or rate_lines)[:MAX_QUOTES]],
+            detail=f"reports a churn rate within 0.5 points of {overall:.1%}"
+            if close_rate
+            else f"no churn rate near the true {overall:.1%} reported",
+        )
+    )
 
     window = _context_lines(cells, WINDOW_WORDS)
-    add(Check(id="label_window_checked", passed=bool(window), quotes=[c.quote(l) for c, l in window[:MAX_QUOTES]],
-              detail="discusses the label window" if window else "the label definition is not examined"))
+    add(
+        Check(
+            id="label_window_checked",
+            passed=bool(window),
+            quotes=[c.quote(line) for c, line in window[:MAX_QUOTES]],
+            detail="discusses the label window" if window else "the label definition is not examined",
+        )
+    )
 
-    grouping = [(c, l) for c in cells for l in (c.source.splitlines() if c.kind == "code" else []) + [l for _, l in c.lines()]
-                if GROUP_WORDS.search(l)]
-    add(Check(id="grouping_noted", passed=bool(grouping), quotes=[c.quote(l) for c, l in grouping[:MAX_QUOTES]],
-              detail="accounts for customers repeating across months" if grouping
-              else "nothing shows that repeated customers were accounted for"))
+    grouping = [
+        (c, line)
+        for c in cells
+        for line in (c.source.splitlines() if c.kind == "code" else []) + [line for _, line in c.lines()]
+        if GROUP_WORDS.search(line)
+    ]
+    add(
+        Check(
+            id="grouping_noted",
+            passed=bool(grouping),
+            quotes=[c.quote(line) for c, line in grouping[:MAX_QUOTES]],
+            detail="accounts for customers repeating across months"
+            if grouping
+            else "nothing shows that repeated customers were accounted for",
+        )
+    )
 
     code_cells = [c for c in cells if c.kind == "code"]
     for analysis, pattern in ANALYSES.items():
-        found = [(c, l) for c in code_cells for l in c.source.splitlines() if pattern.search(l)]
-        add(Check(id=analysis, passed=bool(found), quotes=[c.quote(l) for c, l in found[:1]],
-                  detail="found in code" if found else "not found in code"))
+        found = [(c, line) for c in code_cells for line in c.source.splitlines() if pattern.search(line)]
+        add(
+            Check(
+                id=analysis,
+                passed=bool(found),
+                quotes=[c.quote(line) for c, line in found[:1]],
+                detail="found in code" if found else "not found in code",
+            )
+        )
     return evidence

@@ -82,6 +82,15 @@ def read_cells(path: Path, name: str) -> tuple[list[Cell], str | None]:
                     output_parts.append(re.sub(r"<[^>]+>", " ", _text(data["text/html"])))
             elif kind_of_output == "error":
                 error = f"{_text(output.get('ename', ''))}: {_text(output.get('evalue', ''))}"[:500]
-        cells.append(Cell(notebook=name, index=index, kind=kind, source=_text(raw.get("source", "")),
-                          output="\n".join(output_parts)[:MAX_CELL_CHARS], images=images, error=error))
+        cells.append(
+            Cell(
+                notebook=name,
+                index=index,
+                kind=kind,
+                source=_text(raw.get("source", "")),
+                output="\n".join(output_parts)[:MAX_CELL_CHARS],
+                images=images,
+                error=error,
+            )
+        )
     return cells, None

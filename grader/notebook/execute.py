@@ -23,19 +23,32 @@ from pydantic import BaseModel, Field, PrivateAttr
 
 from grader.evidence import StageOutcome
 from grader.sandbox.backends import Backend, Mount, SandboxResult, give_to_sandbox, run_in_docker
+from grader.sandbox.local_runner import local_runner_python
 from grader.sandbox.local_sandbox import LOCAL_PROCESS_FACTOR, run_locally
 from grader.sandbox.owner import mark_owned
 from grader.sandbox.policy import NotebookLimits, Policy
-from grader.sandbox.local_runner import local_runner_python
 from grader.sandbox.runner_image import RUNNER_DIR, candidate_runner_image
 
-SKIP_DIRS = {".git", ".venv", "venv", "env", "__pycache__", ".ipynb_checkpoints", "node_modules",
-             ".mypy_cache", ".pytest_cache", "wandb", "lightning_logs", "data"}
+SKIP_DIRS = {
+    ".git",
+    ".venv",
+    "venv",
+    "env",
+    "__pycache__",
+    ".ipynb_checkpoints",
+    "node_modules",
+    ".mypy_cache",
+    ".pytest_cache",
+    "wandb",
+    "lightning_logs",
+    "data",
+}
 MAX_STATUS_BYTES = 5 * 1024**2
 StopKind = Literal["cell_timeout", "kernel_died", "runner_error"]
 Held = TypeVar("Held")
-NOTHING_RECORDED = ("the runner recorded nothing for this notebook (it did not start, or the run was stopped "
-                    "before it ended)")
+NOTHING_RECORDED = (
+    "the runner recorded nothing for this notebook (it did not start, or the run was stopped before it ended)"
+)
 
 
 class CellStatus(BaseModel):
@@ -135,8 +148,9 @@ class NotebookRun(BaseModel):
     notes: list[str] = Field(default_factory=list)
 
 
-def copy_submission(source: Path, folder: GradingFolder, packet_data: Path, max_copy_mb: int,
-                    runner_writes_as_sandbox: bool = True) -> list[str]:
+def copy_submission(
+    source: Path, folder: GradingFolder, packet_data: Path, max_copy_mb: int, runner_writes_as_sandbox: bool = True
+) -> list[str]:
     """Copy the submission and the candidate's data; returns what was left out and why.
 
     `runner_writes_as_sandbox`: the runner writes the executed notebooks as the sandbox
@@ -160,8 +174,10 @@ def copy_submission(source: Path, folder: GradingFolder, packet_data: Path, max_
                 size = os.path.getsize(path)
                 if copied + size > max_bytes:
                     skipped.add(name)
-                    notes.append(f"not copied, the submission would pass the {max_copy_mb} MB copy limit: "
-                                 f"{os.path.relpath(path, source)} ({size / 1024**2:.0f} MB)")
+                    notes.append(
+                        f"not copied, the submission would pass the {max_copy_mb} MB copy limit: "
+                        f"{os.path.relpath(path, source)} ({size / 1024**2:.0f} MB)"
+                    )
                 else:
                     copied += size
             elif not os.path.isdir(path):
@@ -176,8 +192,9 @@ def copy_submission(source: Path, folder: GradingFolder, packet_data: Path, max_
             shutil.copy2(item, folder.data / item.name)
     for path in (folder.executed, folder.mlflow, folder.scratch):
         path.mkdir(parents=True, exist_ok=True)
-    give_to_sandbox(folder.submission, folder.mlflow, folder.scratch,
-                    *([folder.executed] if runner_writes_as_sandbox else []))
+    give_to_sandbox(
+        folder.submission, folder.mlflow, folder.scratch, *([folder.executed] if runner_writes_as_sandbox else [])
+    )
     if os.geteuid() == 0:
         for path in [folder.data, *folder.data.iterdir()]:
             os.chown(path, 0, 0)
@@ -199,19 +216,38 @@ def run_in_sandbox(
     client=None,
 ) -> SandboxResult:
     """Run one of the runner scripts with the notebook limits, on either backend."""
-    env = {"MLFLOW_TRACKING_URI": folder.tracking_uri, "PYTHONUNBUFFERED": "1", "GIT_PYTHON_REFRESH": "quiet",
-           "USER": "candidate", "LOGNAME": "candidate",
-           # Candidates who log to an ./mlruns file store (MLflow 2 habits) still work.
-           "MLFLOW_ALLOW_FILE_STORE": "true"}
+    env = {
+        "MLFLOW_TRACKING_URI": folder.tracking_uri,
+        "PYTHONUNBUFFERED": "1",
+        "GIT_PYTHON_REFRESH": "quiet",
+        "USER": "candidate",
+        "LOGNAME": "candidate",
+        # Candidates who log to an ./mlruns file store (MLflow 2 habits) still work.
+        "MLFLOW_ALLOW_FILE_STORE": "true",
+    }
     if backend == "docker":
-        return run_in_docker(client, image, ["python", f"/opt/runner/{script}", *args], mounts,
-                             {**env, "HOME": "/tmp"}, policy.notebook, timeout_s, folder.submission,
-                             runner_drops_privileges=script == NOTEBOOK_RUNNER)
+        return run_in_docker(
+            client,
+            image,
+            ["python", f"/opt/runner/{script}", *args],
+            mounts,
+            {**env, "HOME": "/tmp"},
+            policy.notebook,
+            timeout_s,
+            folder.submission,
+            runner_drops_privileges=script == NOTEBOOK_RUNNER,
+        )
     python, _notes = folder.hold(local_runner_python(policy.cache))
     # Its private root shows the runner's interpreter (a virtualenv's folder) and scripts, read-only.
-    return run_locally([python, str(RUNNER_DIR / script), *args], [*mounts, Mount(path=folder.scratch, read_only=False)],
-                       {**env, "HOME": str(folder.scratch)}, policy.notebook, timeout_s, folder.submission,
-                       readable=[RUNNER_DIR, Path(python).parent.parent])
+    return run_locally(
+        [python, str(RUNNER_DIR / script), *args],
+        [*mounts, Mount(path=folder.scratch, read_only=False)],
+        {**env, "HOME": str(folder.scratch)},
+        policy.notebook,
+        timeout_s,
+        folder.submission,
+        readable=[RUNNER_DIR, Path(python).parent.parent],
+    )
 
 
 def _read_status(folder: GradingFolder, notebooks: list[str]) -> list[ExecutedNotebook]:
@@ -245,8 +281,10 @@ _LIMIT_ERRORS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("File too large", "[Errno 27]"), "no file may grow past the disk limit of {disk_mb} MB"),
     (("No space left on device", "[Errno 28]"), "the sandbox's /tmp holds {tmpfs_mb} MB at most"),
     (("Resource temporarily unavailable", "[Errno 11]"), "the process limit of {pids} was reached"),
-    (("Network is unreachable", "[Errno 101]", "name resolution", "Name or service not known"),
-     "the sandbox has no network"),
+    (
+        ("Network is unreachable", "[Errno 101]", "name resolution", "Name or service not known"),
+        "the sandbox has no network",
+    ),
 )
 
 
@@ -281,14 +319,20 @@ def run_reasons(result: SandboxResult, executed: list[ExecutedNotebook], limits:
     for notebook in executed:
         at = notebook.stopped_at_cell
         if notebook.stop == "cell_timeout":
-            reasons.append(f"{notebook.path}: cell {at} ran past the {limits.cell_timeout_s} s cell limit; "
-                           "the cells after it did not run")
+            reasons.append(
+                f"{notebook.path}: cell {at} ran past the {limits.cell_timeout_s} s cell limit; "
+                "the cells after it did not run"
+            )
         elif notebook.stop == "kernel_died":
             oom = notebook.oom_killed if notebook.oom_killed is not None else result.oom_killed
-            why = (f"memory limit of {limits.memory_mb} MB reached (OOM-killed)" if oom
-                   else "the kernel process ended or was killed")
-            reasons.append(f"{notebook.path}: the notebook kernel died at cell {at}: {why}; the cells after it did "
-                           "not run")
+            why = (
+                f"memory limit of {limits.memory_mb} MB reached (OOM-killed)"
+                if oom
+                else "the kernel process ended or was killed"
+            )
+            reasons.append(
+                f"{notebook.path}: the notebook kernel died at cell {at}: {why}; the cells after it did not run"
+            )
         elif notebook.error:
             reasons.append(f"{notebook.path}: {notebook.error}")
         if notebook.processes_ended:
@@ -311,34 +355,57 @@ def execute_notebooks(
 ) -> NotebookRun:
     """Copy, place the data, execute every notebook in order; never raises for candidate faults."""
     started = time.monotonic()
-    notes = copy_submission(source, folder, packet_data, policy.notebook.max_copy_mb,
-                            runner_writes_as_sandbox=backend != "docker")
+    notes = copy_submission(
+        source, folder, packet_data, policy.notebook.max_copy_mb, runner_writes_as_sandbox=backend != "docker"
+    )
     if not notebooks:
-        return NotebookRun(outcome=StageOutcome(status="skipped", reasons=["no notebook to execute"], backend=backend),
-                           tracking_uri=folder.tracking_uri, notes=notes)
+        return NotebookRun(
+            outcome=StageOutcome(status="skipped", reasons=["no notebook to execute"], backend=backend),
+            tracking_uri=folder.tracking_uri,
+            notes=notes,
+        )
     image = None
     if backend == "docker":
         image, runner_notes = folder.hold(candidate_runner_image(client, folder.submission, policy))
     else:
         _python, runner_notes = folder.hold(local_runner_python(policy.cache))
     notes.extend(runner_notes)
-    mounts = [Mount(path=folder.submission, read_only=False), Mount(path=folder.data, read_only=True),
-              Mount(path=folder.executed, read_only=False), Mount(path=folder.mlflow, read_only=False)]
+    mounts = [
+        Mount(path=folder.submission, read_only=False),
+        Mount(path=folder.data, read_only=True),
+        Mount(path=folder.executed, read_only=False),
+        Mount(path=folder.mlflow, read_only=False),
+    ]
     limits = policy.notebook
-    args = ["--root", str(folder.submission), "--out", str(folder.executed),
-            "--cell-timeout", str(limits.cell_timeout_s), "--max-output-chars", str(limits.max_output_chars_per_cell),
-            "--max-images", str(limits.max_images_per_cell), *notebooks]
-    result = run_in_sandbox(backend, NOTEBOOK_RUNNER, args, mounts, folder, policy, limits.total_timeout_s, image,
-                            client)
+    args = [
+        "--root",
+        str(folder.submission),
+        "--out",
+        str(folder.executed),
+        "--cell-timeout",
+        str(limits.cell_timeout_s),
+        "--max-output-chars",
+        str(limits.max_output_chars_per_cell),
+        "--max-images",
+        str(limits.max_images_per_cell),
+        *notebooks,
+    ]
+    result = run_in_sandbox(
+        backend, NOTEBOOK_RUNNER, args, mounts, folder, policy, limits.total_timeout_s, image, client
+    )
     executed = _read_status(folder, notebooks)
     reasons = run_reasons(result, executed, limits)
     if result.removed:
-        notes.append(f"removed {len(result.removed)} link(s) or special file(s) the notebooks left before reading "
-                     f"their output: {'; '.join(result.removed[:5])}")
+        notes.append(
+            f"removed {len(result.removed)} link(s) or special file(s) the notebooks left before reading "
+            f"their output: {'; '.join(result.removed[:5])}"
+        )
     ran = [n for n in executed if n.executed_path]
     status = "ok" if ran and len(ran) == len(executed) and not reasons else ("partial" if ran else "failed")
     return NotebookRun(
-        outcome=StageOutcome(status=status, reasons=reasons + notes, duration_s=round(time.monotonic() - started, 3), backend=backend),
+        outcome=StageOutcome(
+            status=status, reasons=reasons + notes, duration_s=round(time.monotonic() - started, 3), backend=backend
+        ),
         notebooks=executed,
         sandbox=result,
         tracking_uri=folder.tracking_uri,

@@ -148,8 +148,16 @@ def read_store(tracking_uri: str, kind: str, artifact_roots: list[Path] | None =
                     if artifact.endswith("/MLmodel") and artifact.count("/") == 1:
                         uri = f"runs:/{run.info.run_id}/{artifact.rsplit('/', 1)[0]}"
                         flavors, inputs = _model_info(mlflow, uri)
-                        store.models.append(LoggedModel(uri=uri, name=artifact.split("/")[0], run_id=run.info.run_id,
-                                                        flavors=flavors, input_columns=inputs, created_ms=int(run.info.start_time or 0)))
+                        store.models.append(
+                            LoggedModel(
+                                uri=uri,
+                                name=artifact.split("/")[0],
+                                run_id=run.info.run_id,
+                                flavors=flavors,
+                                input_columns=inputs,
+                                created_ms=int(run.info.start_time or 0),
+                            )
+                        )
             if experiments:
                 for model in mlflow.search_logged_models(experiment_ids=list(experiments), output_format="list"):
                     if not _within(model.artifact_location, artifact_roots):
@@ -157,9 +165,16 @@ def read_store(tracking_uri: str, kind: str, artifact_roots: list[Path] | None =
                         continue
                     uri = f"models:/{model.model_id}"
                     flavors, inputs = _model_info(mlflow, uri)
-                    store.models.append(LoggedModel(uri=uri, name=model.name or "", run_id=model.source_run_id,
-                                                    flavors=flavors, input_columns=inputs,
-                                                    created_ms=int(model.creation_timestamp or 0)))
+                    store.models.append(
+                        LoggedModel(
+                            uri=uri,
+                            name=model.name or "",
+                            run_id=model.source_run_id,
+                            flavors=flavors,
+                            input_columns=inputs,
+                            created_ms=int(model.creation_timestamp or 0),
+                        )
+                    )
     except Exception as exc:  # a broken or hostile store is evidence, not a crash
         store.error = f"{type(exc).__name__}: {str(exc)[:300]}"
     return store
@@ -203,8 +218,11 @@ def prepare_committed_store(store_path: Path, destination: Path) -> str:
     shutil.copy2(store_path, copy)
     base = str(destination)
     with sqlite3.connect(copy) as db:
-        for table, column in (("runs", "artifact_uri"), ("experiments", "artifact_location"),
-                              ("logged_models", "artifact_location")):
+        for table, column in (
+            ("runs", "artifact_uri"),
+            ("experiments", "artifact_location"),
+            ("logged_models", "artifact_location"),
+        ):
             try:
                 rows = db.execute(f"SELECT rowid, {column} FROM {table}").fetchall()
             except sqlite3.Error:

@@ -40,7 +40,9 @@ def holdout_score(who: str, labels: np.ndarray, predictions: np.ndarray, note: s
         lift_by_decile=metrics.lift_by_decile(labels, ranking),
         calibration_curve=curve if is_probability else [],
         pr_curve=metrics.pr_curve_points(labels, ranking),
-        note=note if is_probability else (note + " predictions are not probabilities: calibration not computed").strip(),
+        note=note
+        if is_probability
+        else (note + " predictions are not probabilities: calibration not computed").strip(),
     )
 
 
@@ -55,9 +57,19 @@ def reference_score(world: World) -> HoldoutScore:
             categories = sorted(x_train[column].dropna().unique())
             x_train[column] = pd.Categorical(x_train[column], categories=categories)
             x_holdout[column] = pd.Categorical(x_holdout[column], categories=categories)
-    model = lgb.LGBMClassifier(n_estimators=120, learning_rate=0.08, num_leaves=31, min_child_samples=50, max_bin=63,
-                               subsample=0.8, subsample_freq=1, colsample_bytree=0.8, random_state=0,
-                               verbose=-1, n_jobs=2)
+    model = lgb.LGBMClassifier(
+        n_estimators=120,
+        learning_rate=0.08,
+        num_leaves=31,
+        min_child_samples=50,
+        max_bin=63,
+        subsample=0.8,
+        subsample_freq=1,
+        colsample_bytree=0.8,
+        random_state=0,
+        verbose=-1,
+        n_jobs=2,
+    )
     model.fit(x_train, train[spec.label_column])
     labels = world.holdout_labels[spec.label_column].to_numpy()
     return holdout_score("grader reference (LightGBM, honest columns)", labels, model.predict_proba(x_holdout)[:, 1])
@@ -65,8 +77,9 @@ def reference_score(world: World) -> HoldoutScore:
 
 def oracle_score(world: World) -> HoldoutScore:
     labels = world.holdout_labels
-    return holdout_score("oracle (true probabilities)", labels[world.spec.label_column].to_numpy(),
-                         labels["true_probability"].to_numpy())
+    return holdout_score(
+        "oracle (true probabilities)", labels[world.spec.label_column].to_numpy(), labels["true_probability"].to_numpy()
+    )
 
 
 def score_candidate_model(
@@ -84,8 +97,12 @@ def score_candidate_model(
     world.holdout_features.to_parquet(features, index=False)
     give_to_sandbox(out)
     # MLflow writes next to the artifacts it loads, so the (copied) submission stays writable.
-    mounts = [Mount(path=folder.submission, read_only=False), Mount(path=holdout_dir, read_only=True),
-              Mount(path=folder.mlflow, read_only=False), Mount(path=out, read_only=False)]
+    mounts = [
+        Mount(path=folder.submission, read_only=False),
+        Mount(path=holdout_dir, read_only=True),
+        Mount(path=folder.mlflow, read_only=False),
+        Mount(path=out, read_only=False),
+    ]
     args = ["--tracking-uri", folder.tracking_uri, "--features", str(features), "--out", str(out)]
     timeout_s = policy.notebook.scoring_timeout_s
     result = run_in_sandbox(backend, "score_model.py", args, mounts, folder, policy, timeout_s, image, client)

@@ -30,9 +30,17 @@ ID_COLUMN, TIME_COLUMN, LABEL_COLUMN = "customer_id", "snapshot_month", "churned
 SAMPLE_ROWS = 200
 NEEDED = ("no notebook", "no readable notebook", "no Dockerfile", "no README")
 # A light touch: a few requests, no load to speak of, short budgets.
-PREFLIGHT_SERVING = ServingSettings(load_rates=[10.0], load_step_s=1.0, load_warmup_s=0.0, load_bodies=20,
-                                    quality_budget_s=30.0, single_max_rows=SAMPLE_ROWS, determinism_rows=8,
-                                    oversized_batch_rows=1000, batch_timeout_s=15.0)
+PREFLIGHT_SERVING = ServingSettings(
+    load_rates=[10.0],
+    load_step_s=1.0,
+    load_warmup_s=0.0,
+    load_bodies=20,
+    quality_budget_s=30.0,
+    single_max_rows=SAMPLE_ROWS,
+    determinism_rows=8,
+    oversized_batch_rows=1000,
+    batch_timeout_s=15.0,
+)
 
 Progress = Callable[[str], None]
 
@@ -42,8 +50,10 @@ def find_data(submission: Path, data: Path | None) -> Path:
     folder = data or submission / "data"
     if not (folder / DATA_FILE).is_file():
         where = f"--data {data}" if data else f"{submission / 'data'}"
-        raise BadInput(f"no {DATA_FILE} in {where}: pass --data DIR, the data/ folder of your packet "
-                       "(or copy it to SUBMISSION/data)")
+        raise BadInput(
+            f"no {DATA_FILE} in {where}: pass --data DIR, the data/ folder of your packet "
+            "(or copy it to SUBMISSION/data)"
+        )
     return folder.resolve()
 
 
@@ -53,8 +63,11 @@ def _own_rows(data: Path) -> tuple[pd.DataFrame, pd.DataFrame, int]:
         frame = pd.read_parquet(data / DATA_FILE)
     except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
         head = (data / DATA_FILE).read_bytes()[:64]
-        hint = (": it is a git-LFS pointer, not the data (run `git lfs pull`, or copy the packet's data/ folder)"
-                if head.startswith(b"version https://git-lfs") else f" ({exc})")
+        hint = (
+            ": it is a git-LFS pointer, not the data (run `git lfs pull`, or copy the packet's data/ folder)"
+            if head.startswith(b"version https://git-lfs")
+            else f" ({exc})"
+        )
         raise BadInput(f"{data / DATA_FILE} is not a readable parquet file{hint}") from exc
     missing = {ID_COLUMN, TIME_COLUMN, LABEL_COLUMN} - set(frame.columns)
     if missing:
@@ -66,10 +79,12 @@ def _own_rows(data: Path) -> tuple[pd.DataFrame, pd.DataFrame, int]:
 
 def _layout(report: PreflightReport, submission: Submission) -> None:
     notebooks = [n.path for n in submission.notebooks if n.valid]
-    found = [f"{len(notebooks)} notebook(s): {', '.join(notebooks)}" if notebooks else None,
-             f"Dockerfile {submission.dockerfile.path}" if submission.dockerfile else None,
-             f"service {submission.service.path}" if submission.service else None,
-             f"README {submission.readme.path}" if submission.readme else None]
+    found = [
+        f"{len(notebooks)} notebook(s): {', '.join(notebooks)}" if notebooks else None,
+        f"Dockerfile {submission.dockerfile.path}" if submission.dockerfile else None,
+        f"service {submission.service.path}" if submission.service else None,
+        f"README {submission.readme.path}" if submission.readme else None,
+    ]
     if any(found):
         report.add("layout", "ok", "found " + "; ".join(f for f in found if f))
     for missing in submission.missing:
@@ -83,8 +98,9 @@ def _layout(report: PreflightReport, submission: Submission) -> None:
 def _models(report: PreflightReport, after_notebooks: Submission) -> None:
     """Models the service loads must exist once the notebooks have run (they go into the image)."""
     for ref in after_notebooks.model_loading.missing_refs:
-        report.add("image", "problem",
-                   f"the service loads a model from {ref}, which is not there after the notebooks ran")
+        report.add(
+            "image", "problem", f"the service loads a model from {ref}, which is not there after the notebooks ran"
+        )
 
 
 def _notebooks(report: PreflightReport, run) -> None:
@@ -93,8 +109,12 @@ def _notebooks(report: PreflightReport, run) -> None:
         if notebook.error or not notebook.executed_path:
             report.add("notebooks", "problem", f"{notebook.path} did not run: {notebook.error or 'no output'}")
         elif failed:
-            report.add("notebooks", "problem", f"{notebook.path}: {len(failed)} cell(s) raised an error",
-                       [f"cell {cell.index}: {cell.error}" for cell in failed[:10]])
+            report.add(
+                "notebooks",
+                "problem",
+                f"{notebook.path}: {len(failed)} cell(s) raised an error",
+                [f"cell {cell.index}: {cell.error}" for cell in failed[:10]],
+            )
         else:
             report.add("notebooks", "ok", f"{notebook.path} ran top to bottom in {notebook.seconds:.0f} s")
     if run.sandbox and run.sandbox.timed_out:
@@ -111,14 +131,22 @@ def _mlflow(report: PreflightReport, tracking_uri: str) -> None:
         report.add("mlflow", "problem", "the notebooks logged no MLflow run (they must log to MLFLOW_TRACKING_URI)")
     else:
         models = len(store.models)
-        report.add("mlflow", "ok" if models else "problem",
-                   f"{len(store.runs)} run(s) and {models} logged model(s)"
-                   + ("" if models else ": log your final model, the grader takes it from MLflow"))
+        report.add(
+            "mlflow",
+            "ok" if models else "problem",
+            f"{len(store.runs)} run(s) and {models} logged model(s)"
+            + ("" if models else ": log your final model, the grader takes it from MLflow"),
+        )
 
 
-def run_preflight(submission: Path, data: Path | None = None, backend: str = "auto",
-                  progress: Progress = lambda _step: None, policy: Policy | None = None,
-                  settings: ServingSettings = PREFLIGHT_SERVING) -> PreflightReport:
+def run_preflight(
+    submission: Path,
+    data: Path | None = None,
+    backend: str = "auto",
+    progress: Progress = lambda _step: None,
+    policy: Policy | None = None,
+    settings: ServingSettings = PREFLIGHT_SERVING,
+) -> PreflightReport:
     """Check a submission the way a candidate may before submitting; never raises for their faults."""
     if not submission.is_dir():
         raise BadInput(f"submission folder {submission} does not exist")
@@ -143,8 +171,18 @@ def run_preflight(submission: Path, data: Path | None = None, backend: str = "au
                 _mlflow(report, folder.tracking_uri)
             _models(report, discover(folder.submission))
             progress("image and service")
-            evidence = run_serving_stage(folder.submission, None, features, labels, None, chosen,
-                                         folder.root / "serving", policy=policy, settings=settings, client=client)
+            evidence = run_serving_stage(
+                folder.submission,
+                None,
+                features,
+                labels,
+                None,
+                chosen,
+                folder.root / "serving",
+                policy=policy,
+                settings=settings,
+                client=client,
+            )
             add_serving_findings(report, evidence)
     finally:
         if client is not None:

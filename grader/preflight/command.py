@@ -13,13 +13,20 @@ from grader.fsutil import write_atomic
 from grader.preflight.check import run_preflight
 from grader.preflight.findings import PreflightReport
 
-_MARK = {"ok": "[green]✓[/green]", "problem": "[red]✗[/red]", "warning": "[yellow]![/yellow]",
-         "skipped": "[dim]-[/dim]"}
+_MARK = {
+    "ok": "[green]✓[/green]",
+    "problem": "[red]✗[/red]",
+    "warning": "[yellow]![/yellow]",
+    "skipped": "[dim]-[/dim]",
+}
 
 
 def print_report(report: PreflightReport, console: Console) -> None:
-    console.print(f"Preflight of {escape(report.submission)} ({report.backend} backend). It checks that your "
-                  "submission runs; it does not grade it.", highlight=False)
+    console.print(
+        f"Preflight of {escape(report.submission)} ({report.backend} backend). It checks that your "
+        "submission runs; it does not grade it.",
+        highlight=False,
+    )
     for finding in report.findings:
         console.print(f"{_MARK[finding.status]} {finding.step:16s} {escape(finding.message)}", highlight=False)
         for detail in finding.details:
@@ -33,10 +40,12 @@ def print_report(report: PreflightReport, console: Console) -> None:
 
 def check_command(
     submission: Annotated[Path, typer.Argument(help="Your submission folder.")],
-    data: Annotated[Path | None, typer.Option(
-        "--data", help="The data/ folder of your packet (default: SUBMISSION/data).")] = None,
-    backend: Annotated[str, typer.Option(
-        "--backend", help="docker, local, or auto (docker when an engine answers).")] = "auto",
+    data: Annotated[
+        Path | None, typer.Option("--data", help="The data/ folder of your packet (default: SUBMISSION/data).")
+    ] = None,
+    backend: Annotated[
+        str, typer.Option("--backend", help="docker, local, or auto (docker when an engine answers).")
+    ] = "auto",
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write the findings as JSON here.")] = None,
 ) -> None:
     """Check a submission before you submit it: layout, notebooks, MLflow, image, service. No score, no hidden data."""

@@ -63,8 +63,9 @@ def _e(value: object) -> str:
 
 
 def _quotes(quotes: list[Quote]) -> str:
-    return "".join(f'<blockquote><span class="muted small">{_e(quote_origin(q))}</span>\n{_e(q.text)}</blockquote>'
-                   for q in quotes)
+    return "".join(
+        f'<blockquote><span class="muted small">{_e(quote_origin(q))}</span>\n{_e(q.text)}</blockquote>' for q in quotes
+    )
 
 
 def _observations(observations: list[Observation]) -> str:
@@ -76,8 +77,10 @@ def _override(scored: CriterionScore | RedFlagResult | BonusResult) -> str:
     override = scored.override
     if override is None:
         return ""
-    return (f'<div class="override small">overridden by {_e(override.reviewer)}: {_e(override.original)} &rarr; '
-            f"<b>{_e(override.value)}</b>. {_e(override.reason)}</div>")
+    return (
+        f'<div class="override small">overridden by {_e(override.reviewer)}: {_e(override.original)} &rarr; '
+        f"<b>{_e(override.value)}</b>. {_e(override.reason)}</div>"
+    )
 
 
 def _bar(score: float, maximum: float) -> str:
@@ -89,8 +92,10 @@ def _section_rows(scorecard: Scorecard) -> str:
     rows = []
     for section in scorecard.sections.values():
         level = f"{section.level} &ndash; {_e(section.level_meaning)}" if section.level else _e(section_status(section))
-        rows.append(f"<tr><td>{_e(section.title)}</td><td class=pts>{section_points(section)}</td>"
-                    f"<td>{_bar(section.score, section.max)}</td><td>{level}</td></tr>")
+        rows.append(
+            f"<tr><td>{_e(section.title)}</td><td class=pts>{section_points(section)}</td>"
+            f"<td>{_bar(section.score, section.max)}</td><td>{level}</td></tr>"
+        )
     return "".join(rows)
 
 
@@ -106,9 +111,11 @@ def _unjudged(scorecard: Scorecard) -> str:
 def _flags(scorecard: Scorecard) -> str:
     if not scorecard.red_flags:
         return f"<p>No red flag raised.</p>{_unjudged(scorecard)}"
-    return "".join(f'<div class="flag"><b>{_e(f.message)}</b> <code class="small">{_e(f.id)}</code>'
-                   f'<div class="small muted">{_e(f.detail)}</div>{_observations(f.evidence)}{_override(f)}</div>'
-                   for f in scorecard.red_flags)
+    return "".join(
+        f'<div class="flag"><b>{_e(f.message)}</b> <code class="small">{_e(f.id)}</code>'
+        f'<div class="small muted">{_e(f.detail)}</div>{_observations(f.evidence)}{_override(f)}</div>'
+        for f in scorecard.red_flags
+    )
 
 
 def _criteria(section: SectionScore) -> str:
@@ -117,12 +124,17 @@ def _criteria(section: SectionScore) -> str:
         reason = criterion_reason(criterion, section)
         # A criterion that found none of its evidence has no quotes either: only the one line.
         shown = "" if reason != criterion.reason else _observations(criterion.evidence)
-        rows.append(f"<tr><td><b>{_e(criterion.title)}</b><div class='muted small'><code>{_e(criterion.id)}</code></div></td>"
-                    f"<td class=pts>{criterion_points(criterion, section)}</td>"
-                    f"<td><div class=small>{_e(reason)}</div>{shown}"
-                    f"{_override(criterion)}</td></tr>")
-    return ("<table><tr><th style='width:28%'>criterion</th><th>points</th><th>why, with the evidence</th></tr>"
-            + "".join(rows) + "</table>")
+        rows.append(
+            f"<tr><td><b>{_e(criterion.title)}</b><div class='muted small'><code>{_e(criterion.id)}</code></div></td>"
+            f"<td class=pts>{criterion_points(criterion, section)}</td>"
+            f"<td><div class=small>{_e(reason)}</div>{shown}"
+            f"{_override(criterion)}</td></tr>"
+        )
+    return (
+        "<table><tr><th style='width:28%'>criterion</th><th>points</th><th>why, with the evidence</th></tr>"
+        + "".join(rows)
+        + "</table>"
+    )
 
 
 def _plots(plots: list[Plot]) -> str:
@@ -146,12 +158,19 @@ def _question_rows(questions: list[QuestionScores]) -> str:
     for q in questions:
         where = '<span class="tag">outside the bank</span>' if q.outside_bank else f"<code>{_e(q.id)}</code>"
         kind = q.category + (f", {q.difficulty}" if q.difficulty else "")
-        notes = "".join(f'<blockquote><span class="muted small">{_e(who)}</span>\n{_e(note)}</blockquote>'
-                        for who, note in q.notes.items())
-        rows.append(f"<tr><td>{_e(q.text)}<div class='muted small'>{where}</div>{notes}</td><td>{_e(kind)}</td>"
-                    f"<td>{_scores(q.scores)}</td><td class=pts>{q.average.text()}</td></tr>")
-    return ("<h3>Questions</h3><table><tr><th>question</th><th>category</th><th>scores</th><th>average</th></tr>"
-            + "".join(rows) + "</table>")
+        notes = "".join(
+            f'<blockquote><span class="muted small">{_e(who)}</span>\n{_e(note)}</blockquote>'
+            for who, note in q.notes.items()
+        )
+        rows.append(
+            f"<tr><td>{_e(q.text)}<div class='muted small'>{where}</div>{notes}</td><td>{_e(kind)}</td>"
+            f"<td>{_scores(q.scores)}</td><td class=pts>{q.average.text()}</td></tr>"
+        )
+    return (
+        "<h3>Questions</h3><table><tr><th>question</th><th>category</th><th>scores</th><th>average</th></tr>"
+        + "".join(rows)
+        + "</table>"
+    )
 
 
 def _stale(decision: Decision, stale: str) -> str:
@@ -166,35 +185,56 @@ def _decision(decision: Decision, scorecard: Scorecard) -> str:
     stale = decision.stale_against(scorecard)
     if stale:
         return _stale(decision, stale)
-    reasons = "".join(f'<li><span class="{"met" if r.met else "pending" if r.pending else "unmet"}">'
-                      f'{"met" if r.met else "pending" if r.pending else "not met"}</span> {_e(r.detail)}</li>'
-                      for r in decision.reasons)
+    reasons = "".join(
+        f'<li><span class="{"met" if r.met else "pending" if r.pending else "unmet"}">'
+        f"{'met' if r.met else 'pending' if r.pending else 'not met'}</span> {_e(r.detail)}</li>"
+        for r in decision.reasons
+    )
     weigh = "".join(f'<div class="override small">warning: {_e(w)}</div>' for w in decision.category_warnings)
-    categories = "".join(f"<tr><td>{_e(name)}</td><td class=pts>{c.questions}</td><td class=pts>"
-                         f"{'missing' if c.average is None else c.average.text()}</td></tr>"
-                         for name, c in decision.categories.items())
+    categories = "".join(
+        f"<tr><td>{_e(name)}</td><td class=pts>{c.questions}</td><td class=pts>"
+        f"{'missing' if c.average is None else c.average.text()}</td></tr>"
+        for name, c in decision.categories.items()
+    )
     overall = "missing a category" if decision.overall is None else decision.overall.text()
-    flags = "".join(f'<div class="flag"><b>{_e(f.text)}</b> <code class="small">{_e(f.id)}</code>'
-                    f'<div class="small muted">{_e(f.origin())}{": " + _e(f.note) if f.note else ""}</div></div>'
-                    for f in decision.red_flags) or "<p>None of the guide's list raised.</p>"
-    uncounted = "".join(f"<li><code>{_e(f.id)}</code> {_e(f.message)}</li>" for f in decision.practical_flags_not_counted)
+    flags = (
+        "".join(
+            f'<div class="flag"><b>{_e(f.text)}</b> <code class="small">{_e(f.id)}</code>'
+            f'<div class="small muted">{_e(f.origin())}{": " + _e(f.note) if f.note else ""}</div></div>'
+            for f in decision.red_flags
+        )
+        or "<p>None of the guide's list raised.</p>"
+    )
+    uncounted = "".join(
+        f"<li><code>{_e(f.id)}</code> {_e(f.message)}</li>" for f in decision.practical_flags_not_counted
+    )
     if uncounted:
-        flags += (f"<p class='small muted'>Raised by the practical report, not on the guide's list (not counted):</p>"
-                  f"<ul class=small>{uncounted}</ul>")
+        flags += (
+            f"<p class='small muted'>Raised by the practical report, not on the guide's list (not counted):</p>"
+            f"<ul class=small>{uncounted}</ul>"
+        )
     extra = ""
     if decision.mix_warnings:
         extra += "<h3>Interview mix</h3><ul class=small>" + "".join(f"<li>{_e(w)}</li>" for w in decision.mix_warnings)
         extra += "</ul>"
     if decision.disagreements:
-        extra += ("<h3>Interviewers 2+ points apart</h3><table><tr><th>question</th><th>spread</th><th>scores</th></tr>"
-                  + "".join(f"<tr><td>{_e(d.text)}<div class='muted small'><code>{_e(d.key)}</code></div></td>"
-                            f"<td class=pts>{d.spread}</td><td>{_scores(d.scores)}</td></tr>"
-                            for d in decision.disagreements) + "</table>")
+        extra += (
+            "<h3>Interviewers 2+ points apart</h3><table><tr><th>question</th><th>spread</th><th>scores</th></tr>"
+            + "".join(
+                f"<tr><td>{_e(d.text)}<div class='muted small'><code>{_e(d.key)}</code></div></td>"
+                f"<td class=pts>{d.spread}</td><td>{_scores(d.scores)}</td></tr>"
+                for d in decision.disagreements
+            )
+            + "</table>"
+        )
     interviewers = ", ".join(f"{_e(i.interviewer)} ({_e(i.date)})" for i in decision.interviewers)
-    notes = "".join(f'<blockquote><span class="muted small">{_e(i.interviewer)}, overall</span>\n{_e(i.notes)}'
-                    "</blockquote>" for i in decision.interviewers if i.notes)
+    notes = "".join(
+        f'<blockquote><span class="muted small">{_e(i.interviewer)}, overall</span>\n{_e(i.notes)}</blockquote>'
+        for i in decision.interviewers
+        if i.notes
+    )
     return f"""<div class="card" id="hiring-decision"><h2>Hiring decision
-<span class="badge {'pass' if decision.hire else 'incomplete' if decision.pending else 'fail'}">{_e(decision.recommendation.upper())}</span></h2>
+<span class="badge {"pass" if decision.hire else "incomplete" if decision.pending else "fail"}">{_e(decision.recommendation.upper())}</span></h2>
 <p class="muted small">{_e(decision.role_level)} role &middot; interviewers: {interviewers}</p>
 <ul>{reasons}</ul>{weigh}<p class="muted small">Rule: {_e(decision.rule)}.</p>
 <table><tr><th>category</th><th>questions</th><th>average (1-4)</th></tr>{categories}
@@ -213,23 +253,31 @@ def render_html(scorecard: Scorecard, plots: list[Plot], decision: Decision | No
     bonus = scorecard.bonus_detail
     bonus_html = ""
     if bonus is not None:
-        bonus_html = (f'<div class="card"><h2>Bonus: {_e(bonus.title)}</h2><p class=pts><b>{bonus.points:g}</b> of '
-                      f"{bonus.max:g} (shown apart from the total)</p><div class=small>{_e(bonus.reason)}</div>"
-                      f"{_observations(bonus.evidence)}{_override(bonus)}</div>")
-    sections = "".join(f'<div class="card" id="section-{_e(s.id)}"><h2>{_e(s.title)}: {section_points(s)}'
-                       f'{f" (level {s.level})" if s.level else " (not graded)"}</h2>'
-                       f'{f"<p class=muted>{_e(s.reason)}</p>" if s.reason else ""}'
-                       f'{f"<p><b>{_e(stage_stopped_line(s))}.</b></p>" if s.stage_stopped else ""}{_criteria(s)}</div>'
-                       for s in scorecard.sections.values())
-    stages = "".join(f"<tr><td>{_e(name)}</td><td>{_e(o.status)}</td><td class=small>"
-                     + (f"<b>not run here (environment):</b> {_e(o.environment)}<br>" if o.environment else "")
-                     + f"{_e('; '.join(stage_reasons(o)))}</td></tr>" for name, o in scorecard.stages.items())
+        bonus_html = (
+            f'<div class="card"><h2>Bonus: {_e(bonus.title)}</h2><p class=pts><b>{bonus.points:g}</b> of '
+            f"{bonus.max:g} (shown apart from the total)</p><div class=small>{_e(bonus.reason)}</div>"
+            f"{_observations(bonus.evidence)}{_override(bonus)}</div>"
+        )
+    sections = "".join(
+        f'<div class="card" id="section-{_e(s.id)}"><h2>{_e(s.title)}: {section_points(s)}'
+        f"{f' (level {s.level})' if s.level else ' (not graded)'}</h2>"
+        f"{f'<p class=muted>{_e(s.reason)}</p>' if s.reason else ''}"
+        f"{f'<p><b>{_e(stage_stopped_line(s))}.</b></p>' if s.stage_stopped else ''}{_criteria(s)}</div>"
+        for s in scorecard.sections.values()
+    )
+    stages = "".join(
+        f"<tr><td>{_e(name)}</td><td>{_e(o.status)}</td><td class=small>"
+        + (f"<b>not run here (environment):</b> {_e(o.environment)}<br>" if o.environment else "")
+        + f"{_e('; '.join(stage_reasons(o)))}</td></tr>"
+        for name, o in scorecard.stages.items()
+    )
     environment = environment_lines(scorecard)
     environment_card = ""
     if environment:
         items = "".join(f"<li>{_e(line)}</li>" for line in environment)
-        environment_card = (f'\n<div class="card environment" id="environment"><h2>{_e(NOT_GRADED_HERE)}</h2>'
-                            f"<ul>{items}</ul></div>")
+        environment_card = (
+            f'\n<div class="card environment" id="environment"><h2>{_e(NOT_GRADED_HERE)}</h2><ul>{items}</ul></div>'
+        )
 
     warnings = "".join(f"<li>{_e(w)}</li>" for w in scorecard.warnings)
     return f"""<!DOCTYPE html>

@@ -64,8 +64,9 @@ def leaderboard_csv(scorecards: list[Scorecard], decisions: Mapping[str, str] | 
     return buffer.getvalue()
 
 
-def leaderboard_html(scorecards: list[Scorecard], decisions: Mapping[str, str] | None = None,
-                     title: str = "Cohort leaderboard") -> str:
+def leaderboard_html(
+    scorecards: list[Scorecard], decisions: Mapping[str, str] | None = None, title: str = "Cohort leaderboard"
+) -> str:
     """The leaderboard as a page; click a column header to sort. Links to each candidate's report."""
     columns = _columns(scorecards)
     head = "".join(f'<th data-col="{i}" title="click to sort">{escape(c)}</th>' for i, c in enumerate(columns))
@@ -91,9 +92,11 @@ def leaderboard_html(scorecards: list[Scorecard], decisions: Mapping[str, str] |
         rows.append("<tr>" + "".join(cells) + "</tr>")
     note = ""
     if any(card.environment for card in scorecards):
-        note = (f'<p><span class="incomplete">incomplete (environment)</span>: the grader\'s environment, not the '
-                f"submission, kept a stage from running (the environment column says which and why). What to do: "
-                f"{escape(REMEDY)}.</p>")
+        note = (
+            f'<p><span class="incomplete">incomplete (environment)</span>: the grader\'s environment, not the '
+            f"submission, kept a stage from running (the environment column says which and why). What to do: "
+            f"{escape(REMEDY)}.</p>"
+        )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title><style>
 body{{font:14px system-ui,sans-serif;margin:24px;color:#1f2328}} table{{border-collapse:collapse}}
@@ -102,6 +105,6 @@ th[data-order=asc]::after{{content:" \\25B2"}} th[data-order=desc]::after{{conte
 .pass{{color:#1a7f37;font-weight:600}} .fail{{color:#cf222e;font-weight:600}} .incomplete{{color:#9a6700;font-weight:600}}
 .stale{{color:#59636e;font-weight:600}}
 </style></head><body><h1>{escape(title)}</h1><p>{len(scorecards)} candidate(s). Click a column to sort.</p>
-<table id="leaderboard"><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{note}
+<table id="leaderboard"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>{note}
 <script>{SORT_SCRIPT}</script></body></html>
 """

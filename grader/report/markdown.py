@@ -73,34 +73,56 @@ def _decision(decision: Decision, scorecard: Scorecard) -> list[str]:
     stale = decision.stale_against(scorecard)
     if stale:
         # Out of date: no recommendation to act on, only what to do.
-        return ["", "## Hiring decision: STALE", "", f"**{STALE.replace('grader decide', '`grader decide`')}.** "
-                f"{_cell(stale)}; the out-of-date decision said {decision.recommendation} and is not shown."]
+        return [
+            "",
+            "## Hiring decision: STALE",
+            "",
+            f"**{STALE.replace('grader decide', '`grader decide`')}.** "
+            f"{_cell(stale)}; the out-of-date decision said {decision.recommendation} and is not shown.",
+        ]
     lines = ["", f"## Hiring decision: {decision.recommendation.upper()}", ""]
-    lines += [f"- {'met' if r.met else '**pending**' if r.pending else '**not met**'}: {_cell(r.detail)}"
-              for r in decision.reasons]
+    lines += [
+        f"- {'met' if r.met else '**pending**' if r.pending else '**not met**'}: {_cell(r.detail)}"
+        for r in decision.reasons
+    ]
     lines += [f"- warning: {_cell(w)}" for w in decision.category_warnings]
     overall = "missing a category" if decision.overall is None else decision.overall.text()
-    lines += ["", f"Rule: {decision.rule}. Overall (mean of the three): **{overall}**; {decision.role_level} role; "
-              f"interviewers: {_cell(', '.join(f'{i.interviewer} ({i.date})' for i in decision.interviewers))}.", "",
-              "| category | questions | average (1-4) |", "|---|---|---|"]
-    lines += [f"| {name} | {c.questions} | {'missing' if c.average is None else c.average.text()} |"
-              for name, c in decision.categories.items()]
+    lines += [
+        "",
+        f"Rule: {decision.rule}. Overall (mean of the three): **{overall}**; {decision.role_level} role; "
+        f"interviewers: {_cell(', '.join(f'{i.interviewer} ({i.date})' for i in decision.interviewers))}.",
+        "",
+        "| category | questions | average (1-4) |",
+        "|---|---|---|",
+    ]
+    lines += [
+        f"| {name} | {c.questions} | {'missing' if c.average is None else c.average.text()} |"
+        for name, c in decision.categories.items()
+    ]
     lines += _questions(decision)
     notes = [f"- {_cell(i.interviewer)}: {_cell(i.notes)}" for i in decision.interviewers if i.notes]
     if notes:
         lines += ["", "Interviewers' notes:", "", *notes]
     lines += ["", "Red flags (interview and practical):", ""]
-    lines += [f"- **{_cell(f.text)}** (`{f.id}`, {_cell(f.origin())}){': ' + _cell(f.note) if f.note else ''}"
-              for f in decision.red_flags] or ["- none of the guide's list raised"]
+    lines += [
+        f"- **{_cell(f.text)}** (`{f.id}`, {_cell(f.origin())}){': ' + _cell(f.note) if f.note else ''}"
+        for f in decision.red_flags
+    ] or ["- none of the guide's list raised"]
     if decision.practical_flags_not_counted:
-        lines += ["", "Raised by the practical report, not on the guide's list (not counted): "
-                  + ", ".join(f"`{f.id}`" for f in decision.practical_flags_not_counted) + "."]
+        lines += [
+            "",
+            "Raised by the practical report, not on the guide's list (not counted): "
+            + ", ".join(f"`{f.id}`" for f in decision.practical_flags_not_counted)
+            + ".",
+        ]
     if decision.mix_warnings:
         lines += ["", "Interview mix:", ""] + [f"- {_cell(w)}" for w in decision.mix_warnings]
     if decision.disagreements:
         lines += ["", "| interviewers 2+ points apart on | spread | scores |", "|---|---|---|"]
-        lines += [f"| {_cell(d.text)} | {d.spread} | {_cell(', '.join(f'{who} {n}' for who, n in d.scores.items()))} |"
-                  for d in decision.disagreements]
+        lines += [
+            f"| {_cell(d.text)} | {d.spread} | {_cell(', '.join(f'{who} {n}' for who, n in d.scores.items()))} |"
+            for d in decision.disagreements
+        ]
     return lines
 
 
@@ -116,16 +138,20 @@ def render_markdown(scorecard: Scorecard, decision: Decision | None = None) -> s
     lines = [
         f"# {scorecard.candidate}: {verdict_word(scorecard).upper()}",
         "",
-        (f"**{scorecard.total:g} / {scorecard.max:g}** (+ bonus {scorecard.bonus:g}, shown apart). "
-         f"{_cell(headline_reasons(scorecard))}."),
+        (
+            f"**{scorecard.total:g} / {scorecard.max:g}** (+ bonus {scorecard.bonus:g}, shown apart). "
+            f"{_cell(headline_reasons(scorecard))}."
+        ),
         "",
     ]
     environment = environment_lines(scorecard)
     if environment:
         lines += [f"**{NOT_GRADED_HERE}.**", "", *(f"- {_cell(line)}" for line in environment), ""]
     lines += [
-        (f"Pass rule: {scorecard.pass_rule}. Rubric `{scorecard.rubric.id}` {scorecard.rubric.version}; "
-         f"backend **{scorecard.backend}**; graded {graded_at(scorecard)}."),
+        (
+            f"Pass rule: {scorecard.pass_rule}. Rubric `{scorecard.rubric.id}` {scorecard.rubric.version}; "
+            f"backend **{scorecard.backend}**; graded {graded_at(scorecard)}."
+        ),
         decision_slot(decision, scorecard),
         "",
         "| section | score | level (1-4) |",
@@ -143,24 +169,41 @@ def render_markdown(scorecard: Scorecard, decision: Decision | None = None) -> s
         lines += ["", f"Not judged (their stage could not run here): {', '.join(set_aside)}."]
     if scorecard.bonus_detail is not None:
         bonus = scorecard.bonus_detail
-        lines += ["", f"## Bonus: {bonus.title}", "",
-                  f"{bonus.points:g} of {bonus.max:g}: {bonus.reason}{_override(bonus.override)}"]
+        lines += [
+            "",
+            f"## Bonus: {bonus.title}",
+            "",
+            f"{bonus.points:g} of {bonus.max:g}: {bonus.reason}{_override(bonus.override)}",
+        ]
     for section in scorecard.sections.values():
         lines += ["", f"## {section.title}: {section_points(section)}", ""]
         if section.reason:
             lines += [_cell(section.reason), ""]
         if section.stage_stopped:
-            lines += [(f"**{_cell(stage_stopped_line(section))}.** Criteria it recorded nothing for say only that; "
-                       "report.json keeps every path they read."), ""]
+            lines += [
+                (
+                    f"**{_cell(stage_stopped_line(section))}.** Criteria it recorded nothing for say only that; "
+                    "report.json keeps every path they read."
+                ),
+                "",
+            ]
         lines += ["| criterion | points | why | evidence |", "|---|---|---|---|"]
         lines += [_criterion_row(criterion, section) for criterion in section.criteria]
     lines += ["", "## Stages", ""]
-    lines += [f"- {name}: {outcome.status}"
-              + (f", **not run here (environment)**: {_cell(outcome.environment)}" if outcome.environment else "")
-              + (f" ({_cell('; '.join(reasons))})" if (reasons := stage_reasons(outcome)) else "")
-              for name, outcome in scorecard.stages.items()]
+    lines += [
+        f"- {name}: {outcome.status}"
+        + (f", **not run here (environment)**: {_cell(outcome.environment)}" if outcome.environment else "")
+        + (f" ({_cell('; '.join(reasons))})" if (reasons := stage_reasons(outcome)) else "")
+        for name, outcome in scorecard.stages.items()
+    ]
     if scorecard.warnings:
         lines += ["", "## Rubric notes", ""] + [f"- {w}" for w in scorecard.warnings]
-    lines += ["", (f"Plots: see report.html. Report schema {scorecard.schema_version}; "
-                   f"{scorecard.overrides_applied} reviewer override(s)."), ""]
+    lines += [
+        "",
+        (
+            f"Plots: see report.html. Report schema {scorecard.schema_version}; "
+            f"{scorecard.overrides_applied} reviewer override(s)."
+        ),
+        "",
+    ]
     return "\n".join(lines)

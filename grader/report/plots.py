@@ -15,10 +15,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
-from grader.rubric.paths import HOLDOUT_WHO  # noqa: E402
+from grader.rubric.paths import HOLDOUT_WHO
 
 COLORS = {"candidate": "#1f6feb", "reference": "#8250df", "oracle": "#2da44e"}
 LABELS = {"candidate": "candidate", "reference": "grader reference", "oracle": "oracle"}
@@ -143,12 +143,24 @@ def latency_plot(document: dict) -> Plot:
     figure, axes = _figure()
     rates = [float(s["rate"]) for s in steps]
     for name, style in (("p50_ms", ":"), ("p95_ms", "--"), ("p99_ms", "-")):
-        axes.plot(rates, [max(float(s[name]), 0.1) for s in steps], linestyle=style, marker="o", color="#1f6feb",
-                  label=name.removesuffix("_ms"))
+        axes.plot(
+            rates,
+            [max(float(s[name]), 0.1) for s in steps],
+            linestyle=style,
+            marker="o",
+            color="#1f6feb",
+            label=name.removesuffix("_ms"),
+        )
     invalid = [s for s in steps if not s.get("valid", True)]
     if invalid:
-        axes.scatter([float(s["rate"]) for s in invalid], [max(float(s["p99_ms"]), 0.1) for s in invalid],
-                     s=120, facecolors="none", edgecolors="#cf222e", label="probe fell behind (step not judged)")
+        axes.scatter(
+            [float(s["rate"]) for s in invalid],
+            [max(float(s["p99_ms"]), 0.1) for s in invalid],
+            s=120,
+            facecolors="none",
+            edgecolors="#cf222e",
+            label="probe fell behind (step not judged)",
+        )
     bar_ms, bar_rate = float(profile.get("bar_p99_ms", 100)), float(profile.get("bar_rate", 500))
     axes.axhline(bar_ms, color="#cf222e", linewidth=1, label=f"bar: p99 {bar_ms:g} ms at {bar_rate:g}/s")
     axes.axvline(bar_rate, color="#cf222e", linewidth=0.6, linestyle=":")

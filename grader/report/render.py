@@ -23,9 +23,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from grader.decide.decision import DECISION_FILE, Decision, load_decision
-from grader.fsutil import write_atomic
 from grader.errors import BadInput
-from grader.fsutil import atomic_output_dir
+from grader.fsutil import atomic_output_dir, write_atomic
 from grader.report import html, markdown
 from grader.report.leaderboard import STALE_MARK, leaderboard_csv, leaderboard_html
 from grader.report.plots import all_plots
@@ -73,7 +72,9 @@ def evidence_files(paths: list[Path]) -> list[Path]:
         elif path.is_dir():
             cohort = sorted(child / EVIDENCE_FILE for child in path.iterdir() if (child / EVIDENCE_FILE).is_file())
             if not cohort:
-                raise BadInput(f"no {EVIDENCE_FILE} in {path} or its subfolders: give folders `grader grade --out` wrote")
+                raise BadInput(
+                    f"no {EVIDENCE_FILE} in {path} or its subfolders: give folders `grader grade --out` wrote"
+                )
             found += cohort
         else:
             raise BadInput(f"{path} does not exist")
@@ -92,8 +93,10 @@ def load_report(path: Path) -> Scorecard:
     except OSError as exc:
         raise BadInput(f"cannot read {file}: {exc.strerror or exc}") from None
     except ValidationError as exc:
-        raise BadInput(f"{file} is not a {REPORT_SCHEMA} report ({exc.error_count()} invalid field(s), first: "
-                       f"{'.'.join(map(str, exc.errors()[0]['loc']))}: {exc.errors()[0]['msg']})") from None
+        raise BadInput(
+            f"{file} is not a {REPORT_SCHEMA} report ({exc.error_count()} invalid field(s), first: "
+            f"{'.'.join(map(str, exc.errors()[0]['loc']))}: {exc.errors()[0]['msg']})"
+        ) from None
     if card.schema_version != REPORT_SCHEMA:
         raise BadInput(f"{file} is a {card.schema_version} report; this grader reads {REPORT_SCHEMA}")
     return card
@@ -104,14 +107,17 @@ def shown_decision(folder: Path, card: Scorecard) -> Decision | None:
     try:
         decision = load_decision(folder)
         if decision is not None and decision.candidate != card.candidate:
-            raise BadInput(f"{folder / DECISION_FILE} is the decision for {decision.candidate}, not for "
-                           f"{card.candidate}: run `grader decide` again or delete it")
+            raise BadInput(
+                f"{folder / DECISION_FILE} is the decision for {decision.candidate}, not for "
+                f"{card.candidate}: run `grader decide` again or delete it"
+            )
     except BadInput as exc:
         path = (folder / DECISION_FILE).resolve()
         if path not in _warned:
             _warned.add(path)
-            _warnings.print(f"[yellow]warning: {escape(str(exc))}; the reports show no decision[/yellow]",
-                            soft_wrap=True)
+            _warnings.print(
+                f"[yellow]warning: {escape(str(exc))}; the reports show no decision[/yellow]", soft_wrap=True
+            )
         return None
     return decision
 
@@ -125,8 +131,9 @@ def render_reports(evidence: Mapping[str, Any] | BaseModel, scorecard: Scorecard
         (staging / REPORT_FILE).write_text(json_text(scorecard.model_dump_json(indent=2)) + "\n", encoding="utf-8")
         # Candidate text reaches these pages: no control character of theirs does (report.json escapes them).
         (staging / "report.md").write_text(printable(markdown.render_markdown(scorecard, decision)), encoding="utf-8")
-        (staging / "report.html").write_text(printable(html.render_html(scorecard, all_plots(document), decision)),
-                                             encoding="utf-8")
+        (staging / "report.html").write_text(
+            printable(html.render_html(scorecard, all_plots(document), decision)), encoding="utf-8"
+        )
         # Kept even when unusable: it is `grader decide`'s file, to be redone or deleted, not lost here.
         if (reports_dir / candidate / DECISION_FILE).is_file():
             shutil.copy2(reports_dir / candidate / DECISION_FILE, staging / DECISION_FILE)
@@ -139,7 +146,7 @@ def _splice(path: Path, slot: str) -> bool:
     start, end = text.find(html.DECISION_START), text.find(html.DECISION_END)
     if start < 0 or end < start:
         return False
-    write_atomic(path, printable(text[:start] + slot + text[end + len(html.DECISION_END):]))
+    write_atomic(path, printable(text[:start] + slot + text[end + len(html.DECISION_END) :]))
     return True
 
 
@@ -185,7 +192,9 @@ def refresh_leaderboard(reports_dir: Path) -> list[Path]:
 
 
 def report_evidence(
-    evidence: Mapping[str, Any] | BaseModel, reports_dir: Path, rubric: Rubric | None = None,
+    evidence: Mapping[str, Any] | BaseModel,
+    reports_dir: Path,
+    rubric: Rubric | None = None,
     overrides: Overrides | None = None,
 ) -> Scorecard:
     """Score one candidate's evidence and write their reports: what `grader grade` calls at its end."""
@@ -194,7 +203,9 @@ def report_evidence(
     return card
 
 
-def rerender(paths: list[Path], reports_dir: Path, rubric: Rubric, overrides: Overrides | None = None) -> list[Scorecard]:
+def rerender(
+    paths: list[Path], reports_dir: Path, rubric: Rubric, overrides: Overrides | None = None
+) -> list[Scorecard]:
     """Re-score saved evidence (one candidate or a cohort) and write every report and the leaderboard."""
     documents = [load_evidence(path) for path in evidence_files(paths)]
     candidates = [str(d["candidate"]) for d in documents]

@@ -65,13 +65,26 @@ def observe(document: dict, condition: Condition) -> Observation:
         holds = re.search(condition.matches, str(value)) is not None
     elif condition.above is not None or condition.below is not None:
         number = _number(value)
-        holds = None if number is None else (
-            (condition.above is None or number > condition.above) and (condition.below is None or number < condition.below))
+        holds = (
+            None
+            if number is None
+            else (
+                (condition.above is None or number > condition.above)
+                and (condition.below is None or number < condition.below)
+            )
+        )
     else:
         expected = True if condition.is_ is None else condition.is_
         holds = bool(value) == expected
-    return Observation(path=condition.evidence, found=found.found, value=_plain(value), holds=holds,
-                       test=condition.describe(), detail=found.detail, quotes=found.quotes)
+    return Observation(
+        path=condition.evidence,
+        found=found.found,
+        value=_plain(value),
+        holds=holds,
+        test=condition.describe(),
+        detail=found.detail,
+        quotes=found.quotes,
+    )
 
 
 def _combine(observations: list[Observation], every: bool) -> bool | None:
@@ -94,14 +107,19 @@ def _observe(document: dict, condition: Condition, blocked: dict[str, str]) -> O
 
 def _figure(document: dict, path: str, blocked: dict[str, str]) -> tuple[float | None, Observation]:
     found = resolve(document, path)
-    observation = set_aside(Observation(path=path, found=found.found, value=_plain(found.value), detail=found.detail,
-                                        quotes=found.quotes, test=path), blocked)
+    observation = set_aside(
+        Observation(
+            path=path, found=found.found, value=_plain(found.value), detail=found.detail, quotes=found.quotes, test=path
+        ),
+        blocked,
+    )
     usable = found.found and evidence_stage(path) not in blocked
     return (_number(found.value) if usable else None), observation
 
 
-def _scale_fraction(document: dict, scale: Scale,
-                    blocked: dict[str, str]) -> tuple[float | None, str, list[Observation]]:
+def _scale_fraction(
+    document: dict, scale: Scale, blocked: dict[str, str]
+) -> tuple[float | None, str, list[Observation]]:
     value, observation = _figure(document, scale.evidence, blocked)
     observations = [observation]
     if value is None:
@@ -111,7 +129,11 @@ def _scale_fraction(document: dict, scale: Scale,
         base, base_observation = _figure(document, scale.relative_to, blocked)
         observations.append(base_observation)
         if base is None or (scale.compare == "ratio" and base == 0):
-            return None, f"{scale.relative_to} unknown: {base_observation.detail or 'not a usable number'}", observations
+            return (
+                None,
+                f"{scale.relative_to} unknown: {base_observation.detail or 'not a usable number'}",
+                observations,
+            )
         value = value / base if scale.compare == "ratio" else value - base
         sign = "/" if scale.compare == "ratio" else "-"
         described = f"{described} {sign} {scale.relative_to} {base:.4g} = {value:.4g}"
@@ -120,8 +142,7 @@ def _scale_fraction(document: dict, scale: Scale,
     return fraction, f"{described} (none at {scale.zero_at:g}, full at {scale.full_at:g})", observations
 
 
-def _band_fraction(document: dict, band: Band,
-                   blocked: dict[str, str]) -> tuple[float | None, str, list[Observation]]:
+def _band_fraction(document: dict, band: Band, blocked: dict[str, str]) -> tuple[float | None, str, list[Observation]]:
     value, observation = _figure(document, band.evidence, blocked)
     if value is None:
         return None, f"{band.evidence} unknown: {observation.detail or 'not a number'}", [observation]
@@ -131,15 +152,23 @@ def _band_fraction(document: dict, band: Band,
         fraction = max(0.0, (value - band.zero_below) / (band.full_from - band.zero_below))
     else:
         fraction = max(0.0, (band.zero_above - value) / (band.zero_above - band.full_to))
-    text = (f"{band.evidence} = {value:g} (full within {band.full_from:g}-{band.full_to:g}, "
-            f"none below {band.zero_below:g} or above {band.zero_above:g})")
+    text = (
+        f"{band.evidence} = {value:g} (full within {band.full_from:g}-{band.full_to:g}, "
+        f"none below {band.zero_below:g} or above {band.zero_above:g})"
+    )
     return fraction, text, [observation]
 
 
-def _criterion_fraction(document: dict, criterion: Criterion,
-                        blocked: dict[str, str]) -> tuple[float, str, list[Observation]]:
-    measured = (_scale_fraction(document, criterion.scale, blocked) if criterion.scale is not None
-                else _band_fraction(document, criterion.band, blocked) if criterion.band is not None else None)
+def _criterion_fraction(
+    document: dict, criterion: Criterion, blocked: dict[str, str]
+) -> tuple[float, str, list[Observation]]:
+    measured = (
+        _scale_fraction(document, criterion.scale, blocked)
+        if criterion.scale is not None
+        else _band_fraction(document, criterion.band, blocked)
+        if criterion.band is not None
+        else None
+    )
     if measured is not None:
         fraction, text, observations = measured
         if fraction is None:
@@ -153,7 +182,11 @@ def _criterion_fraction(document: dict, criterion: Criterion,
         held = sum(o.holds is True for o in observations)
         unknown = sum(o.holds is None for o in observations)
         fraction = (held + criterion.unknown * unknown) / len(observations)
-        return fraction, f"{held} of {len(observations)} hold" + (f", {unknown} unknown" if unknown else "") + f": {marks}", observations
+        return (
+            fraction,
+            f"{held} of {len(observations)} hold" + (f", {unknown} unknown" if unknown else "") + f": {marks}",
+            observations,
+        )
     state = _combine(observations, every=criterion.all is not None)
     if state is None:
         return criterion.unknown, f"not verifiable: {marks}", observations
@@ -168,8 +201,9 @@ def _override(entry: OverrideEntry | None, original: float | bool) -> Override |
     return Override(reviewer=entry.reviewer, reason=entry.reason, original=original, value=value)
 
 
-def _score_section(document: dict, section: Section, rubric: Rubric, overrides: dict[str, OverrideEntry],
-                   blocked: dict[str, str]) -> tuple[SectionScore, list[str]]:
+def _score_section(
+    document: dict, section: Section, rubric: Rubric, overrides: dict[str, OverrideEntry], blocked: dict[str, str]
+) -> tuple[SectionScore, list[str]]:
     environment = blocked.get(section.requires)
     requirement = resolve(document, section.requires)
     graded = environment is None and requirement.found and requirement.value is not None
@@ -182,8 +216,11 @@ def _score_section(document: dict, section: Section, rubric: Rubric, overrides: 
         qualified = f"{section.id}.{criterion.id}"
         if graded:
             fraction, text, observations = _criterion_fraction(document, criterion, blocked)
-            missing = [f"{qualified} reads {o.path}: {o.detail}" for o in observations
-                       if not o.found and "records no" in o.detail]
+            missing = [
+                f"{qualified} reads {o.path}: {o.detail}"
+                for o in observations
+                if not o.found and "records no" in o.detail
+            ]
             warnings += missing
             unread += [qualified] if missing else []
         else:
@@ -191,8 +228,15 @@ def _score_section(document: dict, section: Section, rubric: Rubric, overrides: 
             fraction, text, observations = 0.0, reason if environment else f"not graded: {reason}", []
         points = _round(criterion.points * fraction)
         entry = overrides.get(qualified)
-        scored = CriterionScore(id=qualified, title=criterion.title, points=points, max=criterion.points,
-                                reason=text, evidence=observations, override=_override(entry, points))
+        scored = CriterionScore(
+            id=qualified,
+            title=criterion.title,
+            points=points,
+            max=criterion.points,
+            reason=text,
+            evidence=observations,
+            override=_override(entry, points),
+        )
         if entry is not None and entry.points is not None:
             scored.points = _round(entry.points)
         criteria.append(scored)
@@ -204,10 +248,19 @@ def _score_section(document: dict, section: Section, rubric: Rubric, overrides: 
         warnings = [f"{section.id}: {stopped}, so {len(unread)} of its criteria read evidence it never recorded"]
     total = _round(sum(c.points for c in criteria))
     level = rubric.levels.level(total / section.weight) if graded else None
-    return SectionScore(id=section.id, title=section.title, score=total, max=section.weight, level=level,
-                        level_meaning=rubric.levels.meaning[level - 1] if level else "not graded",
-                        graded=graded, reason=reason, criteria=criteria, environment=environment,
-                        stage_stopped=stopped), warnings
+    return SectionScore(
+        id=section.id,
+        title=section.title,
+        score=total,
+        max=section.weight,
+        level=level,
+        level_meaning=rubric.levels.meaning[level - 1] if level else "not graded",
+        graded=graded,
+        reason=reason,
+        criteria=criteria,
+        environment=environment,
+        stage_stopped=stopped,
+    ), warnings
 
 
 def _not_graded_reason(document: dict, section: Section) -> str:
@@ -220,8 +273,9 @@ def _not_graded_reason(document: dict, section: Section) -> str:
     return why
 
 
-def _red_flags(document: dict, rubric: Rubric, overrides: dict[str, OverrideEntry],
-               blocked: dict[str, str]) -> list[RedFlagResult]:
+def _red_flags(
+    document: dict, rubric: Rubric, overrides: dict[str, OverrideEntry], blocked: dict[str, str]
+) -> list[RedFlagResult]:
     results = []
     for flag in rubric.red_flags:
         observations = [_observe(document, c, blocked) for c in flag.all or flag.any or []]
@@ -229,9 +283,15 @@ def _red_flags(document: dict, rubric: Rubric, overrides: dict[str, OverrideEntr
         marks = "; ".join(_mark(o) for o in observations)
         detail = marks if state is not None else f"could not be judged: {marks}"
         aside = sorted({evidence_stage(o.path) for o in observations} & set(blocked)) if state is None else []
-        result = RedFlagResult(id=flag.id, message=flag.message, raised=bool(state), judged=state is not None,
-                               detail=detail, evidence=observations,
-                               environment="; ".join(f"{stage}: {blocked[stage]}" for stage in aside) or None)
+        result = RedFlagResult(
+            id=flag.id,
+            message=flag.message,
+            raised=bool(state),
+            judged=state is not None,
+            detail=detail,
+            evidence=observations,
+            environment="; ".join(f"{stage}: {blocked[stage]}" for stage in aside) or None,
+        )
         entry = overrides.get(f"red_flag.{flag.id}")
         if entry is not None and entry.raised is not None:
             result.override = _override(entry, result.raised)
@@ -240,15 +300,23 @@ def _red_flags(document: dict, rubric: Rubric, overrides: dict[str, OverrideEntr
     return results
 
 
-def _bonus(document: dict, rubric: Rubric, overrides: dict[str, OverrideEntry],
-           blocked: dict[str, str]) -> BonusResult | None:
+def _bonus(
+    document: dict, rubric: Rubric, overrides: dict[str, OverrideEntry], blocked: dict[str, str]
+) -> BonusResult | None:
     if rubric.bonus is None:
         return None
     observations = [_observe(document, c, blocked) for c in rubric.bonus.all]
     awarded = _combine(observations, every=True) is True
     points = rubric.bonus.points if awarded else 0.0
-    result = BonusResult(id=rubric.bonus.id, title=rubric.bonus.title, points=points, max=rubric.bonus.points,
-                         awarded=awarded, reason="; ".join(_mark(o) for o in observations), evidence=observations)
+    result = BonusResult(
+        id=rubric.bonus.id,
+        title=rubric.bonus.title,
+        points=points,
+        max=rubric.bonus.points,
+        awarded=awarded,
+        reason="; ".join(_mark(o) for o in observations),
+        evidence=observations,
+    )
     entry = overrides.get(BONUS_TARGET)
     if entry is not None and entry.points is not None:
         result.override = _override(entry, points)
@@ -256,21 +324,31 @@ def _bonus(document: dict, rubric: Rubric, overrides: dict[str, OverrideEntry],
     return result
 
 
-def _verdict(rubric: Rubric, sections: dict[str, SectionScore], total: float, bonus: float,
-             raised: list[RedFlagResult], pending: dict[str, str]) -> tuple[bool, Verdict, list[str], str]:
+def _verdict(
+    rubric: Rubric,
+    sections: dict[str, SectionScore],
+    total: float,
+    bonus: float,
+    raised: list[RedFlagResult],
+    pending: dict[str, str],
+) -> tuple[bool, Verdict, list[str], str]:
     rule = rubric.pass_rule
     counted = total + (bonus if rule.bonus_counts else 0.0)
     flags = "no red flag" if rule.max_red_flags == 0 else f"at most {rule.max_red_flags} red flag(s)"
-    described = (f"total {'with' if rule.bonus_counts else 'without'} the bonus at least {rule.mark:g} of 100, "
-                 f"{flags}" + (", every section graded" if rule.require_all_sections else ""))
+    described = (
+        f"total {'with' if rule.bonus_counts else 'without'} the bonus at least {rule.mark:g} of 100, "
+        f"{flags}" + (", every section graded" if rule.require_all_sections else "")
+    )
     reasons = []
     ungraded = [s.id for s in sections.values() if not s.graded]
     if pending:
         # Whatever the pass rule says: a pass or a fail here would be the grader's environment's, not the candidate's.
         stages = ", ".join(pending)
         reasons += [f"{NOT_GRADED}: {stage}: {text}" for stage, text in pending.items()]
-        reasons.append(f"total {counted:g} counts only the sections graded here: pass or fail waits for a grading "
-                       f"where {stages} can run")
+        reasons.append(
+            f"total {counted:g} counts only the sections graded here: pass or fail waits for a grading "
+            f"where {stages} can run"
+        )
     elif counted < rule.mark:
         reasons.append(f"total {counted:g} is under the pass mark {rule.mark:g}")
     else:
@@ -315,17 +393,33 @@ def score(evidence: Mapping[str, Any] | BaseModel, rubric: Rubric, overrides: Ov
     reviewed = {section.requires for section in rubric.sections if sections[section.id].graded}
     pending = {stage: text for stage, text in blocked.items() if stage not in reviewed}
     passed, verdict, reasons, rule = _verdict(rubric, sections, total, bonus_points, raised, pending)
-    stages = {name: StageOutcome.model_validate(outcome) for name, outcome in (document.get("stages") or {}).items()
-              if isinstance(outcome, dict)}
+    stages = {
+        name: StageOutcome.model_validate(outcome)
+        for name, outcome in (document.get("stages") or {}).items()
+        if isinstance(outcome, dict)
+    }
     applied = sum(1 for s in sections.values() for c in s.criteria if c.override) + sum(1 for f in flags if f.override)
     applied += 1 if bonus and bonus.override else 0
     return Scorecard(
         candidate=candidate,
         rubric=RubricRef(id=rubric.id, version=rubric.version, title=rubric.title, sha256=rubric.sha256),
-        backend=document.get("backend"), evidence_schema=document.get("schema_version"),
-        spec_version=document.get("spec_version"), seed_fingerprint=document.get("seed_fingerprint"),
-        graded_at_unix=document.get("graded_at_unix"), total=total, bonus=_round(bonus_points), bonus_detail=bonus,
-        passed=passed, verdict=verdict, verdict_reasons=reasons, pass_rule=rule, sections=sections,
-        red_flags=raised, red_flags_checked=flags, overrides_applied=applied, stages=stages,
-        warnings=sorted(set(warnings)), environment=pending,
+        backend=document.get("backend"),
+        evidence_schema=document.get("schema_version"),
+        spec_version=document.get("spec_version"),
+        seed_fingerprint=document.get("seed_fingerprint"),
+        graded_at_unix=document.get("graded_at_unix"),
+        total=total,
+        bonus=_round(bonus_points),
+        bonus_detail=bonus,
+        passed=passed,
+        verdict=verdict,
+        verdict_reasons=reasons,
+        pass_rule=rule,
+        sections=sections,
+        red_flags=raised,
+        red_flags_checked=flags,
+        overrides_applied=applied,
+        stages=stages,
+        warnings=sorted(set(warnings)),
+        environment=pending,
     )

@@ -17,9 +17,11 @@ from grader.rubric.scorecard import Observation
 
 NOT_GRADED = "not graded (environment)"
 # The stage's own text says what was missing and how to get it; this says what always holds.
-REMEDY = ("fix what it names on the grading machine (a base image: pre-pull or `docker load` it, or give the engine "
-          "a registry or mirror it can reach; BuildKit-only syntax: an engine with BuildKit), then grade again; a "
-          "cohort run grades it again without --force")
+REMEDY = (
+    "fix what it names on the grading machine (a base image: pre-pull or `docker load` it, or give the engine "
+    "a registry or mirror it can reach; BuildKit-only syntax: an engine with BuildKit), then grade again; a "
+    "cohort run grades it again without --force"
+)
 MAX_TEXT_CHARS = 1000
 STOPPED = ("failed", "skipped")
 

@@ -30,8 +30,17 @@ from grader.errors import GraderError
 RUBRIC_SCHEMA = 1
 DEFAULT_RUBRIC = Path(__file__).resolve().parents[2] / "rubrics" / "churn-take-home.toml"
 # Where an evidence path may start: the top-level keys of evidence.json (plus the writeup).
-EVIDENCE_ROOTS = ("audit", "modeling", "serving", "writeup", "submission", "stages", "claimed_pr_auc", "mlflow",
-                  "notebook_run")
+EVIDENCE_ROOTS = (
+    "audit",
+    "modeling",
+    "serving",
+    "writeup",
+    "submission",
+    "stages",
+    "claimed_pr_auc",
+    "mlflow",
+    "notebook_run",
+)
 TOLERANCE = 1e-6
 
 
@@ -81,7 +90,10 @@ class Condition(_Strict):
             return f"{self.evidence} {'present' if self.present else 'absent'}"
         if self.matches is not None:
             return f"{self.evidence} matches /{self.matches}/"
-        bounds = [f"> {self.above:g}" if self.above is not None else "", f"< {self.below:g}" if self.below is not None else ""]
+        bounds = [
+            f"> {self.above:g}" if self.above is not None else "",
+            f"< {self.below:g}" if self.below is not None else "",
+        ]
         if any(bounds):
             return f"{self.evidence} {' and '.join(b for b in bounds if b)}"
         return self.evidence if self.is_ in (None, True) else f"{self.evidence} is false"
@@ -149,7 +161,9 @@ class Criterion(_Strict):
     def _one_rule(self) -> Criterion:
         rules = [name for name in ("all", "any", "share", "scale", "band") if getattr(self, name) is not None]
         if len(rules) != 1:
-            raise ValueError(f"give exactly one rule of all, any, share, scale, band (found {', '.join(rules) or 'none'})")
+            raise ValueError(
+                f"give exactly one rule of all, any, share, scale, band (found {', '.join(rules) or 'none'})"
+            )
         if any(getattr(self, name) == [] for name in ("all", "any", "share")):
             raise ValueError("an empty condition list")
         return self
@@ -328,12 +342,16 @@ def _check_writeup_paths(rubric: Rubric, source: str) -> None:
         for criterion in section.criteria:
             for path in criterion.paths():
                 if bad(path):
-                    raise RubricError(f"rubric {source}: sections[{section.id}].criteria[{criterion.id}]: "
-                                      f"unknown writeup check in {path!r}")
+                    raise RubricError(
+                        f"rubric {source}: sections[{section.id}].criteria[{criterion.id}]: "
+                        f"unknown writeup check in {path!r}"
+                    )
     for flag in rubric.red_flags:
         for condition in flag.all or flag.any or []:
             if bad(condition.evidence):
-                raise RubricError(f"rubric {source}: red_flags[{flag.id}]: unknown writeup check in {condition.evidence!r}")
+                raise RubricError(
+                    f"rubric {source}: red_flags[{flag.id}]: unknown writeup check in {condition.evidence!r}"
+                )
 
 
 def load_rubric(path: Path = DEFAULT_RUBRIC) -> Rubric:

@@ -81,7 +81,9 @@ def parse_overrides(text: str, rubric: Rubric, source: str = "<overrides>") -> O
         raise OverridesError(f"overrides {source}: not valid TOML: {exc}") from None
     unknown = sorted(set(raw) - {"override"})
     if unknown:
-        raise OverridesError(f"overrides {source}: unknown key(s) {', '.join(unknown)}; entries are [[override]] tables")
+        raise OverridesError(
+            f"overrides {source}: unknown key(s) {', '.join(unknown)}; entries are [[override]] tables"
+        )
     entries = raw.get("override", [])
     if not isinstance(entries, list):
         raise OverridesError(f"overrides {source}: 'override' must be [[override]] tables")
@@ -92,8 +94,10 @@ def parse_overrides(text: str, rubric: Rubric, source: str = "<overrides>") -> O
         try:
             entry = OverrideEntry.model_validate(item)
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'entry'}: {e['msg'].removeprefix('Value error, ')}"
-                                 for e in exc.errors())
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or 'entry'}: {e['msg'].removeprefix('Value error, ')}"
+                for e in exc.errors()
+            )
             raise OverridesError(f"overrides {source}: {label}: {problems}") from None
         _check_against(entry, rubric, f"overrides {source}: {label}")
         if (entry.candidate, entry.target) in seen:
@@ -117,8 +121,10 @@ def _check_against(entry: OverrideEntry, rubric: Rubric, where: str) -> None:
     else:
         criterion = rubric.criterion(entry.criterion)
         if criterion is None:
-            raise OverridesError(f"{where}: the rubric has no criterion {entry.criterion!r}; "
-                                 "name it as section.criterion (e.g. judgment.ownership) or 'bonus'")
+            raise OverridesError(
+                f"{where}: the rubric has no criterion {entry.criterion!r}; "
+                "name it as section.criterion (e.g. judgment.ownership) or 'bonus'"
+            )
         maximum = criterion.points
     if not 0 <= entry.points <= maximum:
         raise OverridesError(f"{where}: points {entry.points:g} outside 0-{maximum:g}")

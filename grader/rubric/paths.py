@@ -77,8 +77,14 @@ def resolve(evidence: dict, path: str) -> Resolved:
 
 def _from_check(path: str, check: dict, rest: list[str]) -> Resolved:
     quotes = [Quote.model_validate(q) for q in check.get("quotes") or [] if isinstance(q, dict)]
-    base = Resolved(path=path, found=True, value=check.get("passed"), check_id=check.get("id"),
-                    detail=str(check.get("detail", "")), quotes=quotes)
+    base = Resolved(
+        path=path,
+        found=True,
+        value=check.get("passed"),
+        check_id=check.get("id"),
+        detail=str(check.get("detail", "")),
+        quotes=quotes,
+    )
     name = ".".join(rest)
     figures = check.get("figures") or {}
     if not rest:
@@ -89,5 +95,6 @@ def _from_check(path: str, check: dict, rest: list[str]) -> Resolved:
         return base.model_copy(update={"value": len(quotes)})
     if name in figures:
         return base.model_copy(update={"value": figures[name]})
-    return base.model_copy(update={"found": False, "value": None,
-                                   "detail": f"check {check.get('id')} records no figure {name!r}"})
+    return base.model_copy(
+        update={"found": False, "value": None, "detail": f"check {check.get('id')} records no figure {name!r}"}
+    )

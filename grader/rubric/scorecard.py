@@ -57,12 +57,20 @@ class SectionScore(BaseModel):
     graded: bool
     reason: str = ""
     criteria: list[CriterionScore] = Field(default_factory=list)
-    environment: str | None = Field(default=None, description=(
-        "set when the section was not graded because the grader's environment kept its stage from running: "
-        "what happened and what to do"))
-    stage_stopped: str | None = Field(default=None, description=(
-        "set when the section's stage failed or was skipped before recording evidence some criteria read: "
-        "the stage, its status and why, in one line"))
+    environment: str | None = Field(
+        default=None,
+        description=(
+            "set when the section was not graded because the grader's environment kept its stage from running: "
+            "what happened and what to do"
+        ),
+    )
+    stage_stopped: str | None = Field(
+        default=None,
+        description=(
+            "set when the section's stage failed or was skipped before recording evidence some criteria read: "
+            "the stage, its status and why, in one line"
+        ),
+    )
 
 
 class RedFlagResult(BaseModel):
@@ -73,9 +81,13 @@ class RedFlagResult(BaseModel):
     detail: str
     evidence: list[Observation] = Field(default_factory=list)
     override: Override | None = None
-    environment: str | None = Field(default=None, description=(
-        "set when the flag was not judged because its evidence comes from a stage the grader's environment "
-        "kept from running"))
+    environment: str | None = Field(
+        default=None,
+        description=(
+            "set when the flag was not judged because its evidence comes from a stage the grader's environment "
+            "kept from running"
+        ),
+    )
 
 
 class BonusResult(BaseModel):
@@ -121,9 +133,13 @@ class Scorecard(BaseModel):
     overrides_applied: int = 0
     stages: dict[str, StageOutcome] = Field(default_factory=dict)
     warnings: list[str] = Field(default_factory=list, description="rubric paths this evidence does not record")
-    environment: dict[str, str] = Field(default_factory=dict, description=(
-        "stage -> what in the grader's environment kept it from running, and what to do; non-empty exactly when "
-        "that is why the verdict is incomplete"))
+    environment: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "stage -> what in the grader's environment kept it from running, and what to do; non-empty exactly when "
+            "that is why the verdict is incomplete"
+        ),
+    )
 
     def criterion(self, qualified_id: str) -> CriterionScore:
         section_id = qualified_id.split(".")[0]
@@ -134,9 +150,14 @@ class Scorecard(BaseModel):
 
     def summary(self) -> dict[str, Any]:
         """One leaderboard row."""
-        row: dict[str, Any] = {"candidate": self.candidate, "total": self.total, "bonus": self.bonus,
-                               "passed": self.passed, "verdict": self.verdict,
-                               "red_flags": " ".join(f.id for f in self.red_flags)}
+        row: dict[str, Any] = {
+            "candidate": self.candidate,
+            "total": self.total,
+            "bonus": self.bonus,
+            "passed": self.passed,
+            "verdict": self.verdict,
+            "red_flags": " ".join(f.id for f in self.red_flags),
+        }
         for section_id, section in self.sections.items():
             row[section_id] = section.score if section.graded else None
             row[f"{section_id}_level"] = section.level

@@ -171,12 +171,23 @@ def run_in_docker(
         timed_out=timed_out,
         seconds=round(time.monotonic() - started, 3),
         log_tail=log,
-        isolation=["network none", f"memory {limits.memory_mb} MB", f"cpus {limits.cpus:g}",
-                   f"pids {limits.pids}", "read-only root", "all capabilities dropped", "no-new-privileges",
-                   "unprivileged user", f"disk {limits.disk_mb} MB written at most, {limits.max_files} files",
-                   f"log {limits.log_mb} MB"]
-                  + (["the notebook kernel runs as another user than the runner: it cannot alter the "
-                      "runner's record"] if runner_drops_privileges else []),
+        isolation=[
+            "network none",
+            f"memory {limits.memory_mb} MB",
+            f"cpus {limits.cpus:g}",
+            f"pids {limits.pids}",
+            "read-only root",
+            "all capabilities dropped",
+            "no-new-privileges",
+            "unprivileged user",
+            f"disk {limits.disk_mb} MB written at most, {limits.max_files} files",
+            f"log {limits.log_mb} MB",
+        ]
+        + (
+            ["the notebook kernel runs as another user than the runner: it cannot alter the runner's record"]
+            if runner_drops_privileges
+            else []
+        ),
         oom_killed=oom_killed,
         stopped=watch.reason,
         disk_written_mb=watch.peak_mb,

@@ -119,8 +119,11 @@ class FolderEntries:
     def present(self) -> dict[str, float]:
         if not self.root.is_dir():
             return {}
-        return {path.name: path.lstat().st_mtime for path in self.root.iterdir()
-                if _KEY.fullmatch(path.name) and path.is_dir() and not path.is_symlink()}
+        return {
+            path.name: path.lstat().st_mtime
+            for path in self.root.iterdir()
+            if _KEY.fullmatch(path.name) and path.is_dir() and not path.is_symlink()
+        }
 
     def size(self, key: str) -> int:
         seen: set[tuple[int, int]] = set()
@@ -376,12 +379,15 @@ class Cache:
             summary += f", after waiting {use.waited_s:.0f} s for another grading building it"
         notes = []
         if not use.kept:
-            notes.append(f"{self.what} not cached: {human_size(use.size)} is over the per-entry limit of "
-                         f"{human_size(self.max_entry_bytes)}; used for this grading only, then removed")
+            notes.append(
+                f"{self.what} not cached: {human_size(use.size)} is over the per-entry limit of "
+                f"{human_size(self.max_entry_bytes)}; used for this grading only, then removed"
+            )
         if use.evicted:
             freed = sum(size for _key, size in use.evicted)
-            notes.append(f"{self.what} cache over its {human_size(self.max_bytes)} cap: removed "
-                         f"{len(use.evicted)} least recently used ({human_size(freed)}): "
-                         + ", ".join(self.entries.where(key) for key, _size in use.evicted[:5]))
+            notes.append(
+                f"{self.what} cache over its {human_size(self.max_bytes)} cap: removed "
+                f"{len(use.evicted)} least recently used ({human_size(freed)}): "
+                + ", ".join(self.entries.where(key) for key, _size in use.evicted[:5])
+            )
         return summary, notes
-

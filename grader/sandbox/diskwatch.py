@@ -13,8 +13,8 @@ from __future__ import annotations
 import os
 import stat
 import threading
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 _INTERVAL_S = 0.5
@@ -53,8 +53,14 @@ def measure(roots: list[Path], stop_after_files: int | None = None) -> Usage:
 class DiskWatch:
     """Measures `roots` in a thread; past either limit it calls `stop` once and keeps `reason`."""
 
-    def __init__(self, roots: list[Path], limit_mb: int, max_files: int, stop: Callable[[], None],
-                 extra_files: list[Path] | None = None) -> None:
+    def __init__(
+        self,
+        roots: list[Path],
+        limit_mb: int,
+        max_files: int,
+        stop: Callable[[], None],
+        extra_files: list[Path] | None = None,
+    ) -> None:
         self.roots, self.extra_files = roots, extra_files or []
         self.limit_bytes, self.max_files, self.stop = limit_mb * 1024**2, max_files, stop
         self.limit_mb = limit_mb
@@ -83,8 +89,10 @@ class DiskWatch:
         self.peak_mb = max(self.peak_mb, round(written / 1024**2, 1))
         stopped = " and was stopped" if running else ""
         if written > self.limit_bytes:
-            self.reason = (f"the sandbox wrote more than the disk limit of {self.limit_mb} MB into its folders "
-                           f"({written / 1024**2:.0f} MB){stopped}")
+            self.reason = (
+                f"the sandbox wrote more than the disk limit of {self.limit_mb} MB into its folders "
+                f"({written / 1024**2:.0f} MB){stopped}"
+            )
         elif files > self.max_files:
             self.reason = f"the sandbox created more than the limit of {self.max_files} files in its folders{stopped}"
         else:

@@ -147,7 +147,8 @@ def _run_bootstrap(args: list[str], on_output: Callable[[str], None]) -> None:
         raise BaseImagesUnavailable(
             f"{command} failed with exit code {process.returncode}"
             + (f" ({cause.removeprefix('bootstrap: error: ')})" if cause else "")
-            + "; run it as root to retry. Last lines:\n" + "\n".join(tail)
+            + "; run it as root to retry. Last lines:\n"
+            + "\n".join(tail)
         )
 
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 COMMENT = "churn-grader-guard"
@@ -30,8 +30,21 @@ def _tools() -> list[str]:
 
 
 def _rule(interface: str) -> list[str]:
-    return ["INPUT", "-i", interface, "-m", "conntrack", "--ctstate", "NEW", "-j", "REJECT",
-            "-m", "comment", "--comment", f"{COMMENT} {interface}"]
+    return [
+        "INPUT",
+        "-i",
+        interface,
+        "-m",
+        "conntrack",
+        "--ctstate",
+        "NEW",
+        "-j",
+        "REJECT",
+        "-m",
+        "comment",
+        "--comment",
+        f"{COMMENT} {interface}",
+    ]
 
 
 def _run(argv: list[str]) -> bool:

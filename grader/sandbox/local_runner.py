@@ -40,7 +40,9 @@ def local_runner_cache(limits: CacheLimits) -> Cache:
 
 
 @contextmanager
-def local_runner_python(limits: CacheLimits, requirements: Path = RUNNER_REQUIREMENTS) -> Iterator[tuple[str, list[str]]]:
+def local_runner_python(
+    limits: CacheLimits, requirements: Path = RUNNER_REQUIREMENTS
+) -> Iterator[tuple[str, list[str]]]:
     """An interpreter with the runner's stack that the sandbox user can run, kept while the block runs; notes."""
     if os.geteuid() != 0 or _usable_by_others(Path(sys.executable)):
         yield sys.executable, []
@@ -62,9 +64,12 @@ def local_runner_python(limits: CacheLimits, requirements: Path = RUNNER_REQUIRE
         for step in steps:
             done = subprocess.run(step, capture_output=True, text=True)
             if done.returncode != 0:
-                raise GraderError(f"could not prepare the local runner ({' '.join(step[:3])}): "
-                                  f"{done.stderr.strip()[-300:]}")
+                raise GraderError(
+                    f"could not prepare the local runner ({' '.join(step[:3])}): {done.stderr.strip()[-300:]}"
+                )
 
     with local_runner_cache(limits).use(key, build) as use:
-        yield str(Path(use.where) / "bin" / "python"), [f"local runner virtualenv {use.where}: {use.summary}",
-                                                         *use.notes]
+        yield (
+            str(Path(use.where) / "bin" / "python"),
+            [f"local runner virtualenv {use.where}: {use.summary}", *use.notes],
+        )

@@ -54,8 +54,9 @@ def _private_root_works(unshare: str, root: Path) -> bool:
     return subprocess.run(probe, capture_output=True, timeout=60).returncode == 0
 
 
-def _sandbox_prefix(mounts: list[Mount], readable: list[Path], workdir: Path, tmpfs_mb: int,
-                    root: Path, uid: int, netns: str | None) -> tuple[list[str], list[str]]:
+def _sandbox_prefix(
+    mounts: list[Mount], readable: list[Path], workdir: Path, tmpfs_mb: int, root: Path, uid: int, netns: str | None
+) -> tuple[list[str], list[str]]:
     """A command prefix that isolates the child as far as this host allows, and what it enforces.
 
     As root with unshare, setpriv and chroot: namespaces, a private root holding only the
@@ -74,18 +75,36 @@ def _sandbox_prefix(mounts: list[Mount], readable: list[Path], workdir: Path, tm
         network, network_words = [], "network namespace with loopback only"
         namespaces = [tools["unshare"], "--net", *_NAMESPACES]
     drop = [tools["setpriv"], f"--reuid={uid}", f"--regid={uid}", "--clear-groups"] if tools["setpriv"] else []
-    if drop and tools["chroot"] and tools["mount"] and os.geteuid() == 0 \
-            and _private_root_works(tools["unshare"], root):
+    if (
+        drop
+        and tools["chroot"]
+        and tools["mount"]
+        and os.geteuid() == 0
+        and _private_root_works(tools["unshare"], root)
+    ):
         binds = [item for path in readable for item in ("ro", str(path))]
         binds += [item for m in mounts for item in ("ro" if m.read_only else "rw", str(m.path))]
-        return [*namespaces, "sh", str(LOCAL_ROOT_SCRIPT), str(root), str(tmpfs_mb), str(workdir), *binds, "--",
-                *drop], [network_words, "pid namespace with its own /proc",
-                         "a private root: the system read-only, its own folders, private /tmp and /dev/shm",
-                         f"an unprivileged user of its own (uid {uid})"]
+        return [
+            *namespaces,
+            "sh",
+            str(LOCAL_ROOT_SCRIPT),
+            str(root),
+            str(tmpfs_mb),
+            str(workdir),
+            *binds,
+            "--",
+            *drop,
+        ], [
+            network_words,
+            "pid namespace with its own /proc",
+            "a private root: the system read-only, its own folders, private /tmp and /dev/shm",
+            f"an unprivileged user of its own (uid {uid})",
+        ]
     if netns is not None:
         # A named namespace exists only for root: the service joins it even without a private root.
         return [*namespaces, *drop], [network_words, "pid namespace with its own /proc"] + (
-            [f"an unprivileged user of its own (uid {uid})"] if drop else [])
+            [f"an unprivileged user of its own (uid {uid})"] if drop else []
+        )
     loopback = ["sh", "-c", _LOOPBACK_UP.replace("ip ", f"{tools['ip']} ", 1), "sandbox"]
     user_ns = [tools["unshare"], "--user", "--map-root-user", "--net", *_NAMESPACES]
     if subprocess.run([*user_ns, *loopback, "true"], capture_output=True).returncode == 0:
@@ -128,8 +147,14 @@ class Confinement:
 
 
 @contextmanager
-def confinement(mounts: list[Mount], readable: list[Path], workdir: Path, limits: ProcessLimits,
-                netns: str | None = None, scratch: Path | None = None) -> Iterator[Confinement]:
+def confinement(
+    mounts: list[Mount],
+    readable: list[Path],
+    workdir: Path,
+    limits: ProcessLimits,
+    netns: str | None = None,
+    scratch: Path | None = None,
+) -> Iterator[Confinement]:
     """Namespaces, a private root, a user and a cgroup of its own for one local process tree.
 
     The one way the local backend runs candidate code (notebooks, scoring, the service), so a
@@ -146,28 +171,34 @@ def confinement(mounts: list[Mount], readable: list[Path], workdir: Path, limits
             grouped = group.create()
             confined = Confinement(prefix, _limiter(limits, group), group, uid, isolation)
             if grouped:
-                isolation.append(f"cgroup: memory {limits.memory_mb} MB in total (no swap), cpus {limits.cpus:g}, "
-                                 f"pids {limits.pids}")
+                isolation.append(
+                    f"cgroup: memory {limits.memory_mb} MB in total (no swap), cpus {limits.cpus:g}, pids {limits.pids}"
+                )
             else:
                 confined.not_enforced.append(
                     "cgroup limits (no writable cgroup hierarchy): memory is an address-space limit per process, "
-                    "CPU time is limited per process, CPU share not at all")
+                    "CPU time is limited per process, CPU share not at all"
+                )
             if not confined.private_root:
-                confined.not_enforced += ["read-only data (files are made read-only instead)",
-                                          "filesystem isolation: the sandbox user reads every world-readable host "
-                                          "file and writes world-writable places (/tmp, /dev/shm), where only the "
-                                          "per-file size limit holds"]
+                confined.not_enforced += [
+                    "read-only data (files are made read-only instead)",
+                    "filesystem isolation: the sandbox user reads every world-readable host "
+                    "file and writes world-writable places (/tmp, /dev/shm), where only the "
+                    "per-file size limit holds",
+                ]
                 for mount in mounts:
                     if mount.read_only:
                         for path in [mount.path, *mount.path.rglob("*")]:
                             path.chmod(0o555 if path.is_dir() else 0o444)
             if not prefix:
                 confined.not_enforced.append("network egress (no network namespace available)")
-            isolation += ([] if grouped else [f"address space {limits.memory_mb * _ADDRESS_SPACE_FACTOR} MB per "
-                                               "process"])
-            isolation += [f"processes {limits.pids if grouped else limits.pids * LOCAL_PROCESS_FACTOR}"
-                          f"{'' if grouped else ' (rlimit, per user)'}", f"cpu time {limits.cpu_seconds} s",
-                          f"files of {limits.file_mb} MB at most"]
+            isolation += [] if grouped else [f"address space {limits.memory_mb * _ADDRESS_SPACE_FACTOR} MB per process"]
+            isolation += [
+                f"processes {limits.pids if grouped else limits.pids * LOCAL_PROCESS_FACTOR}"
+                f"{'' if grouped else ' (rlimit, per user)'}",
+                f"cpu time {limits.cpu_seconds} s",
+                f"files of {limits.file_mb} MB at most",
+            ]
             yield confined
     finally:
         group.remove()
@@ -184,13 +215,16 @@ def run_locally(
     readable: list[Path] | None = None,
 ) -> SandboxResult:
     """Run `command` as a limited subprocess to its end (or the time limit): see `confinement`."""
-    process_limits = ProcessLimits(limits.memory_mb, limits.cpus, limits.pids, limits.tmpfs_mb, limits.disk_mb,
-                                   int(timeout_s * limits.cpus))
+    process_limits = ProcessLimits(
+        limits.memory_mb, limits.cpus, limits.pids, limits.tmpfs_mb, limits.disk_mb, int(timeout_s * limits.cpus)
+    )
     with confinement(mounts, readable or [], workdir, process_limits) as confined:
         result = _run(command, confined, mounts, env, limits, timeout_s, workdir)
         result.isolation[:0] = confined.isolation
-        result.not_enforced = ["the runner and the kernel run as one user: the kernel can alter the runner's record",
-                               *confined.not_enforced]
+        result.not_enforced = [
+            "the runner and the kernel run as one user: the kernel can alter the runner's record",
+            *confined.not_enforced,
+        ]
         return result
 
 
@@ -244,13 +278,25 @@ def _limiter(limits: ProcessLimits, group: LocalCgroup) -> Callable[[], None]:
     return limit
 
 
-def _run(command: list[str], confined: Confinement, mounts: list[Mount], env: dict[str, str],
-         limits: NotebookLimits, timeout_s: float, workdir: Path) -> SandboxResult:
+def _run(
+    command: list[str],
+    confined: Confinement,
+    mounts: list[Mount],
+    env: dict[str, str],
+    limits: NotebookLimits,
+    timeout_s: float,
+    workdir: Path,
+) -> SandboxResult:
     started = time.monotonic()
     child_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir), **env}
     with subprocess.Popen(
-        [*confined.prefix, *command], cwd=workdir, env=child_env, preexec_fn=confined.preexec,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        [*confined.prefix, *command],
+        cwd=workdir,
+        env=child_env,
+        preexec_fn=confined.preexec,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
     ) as process:
         tail = _Tail(process.stdout)
         tail.start()

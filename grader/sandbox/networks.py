@@ -33,12 +33,14 @@ def bridge_name(kind: str, run_id: str) -> str:
 
 
 @contextmanager
-def guarded_network(client, name: str, kind: str, run_id: str, labels: dict[str, str],
-                    internal: bool) -> Iterator[GuardedNetwork]:
+def guarded_network(
+    client, name: str, kind: str, run_id: str, labels: dict[str, str], internal: bool
+) -> Iterator[GuardedNetwork]:
     """A fresh bridge network (internal: no egress) whose members cannot reach the host."""
     bridge = bridge_name(kind, run_id)
-    network = client.networks.create(name, driver="bridge", internal=internal, options={BRIDGE_OPTION: bridge},
-                                      labels={**labels, **owner_labels()})
+    network = client.networks.create(
+        name, driver="bridge", internal=internal, options={BRIDGE_OPTION: bridge}, labels={**labels, **owner_labels()}
+    )
     try:
         with hostguard.guarded(bridge) as held:
             yield GuardedNetwork(name=network.name, bridge=bridge, host_blocked=held)

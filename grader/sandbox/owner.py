@@ -52,8 +52,12 @@ def start_ticks(pid: int) -> str | None:
 
 @lru_cache(maxsize=8)
 def _labels_of(pid: int) -> tuple[tuple[str, str], ...]:
-    return ((OWNER_PID, str(pid)), (OWNER_START, start_ticks(pid) or "0"), (OWNER_BOOT, boot_id()),
-            (OWNER_HOST, socket.gethostname()))
+    return (
+        (OWNER_PID, str(pid)),
+        (OWNER_START, start_ticks(pid) or "0"),
+        (OWNER_BOOT, boot_id()),
+        (OWNER_HOST, socket.gethostname()),
+    )
 
 
 def owner_labels() -> dict[str, str]:

@@ -46,8 +46,9 @@ def runner_tag() -> str:
 @contextmanager
 def _runner_image(client, timeout_s: int = 1800) -> Iterator[CacheUse]:
     def build(tag: str) -> None:
-        client.images.build(path=str(RUNNER_DIR), tag=tag, rm=True, forcerm=True, network_mode="host",
-                            timeout=timeout_s)
+        client.images.build(
+            path=str(RUNNER_DIR), tag=tag, rm=True, forcerm=True, network_mode="host", timeout=timeout_s
+        )
 
     # No cap: the runner image is never evicted. The cache gives its build a lock, so the
     # workers of a cohort on a fresh machine build it once.
@@ -64,9 +65,13 @@ def ensure_runner_image(client, timeout_s: int = 1800) -> str:
 
 def runner_layers(client, limits: CacheLimits, base: str) -> Cache:
     """The shared cache of requirement layers over the runner image `base`, bounded by the policy."""
-    return Cache(cache_folder("runner-layers", "GRADER_RUNNER_LAYER_CACHE"), ImageEntries(client, LAYER_REPO, base),
-                 "requirements layer", max_bytes=gigabytes(limits.runner_layers_gb),
-                 max_entry_bytes=gigabytes(limits.max_entry_gb))
+    return Cache(
+        cache_folder("runner-layers", "GRADER_RUNNER_LAYER_CACHE"),
+        ImageEntries(client, LAYER_REPO, base),
+        "requirements layer",
+        max_bytes=gigabytes(limits.runner_layers_gb),
+        max_entry_bytes=gigabytes(limits.max_entry_gb),
+    )
 
 
 def _requirement_files(submission: Path) -> dict[str, bytes]:
@@ -89,7 +94,10 @@ def _requirement_files(submission: Path) -> dict[str, bytes]:
 def _context(dockerfile: str, files: dict[str, bytes]) -> io.BytesIO:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for name, data in {"Dockerfile": dockerfile.encode(), **{f"candidate/{k}": v for k, v in files.items()}}.items():
+        for name, data in {
+            "Dockerfile": dockerfile.encode(),
+            **{f"candidate/{k}": v for k, v in files.items()},
+        }.items():
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
@@ -105,8 +113,9 @@ def _failure(exc: Exception) -> str:
 
 
 @contextmanager
-def candidate_runner_image(client, submission: Path, policy: Policy,
-                           layers: Cache | None = None) -> Iterator[tuple[str, list[str]]]:
+def candidate_runner_image(
+    client, submission: Path, policy: Policy, layers: Cache | None = None
+) -> Iterator[tuple[str, list[str]]]:
     """The runner plus the candidate's requirements.txt (the plain runner if that fails), and notes.
 
     The image is kept while the block runs: no eviction removes it meanwhile. `layers`:
@@ -133,18 +142,34 @@ def candidate_runner_image(client, submission: Path, policy: Policy,
         def build(tag: str) -> None:
             run_id = uuid.uuid4().hex[:12]
             # pip runs candidate-chosen packages (an sdist's setup.py): with egress, never towards this host.
-            with guarded_network(client, f"churn-grader-build-{run_id}", "requirements", run_id,
-                                 {RUN_LABEL: run_id, STAGE_LABEL: "requirements"}, internal=False) as network:
-                client.images.build(fileobj=_context(dockerfile, files), custom_context=True, tag=tag, rm=True,
-                                    forcerm=True, network_mode=network.name, timeout=policy.build.timeout_s)
+            with guarded_network(
+                client,
+                f"churn-grader-build-{run_id}",
+                "requirements",
+                run_id,
+                {RUN_LABEL: run_id, STAGE_LABEL: "requirements"},
+                internal=False,
+            ) as network:
+                client.images.build(
+                    fileobj=_context(dockerfile, files),
+                    custom_context=True,
+                    tag=tag,
+                    rm=True,
+                    forcerm=True,
+                    network_mode=network.name,
+                    timeout=policy.build.timeout_s,
+                )
 
         try:
-            layer = stack.enter_context((layers or runner_layers(client, policy.cache, base)).use(
-                digest.hexdigest()[:16], build))
+            layer = stack.enter_context(
+                (layers or runner_layers(client, policy.cache, base)).use(digest.hexdigest()[:16], build)
+            )
         except Exception as exc:  # the candidate's requirements failing to install is evidence, not an error
             failed = _failure(exc)
         else:
-            yield layer.where, [*notes, f"candidate requirements installed ({layer.where}): {layer.summary}",
-                                *layer.notes]
+            yield (
+                layer.where,
+                [*notes, f"candidate requirements installed ({layer.where}): {layer.summary}", *layer.notes],
+            )
             return
         yield base, [*notes, f"candidate requirements did not install ({failed}): notebooks ran on the grader's stack"]

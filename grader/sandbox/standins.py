@@ -29,8 +29,15 @@ from pydantic import BaseModel, Field
 STANDIN_SUITES: dict[str, str] = {"3.9": "bullseye", "3.11": "bookworm", "3.13": "trixie"}
 DEFAULT_PYTHON = "3.11"
 # How a reference may name Docker Hub's official python image.
-_OFFICIAL_PREFIXES = ("docker.io/library/", "index.docker.io/library/", "registry-1.docker.io/library/",
-                      "docker.io/", "index.docker.io/", "registry-1.docker.io/", "library/")
+_OFFICIAL_PREFIXES = (
+    "docker.io/library/",
+    "index.docker.io/library/",
+    "registry-1.docker.io/library/",
+    "docker.io/",
+    "index.docker.io/",
+    "registry-1.docker.io/",
+    "library/",
+)
 # Docker's reference grammar, simplified: [registry[:port]/]path[:tag][@digest], path lowercase.
 _REFERENCE = re.compile(
     r"^(?:[A-Za-z0-9.-]+(?::\d+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
@@ -40,11 +47,11 @@ _VERSION = re.compile(r"^(\d+)(?:\.(\d+))?(?:\.(\d+))?((?:a|b|rc)\d*)?$")
 _WINDOWS = ("windowsservercore", "nanoserver")
 _WHY = {
     "3.9": "Debian bullseye's 3.9 is the oldest python a release on this mirror ships (buster is gone); "
-           "code for 3.7 and 3.8 runs on 3.9",
+    "code for 3.7 and 3.8 runs on 3.9",
     "3.10": "no Debian release ships 3.10; code for 3.10 runs on bookworm's 3.11, while 3.9 cannot evaluate "
-            "3.10 syntax such as the `int | None` annotations FastAPI reads at runtime",
+    "3.10 syntax such as the `int | None` annotations FastAPI reads at runtime",
     "3.12": "no Debian release ships 3.12; bookworm's 3.11 is the safer neighbour, since 2024-era pins for 3.12 "
-            "(numpy 1.26, pandas 2.2.2) have no wheels for trixie's 3.13",
+    "(numpy 1.26, pandas 2.2.2) have no wheels for trixie's 3.13",
     "3.14": "Debian trixie's 3.13 is the newest python a stable release on this mirror ships",
 }
 
@@ -83,7 +90,7 @@ def official_python_tag(reference: str) -> tuple[str, str | None] | None:
     ref, _, digest = ref.partition("@")
     for prefix in _OFFICIAL_PREFIXES:
         if ref.startswith(prefix):
-            ref = ref[len(prefix):]
+            ref = ref[len(prefix) :]
             break
     name, _, tag = ref.partition(":")
     if name != "python":
@@ -105,22 +112,37 @@ def choose_standin(reference: str) -> StandinChoice | None:
     # "3.14-rc-slim": the rc word is part of the version, not a variant.
     variants = [v for v in variants if v != "rc"]
     alpine = any(v.startswith("alpine") for v in variants)
-    common = {"requested": reference, "requested_version": words[0] if version else None, "variants": variants,
-              "alpine": alpine}
+    common = {
+        "requested": reference,
+        "requested_version": words[0] if version else None,
+        "variants": variants,
+        "alpine": alpine,
+    }
     if digest:
-        return StandinChoice(**common, match="none",
-                             reason=f"pinned by digest ({digest[:19]}…): only the image with that exact digest "
-                                    "matches, and no stand-in can")
+        return StandinChoice(
+            **common,
+            match="none",
+            reason=f"pinned by digest ({digest[:19]}…): only the image with that exact digest "
+            "matches, and no stand-in can",
+        )
     if any(v.startswith(_WINDOWS) for v in variants):
         return StandinChoice(**common, match="none", reason="a Windows image: no Linux stand-in can replace it")
     if version is not None and int(version.group(1)) != 3:
-        return StandinChoice(**common, match="none", reason=f"python {version.group(1)} has no stand-in: "
-                                                            "the Debian releases here ship python 3 only")
+        return StandinChoice(
+            **common,
+            match="none",
+            reason=f"python {version.group(1)} has no stand-in: the Debian releases here ship python 3 only",
+        )
     if version is None or version.group(2) is None:
         named = "the tag names no python version" if version is None else f"`{words[0]}` names no minor version"
         reason = f"{named}: the default stand-in, python {DEFAULT_PYTHON} (Debian {STANDIN_SUITES[DEFAULT_PYTHON]})"
-        return StandinChoice(**common, python=DEFAULT_PYTHON, suite=STANDIN_SUITES[DEFAULT_PYTHON], match="default",
-                             reason=reason + _alpine_note(alpine))
+        return StandinChoice(
+            **common,
+            python=DEFAULT_PYTHON,
+            suite=STANDIN_SUITES[DEFAULT_PYTHON],
+            match="default",
+            reason=reason + _alpine_note(alpine),
+        )
     asked = int(version.group(2))
     python = "3.9" if asked <= 9 else "3.11" if asked <= 12 else "3.13"
     suite = STANDIN_SUITES[python]
@@ -134,8 +156,14 @@ def choose_standin(reference: str) -> StandinChoice | None:
 
 
 def _alpine_note(alpine: bool) -> str:
-    return ("; an Alpine tag, stood in for by Debian: `apk` steps fail on it, which is this grader's environment, "
-            "not the candidate's") if alpine else ""
+    return (
+        (
+            "; an Alpine tag, stood in for by Debian: `apk` steps fail on it, which is this grader's environment, "
+            "not the candidate's"
+        )
+        if alpine
+        else ""
+    )
 
 
 def tag_parts(reference: str) -> tuple[str, str]:
@@ -143,5 +171,5 @@ def tag_parts(reference: str) -> tuple[str, str]:
     slash = reference.rfind("/")
     colon = reference.rfind(":")
     if colon > slash:
-        return reference[:colon], reference[colon + 1:]
+        return reference[:colon], reference[colon + 1 :]
     return reference, "latest"

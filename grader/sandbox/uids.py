@@ -34,7 +34,7 @@ def sandbox_user() -> Iterator[int]:
     """A sandbox user no other local run is using now (for as long as the block runs)."""
     folder = _lock_dir()
     for uid in range(LOCAL_UID_FIRST, LOCAL_UID_FIRST + LOCAL_UID_COUNT):
-        handle = open(folder / str(uid), "a")
+        handle = open(folder / str(uid), "a")  # noqa: SIM115 - the lock is held while the caller runs
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

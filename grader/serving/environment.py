@@ -39,8 +39,9 @@ _PARSE_ERROR = re.compile(r"dockerfile parse error|unknown flag|unknown instruct
 
 
 def _pull_hint(registry: str = "its registry") -> str:
-    return (f"grade on a machine that reaches {registry}, "
-            "or `docker pull`/`docker load` it into this engine before grading")
+    return (
+        f"grade on a machine that reaches {registry}, or `docker pull`/`docker load` it into this engine before grading"
+    )
 
 
 def base_images(
@@ -54,8 +55,11 @@ def base_images(
     the rule chooses (built on first use, `on_output` hearing its progress), tagged as the
     reference. A malformed reference is left to the builder, whose error is the candidate's.
     """
-    return [_prepare(client, external, on_output) for external in parsed.external_images()
-            if is_reference(external.reference)]
+    return [
+        _prepare(client, external, on_output)
+        for external in parsed.external_images()
+        if is_reference(external.reference)
+    ]
 
 
 def _present(client: docker.DockerClient, reference: str) -> StandinInfo | None:
@@ -78,8 +82,10 @@ def _prepare(client: docker.DockerClient, external: ExternalImage, on_output: Ca
         record.unavailable = f"base image {ref} ({external.used_by}) is not available offline: {_pull_hint()}"
         return record
     if choice.python is None:
-        record.unavailable = (f"base image {ref} is not available offline and has no stand-in ({choice.reason}): "
-                              f"{_pull_hint('Docker Hub')}")
+        record.unavailable = (
+            f"base image {ref} is not available offline and has no stand-in ({choice.reason}): "
+            f"{_pull_hint('Docker Hub')}"
+        )
         return record
     record.standin_image = standin_image(choice.python)
     started = time.monotonic()
@@ -123,8 +129,10 @@ def standin_notes(bases: list[BaseImage]) -> list[str]:
             f"({choice.match}: {choice.reason}), not the registry image"
         )
         if base.standin_built_s is not None:
-            notes.append(f"the python {choice.python} stand-in ({base.standin_image}) was built on first use "
-                         f"in {base.standin_built_s:.0f} s, before the candidate's build")
+            notes.append(
+                f"the python {choice.python} stand-in ({base.standin_image}) was built on first use "
+                f"in {base.standin_built_s:.0f} s, before the candidate's build"
+            )
     return notes
 
 
@@ -142,13 +150,17 @@ def build_failure_problem(parsed: ParsedDockerfile, bases: list[BaseImage], reco
     error = f"{record.failing_step or ''}\n{record.error or ''}"
     if features or (syntax_only and _PARSE_ERROR.search(error)):
         shown = "; ".join(features) or "the `# syntax=` frontend it asks for"
-        return (f"the Dockerfile needs BuildKit, which this engine lacks (legacy builder only): {shown}; "
-                "grade on an engine with BuildKit (Docker 23 or later, or buildx) to build it as written")
+        return (
+            f"the Dockerfile needs BuildKit, which this engine lacks (legacy builder only): {shown}; "
+            "grade on an engine with BuildKit (Docker 23 or later, or buildx) to build it as written"
+        )
     alpine = [b for b in bases if b.standin and b.choice and b.choice.alpine]
     if alpine and record.failing_step and _ALPINE_ONLY.search(record.failing_step):
         names = ", ".join(b.requested for b in alpine)
-        return (f"{names} is an Alpine image, stood in for offline by Debian's python {alpine[0].python_version}, "
-                f"where `{_step_command(record.failing_step)}` cannot run: {_pull_hint('Docker Hub')}")
+        return (
+            f"{names} is an Alpine image, stood in for offline by Debian's python {alpine[0].python_version}, "
+            f"where `{_step_command(record.failing_step)}` cannot run: {_pull_hint('Docker Hub')}"
+        )
     return None
 
 

@@ -36,8 +36,8 @@ from pathlib import Path
 
 from grader.sandbox import hostguard
 from grader.sandbox.backends import Mount
-from grader.sandbox.local_sandbox import ProcessLimits, confinement
 from grader.sandbox.cache import Cache, FolderEntries, cache_folder, gigabytes
+from grader.sandbox.local_sandbox import ProcessLimits, confinement
 from grader.sandbox.policy import Policy, ServiceLimits
 from grader.serving.dockerfile import candidate_ports
 from grader.serving.evidence import DockerfileFacts
@@ -97,8 +97,13 @@ def prepare_venv(layout: ImageLayout, policy: Policy, log_path: Path) -> Iterato
         "\n".join([version, *packages, *(f.read_text(errors="replace") for f in files)]).encode()
     ).hexdigest()[:16]
     folder = cache_folder("serving-venvs", VENV_CACHE_VARIABLE)
-    cache = Cache(folder, FolderEntries(folder), "service virtualenv", max_bytes=gigabytes(policy.cache.serving_venvs_gb),
-                  max_entry_bytes=gigabytes(policy.cache.max_entry_gb))
+    cache = Cache(
+        folder,
+        FolderEntries(folder),
+        "service virtualenv",
+        max_bytes=gigabytes(policy.cache.serving_venvs_gb),
+        max_entry_bytes=gigabytes(policy.cache.max_entry_gb),
+    )
 
     def build(where: str) -> None:
         started = time.monotonic()
@@ -129,8 +134,14 @@ def prepare_venv(layout: ImageLayout, policy: Policy, log_path: Path) -> Iterato
                     )
 
     with cache.use(key, build) as use:
-        yield Path(use.where), [f"python {version} from {python} (the image's base python is not used)",
-                                f"virtualenv {use.where}: {use.summary}", *use.notes]
+        yield (
+            Path(use.where),
+            [
+                f"python {version} from {python} (the image's base python is not used)",
+                f"virtualenv {use.where}: {use.summary}",
+                *use.notes,
+            ],
+        )
 
 
 def stage_files(layout: ImageLayout, root: Path) -> list[str]:
@@ -281,12 +292,21 @@ def local_service(
     ]
     cwd = root / posixpath.normpath(facts.workdir or "/").lstrip("/")
     cwd.mkdir(parents=True, exist_ok=True)
-    process_limits = ProcessLimits(limits.memory_mb, limits.cpus, limits.pids, limits.tmpfs_mb,
-                                   _LOG_FILE_BYTES // 1024**2, cpu_seconds)
+    process_limits = ProcessLimits(
+        limits.memory_mb, limits.cpus, limits.pids, limits.tmpfs_mb, _LOG_FILE_BYTES // 1024**2, cpu_seconds
+    )
     with contextlib.ExitStack() as stack:
         netns = stack.enter_context(_network_namespace(run_id))
-        confined = stack.enter_context(confinement([Mount(path=root, read_only=True)], [venv], cwd, process_limits,
-                                                   netns=netns.name if netns else None, scratch=root.parent))
+        confined = stack.enter_context(
+            confinement(
+                [Mount(path=root, read_only=True)],
+                [venv],
+                cwd,
+                process_limits,
+                netns=netns.name if netns else None,
+                scratch=root.parent,
+            )
+        )
         # Without a private root, HOME and TMPDIR are a folder of the service's own on the host.
         private = Path("/tmp")
         if not confined.private_root:
@@ -296,8 +316,15 @@ def local_service(
                 os.chown(private, confined.uid, confined.uid)
         env = {k: _host_path(v, root) for k, v in facts.env.items() if k != "PATH"}
         env.update(environment)
-        env.update({"PATH": f"{venv / 'bin'}:/usr/local/bin:/usr/bin:/bin", "HOME": str(private),
-                    "TMPDIR": str(private), "VIRTUAL_ENV": str(venv), "PYTHONDONTWRITEBYTECODE": "1"})
+        env.update(
+            {
+                "PATH": f"{venv / 'bin'}:/usr/local/bin:/usr/bin:/bin",
+                "HOME": str(private),
+                "TMPDIR": str(private),
+                "VIRTUAL_ENV": str(venv),
+                "PYTHONDONTWRITEBYTECODE": "1",
+            }
+        )
         isolation = [*confined.isolation, "staged files read-only"]
         not_enforced = list(confined.not_enforced)
         if netns is None:

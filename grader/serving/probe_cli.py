@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -21,26 +21,29 @@ from grader.serving.loadstats import MAX_LAG_MS
 def probe_command(
     url: Annotated[str, typer.Argument(help="Where to send requests, e.g. http://127.0.0.1:8000/predict.")],
     rate: Annotated[
-        list[float], typer.Option("--rate", "-r", min=0.001, help="Requests per second; repeat for rising steps.")
-    ] = list(DEFAULT_RATES),
+        list[float] | None,
+        typer.Option("--rate", "-r", min=0.001, help="Requests per second; repeat for rising steps."),
+    ] = None,
     duration: Annotated[float, typer.Option("--duration", "-d", help="Seconds per step, warm-up included.")] = 10.0,
     warmup: Annotated[
         float, typer.Option("--warmup", help="Seconds at the start of each step left out of the figures.")
     ] = 1.0,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds before a request counts as a timeout.")] = 1.0,
     method: Annotated[
-        Optional[str], typer.Option("--method", help="HTTP method (default: POST with bodies, else GET).")
+        str | None, typer.Option("--method", help="HTTP method (default: POST with bodies, else GET).")
     ] = None,
     body_file: Annotated[
-        Optional[Path], typer.Option("--body-file", help="JSON array or JSON lines of request bodies, sent in turn.")
+        Path | None, typer.Option("--body-file", help="JSON array or JSON lines of request bodies, sent in turn.")
     ] = None,
-    header: Annotated[Optional[list[str]], typer.Option("--header", "-H", help="'Name: value'; repeatable.")] = None,
+    header: Annotated[list[str] | None, typer.Option("--header", "-H", help="'Name: value'; repeatable.")] = None,
     max_lag_ms: Annotated[
         float, typer.Option("--max-lag-ms", help="Dispatch-lag p99 a valid step may reach (or 5 % of its p99 if more).")
     ] = MAX_LAG_MS,
     connections: Annotated[int, typer.Option("--connections", min=1, help="Connection pool size.")] = CONNECTION_LIMIT,
 ) -> None:
     """Load-probe a running service open-loop at fixed rates and print the figures as JSON."""
+    if rate is None:
+        rate = list(DEFAULT_RATES)
     bodies = _read_bodies(body_file) if body_file else None
     headers = _parse_headers(header or [])
     typer.echo(f"probing {url}: {len(rate)} step(s) of {duration:g} s", err=True)

@@ -155,8 +155,9 @@ def docker_service(
 ) -> Iterator[DockerService]:
     """Start `image` with the policy's limits on a fresh network; remove both afterwards."""
     labels = run_labels(run_id)
-    with guarded_network(client, f"{NAME_PREFIX}-{run_id}", "serving", run_id, labels,
-                         internal=not limits.network) as network:
+    with guarded_network(
+        client, f"{NAME_PREFIX}-{run_id}", "serving", run_id, labels, internal=not limits.network
+    ) as network:
         container = client.containers.create(
             image,
             name=f"{NAME_PREFIX}-{run_id}",
@@ -176,8 +177,13 @@ def docker_service(
         )
         try:
             container.start()
-            yield DockerService(container, network.name, candidate_ports(dockerfile), time.monotonic(),
-                                host_blocked=network.host_blocked)
+            yield DockerService(
+                container,
+                network.name,
+                candidate_ports(dockerfile),
+                time.monotonic(),
+                host_blocked=network.host_blocked,
+            )
         finally:
             _removed(lambda: container.remove(force=True))
 

@@ -247,8 +247,9 @@ def _build_and_run(job: _Job, client: docker.DockerClient) -> bool:
     tag = f"churn-grader-serving/{job.run_id}:candidate"
     labels = run_labels(job.run_id)
     with image_removed_after(client, tag, job.settings.keep_layer_cache):
-        with guarded_network(client, f"churn-grader-build-{job.run_id}", "build", job.run_id, labels,
-                             internal=False) as network:
+        with guarded_network(
+            client, f"churn-grader-build-{job.run_id}", "build", job.run_id, labels, internal=False
+        ) as network:
             record = build_image(
                 client,
                 job.context,
@@ -260,7 +261,9 @@ def _build_and_run(job: _Job, client: docker.DockerClient) -> bool:
                 network=network.name,
             )
         if not network.host_blocked:
-            evidence.not_verified.append("build steps could connect to the grader's host (no firewall rule could be set)")
+            evidence.not_verified.append(
+                "build steps could connect to the grader's host (no firewall rule could be set)"
+            )
         record.base_images = bases
         evidence.build = record
         problem = build_failure_problem(job.parsed, bases, record)
@@ -295,7 +298,8 @@ def _build_and_run(job: _Job, client: docker.DockerClient) -> bool:
                 evidence.run.isolation = isolation_summary(job.policy.service, service.host_blocked)
                 if not service.host_blocked:
                     evidence.run.not_enforced.append(
-                        "the container could open connections to the grader's host (no firewall rule could be set)")
+                        "the container could open connections to the grader's host (no firewall rule could be set)"
+                    )
                 evidence.run.started = True
                 try:
                     return job.probe(service)

@@ -220,13 +220,17 @@ def _missing(found: Submission) -> list[str]:
     if found.dockerfile is None:
         missing.append("no Dockerfile found")
     if found.service is None:
-        missing.append("no service module found (no FastAPI or Flask app, no predict.py, app.py or main.py at the root)")
+        missing.append(
+            "no service module found (no FastAPI or Flask app, no predict.py, app.py or main.py at the root)"
+        )
     if found.readme is None:
         missing.append("no README found")
     if not found.requirements:
         missing.append("no requirements file found (requirements*.txt, pyproject.toml, environment.yml or Pipfile)")
     if found.model_loading.missing_refs:
-        missing += [f"no committed model where the service loads one: {ref}" for ref in found.model_loading.missing_refs]
+        missing += [
+            f"no committed model where the service loads one: {ref}" for ref in found.model_loading.missing_refs
+        ]
     elif found.model_loading.source == "missing":
         missing.append("no trained model committed or loaded from a registry (the notebooks must produce one)")
     return missing

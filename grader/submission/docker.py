@@ -205,7 +205,8 @@ def choose(tree: Tree, files: list[FileEntry], forced: FileEntry | None, forced_
         _choose_by_compose(compose, by_path, choice)
     if choice.dockerfile is None and choice.dockerfiles:
         ranked = sorted(
-            choice.dockerfiles, key=lambda d: (not d.serves, name_rank(posixpath.basename(d.path)), d.path.count("/"), d.path)
+            choice.dockerfiles,
+            key=lambda d: (not d.serves, name_rank(posixpath.basename(d.path)), d.path.count("/"), d.path),
         )
         choice.dockerfile = ranked[0]
         why = "the only Dockerfile" if len(ranked) == 1 else f"preferred by name among {len(ranked)} Dockerfiles"
@@ -284,7 +285,9 @@ def _choose_by_compose(compose: FileEntry, by_path: dict[str, DockerfileInfo], c
         return
     info = by_path.get(dockerfile_rel)
     if info is None:
-        choice.problems.append(f"{compose.rel}: service '{name}' builds '{dockerfile_rel}', which is not in the submission")
+        choice.problems.append(
+            f"{compose.rel}: service '{name}' builds '{dockerfile_rel}', which is not in the submission"
+        )
         return
     choice.dockerfile = info
     choice.reason = f"{compose.rel}: service '{name}' {why}"

@@ -16,7 +16,16 @@ from urllib.parse import urlparse
 import yaml
 from pydantic import BaseModel
 
-from grader.submission.tree import STORE_DIR_NAMES, FileEntry, Tree, Unreadable, normalize, read_capped, read_head, under
+from grader.submission.tree import (
+    STORE_DIR_NAMES,
+    FileEntry,
+    Tree,
+    Unreadable,
+    normalize,
+    read_capped,
+    read_head,
+    under,
+)
 
 META_CAP = 64 * 1024
 SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
@@ -91,7 +100,9 @@ def _file_store_candidates(tree: Tree) -> set[str]:
             if _EXPERIMENT_ID.match(posixpath.basename(experiment)) and posixpath.dirname(experiment):
                 candidates.add(posixpath.dirname(experiment))
     # A store nested in another store's artifacts is part of it, not a store of its own.
-    return {folder for folder in candidates if not any(under(folder, other) and folder != other for other in candidates)}
+    return {
+        folder for folder in candidates if not any(under(folder, other) and folder != other for other in candidates)
+    }
 
 
 def inspect_file_store(tree: Tree, folder: str) -> MlflowStore:
@@ -151,7 +162,7 @@ def inspect_sqlite(entry: FileEntry) -> MlflowStore | None:
     try:
         connection.set_progress_handler(over_budget, SQLITE_STEPS_PER_CALL)
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if not MLFLOW_TABLES <= tables:
+        if not tables >= MLFLOW_TABLES:
             return None
         store = MlflowStore(path=entry.rel, kind="sqlite")
         store.experiments = _count(connection, "experiments")

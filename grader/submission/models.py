@@ -26,8 +26,13 @@ ModelFormat = Literal[
 ModelSource = Literal["committed", "registry", "missing", "unknown"]
 
 _BY_SUFFIX: dict[str, ModelFormat] = {
-    ".joblib": "joblib", ".pkl": "pickle", ".pickle": "pickle", ".skops": "skops", ".onnx": "onnx",
-    ".cbm": "catboost", ".ubj": "xgboost_ubj",
+    ".joblib": "joblib",
+    ".pkl": "pickle",
+    ".pickle": "pickle",
+    ".skops": "skops",
+    ".onnx": "onnx",
+    ".cbm": "catboost",
+    ".ubj": "xgboost_ubj",
 }
 _SNIFF_BYTES = 4096
 MAX_MODEL_FILES = 500
@@ -75,7 +80,9 @@ def find_model_files(files: list[FileEntry], store_folders: set[str]) -> tuple[l
         model_format = _format_of(entry)
         if model_format:
             in_store = _in(entry.rel, store_folders)
-            found.append(ModelFile(path=entry.rel, format=model_format, size_bytes=entry.size, in_mlflow_store=in_store))
+            found.append(
+                ModelFile(path=entry.rel, format=model_format, size_bytes=entry.size, in_mlflow_store=in_store)
+            )
     found.sort(key=lambda model: (model.in_mlflow_store, model.path))
     problems = []
     if len(found) > MAX_MODEL_FILES:
@@ -140,7 +147,9 @@ def model_loading(
     loading = _decide(references, model_files, image_paths)
     if dynamic:
         first = dynamic[0]
-        loading.evidence.append(f"loads a model from a value known only at run time ({first.source}:{first.line}: {first.text})")
+        loading.evidence.append(
+            f"loads a model from a value known only at run time ({first.source}:{first.line}: {first.text})"
+        )
         if loading.source == "missing" and not loading.missing_refs:
             loading.source = "unknown"
     return loading

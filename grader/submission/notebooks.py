@@ -28,22 +28,62 @@ _NAME_HINTS: dict[NotebookKind, tuple[str, ...]] = {
     "audit": ("audit", "eda", "explor", "quality", "profil", "leak", "drift", "inspect", "understand", "sanity"),
     "evaluation": ("eval", "calibrat", "metric", "lift", "threshold", "holdout", "backtest", "assess", "report"),
     "modeling": (
-        "model", "train", "tun", "baseline", "experiment", "mlflow", "lgbm", "lightgbm", "xgb", "catboost",
-        "forest", "logreg", "logistic", "gbm", "hyperopt", "optuna", "fit", "pipeline",
+        "model",
+        "train",
+        "tun",
+        "baseline",
+        "experiment",
+        "mlflow",
+        "lgbm",
+        "lightgbm",
+        "xgb",
+        "catboost",
+        "forest",
+        "logreg",
+        "logistic",
+        "gbm",
+        "hyperopt",
+        "optuna",
+        "fit",
+        "pipeline",
     ),
 }
 _CONTENT_HINTS: dict[NotebookKind, tuple[str, ...]] = {
     "audit": (
-        ".isna(", ".isnull(", ".describe(", "value_counts(", ".duplicated(", "drift", "leak", ".corr(",
-        "nunique(", "missing",
+        ".isna(",
+        ".isnull(",
+        ".describe(",
+        "value_counts(",
+        ".duplicated(",
+        "drift",
+        "leak",
+        ".corr(",
+        "nunique(",
+        "missing",
     ),
     "modeling": (
-        ".fit(", "mlflow.start_run", "log_model", "GridSearchCV", "RandomizedSearchCV", "optuna", "LGBMClassifier",
-        "XGBClassifier", "LogisticRegression", "train_test_split", "GroupKFold",
+        ".fit(",
+        "mlflow.start_run",
+        "log_model",
+        "GridSearchCV",
+        "RandomizedSearchCV",
+        "optuna",
+        "LGBMClassifier",
+        "XGBClassifier",
+        "LogisticRegression",
+        "train_test_split",
+        "GroupKFold",
     ),
     "evaluation": (
-        "calibration_curve", "CalibrationDisplay", "precision_recall_curve", "PrecisionRecallDisplay",
-        "average_precision_score", "brier_score_loss", "lift", "decile", "roc_auc_score",
+        "calibration_curve",
+        "CalibrationDisplay",
+        "precision_recall_curve",
+        "PrecisionRecallDisplay",
+        "average_precision_score",
+        "brier_score_loss",
+        "lift",
+        "decile",
+        "roc_auc_score",
     ),
 }
 MIN_CONTENT_HINTS = 2
@@ -133,7 +173,7 @@ def _parse(raw: bytes) -> nbformat.NotebookNode:
                 warnings.simplefilter("ignore")
                 node = nbformat.convert(node, 4)
         # nbformat's upgrade code assumes well-formed input; any failure means it is not.
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise ValueError(f"cannot upgrade nbformat {data['nbformat']}: {exc}") from None
     return node
 
@@ -164,7 +204,9 @@ def _tokens(name: str) -> list[str]:
 def _kind_from_name(name: str, content_hits: dict[NotebookKind, list[str]]) -> tuple[NotebookKind, str]:
     tokens = _tokens(name)
     by_name = [
-        kind for kind in KIND_PRECEDENCE if any(token.startswith(hint) for token in tokens for hint in _NAME_HINTS[kind])
+        kind
+        for kind in KIND_PRECEDENCE
+        if any(token.startswith(hint) for token in tokens for hint in _NAME_HINTS[kind])
     ]
     if not by_name:
         return "other", f"name '{name}' names no kind"

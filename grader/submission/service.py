@@ -131,7 +131,9 @@ def find_app_sites(path: str, module: ast.Module) -> list[AppSite]:
     factories = {site.app_factory for site in sites if site.app_factory}
     bound = _factory_bindings(module, factories)
     return [
-        AppSite(s.path, s.framework, bound.get(s.app_factory, s.app_object), s.app_factory, s.line) if s.app_factory else s
+        AppSite(s.path, s.framework, bound.get(s.app_factory, s.app_object), s.app_factory, s.line)
+        if s.app_factory
+        else s
         for s in sites
     ]
 
@@ -140,9 +142,14 @@ def _factory_bindings(module: ast.Module, factories: set[str]) -> dict[str, str]
     """Module-level `app = create_app()` bindings of the given factory functions."""
     bound = {}
     for node in module.body:
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Name):
-            if node.value.func.id in factories and isinstance(node.targets[0], ast.Name):
-                bound[node.value.func.id] = node.targets[0].id
+        if (
+            isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Call)
+            and isinstance(node.value.func, ast.Name)
+            and node.value.func.id in factories
+            and isinstance(node.targets[0], ast.Name)
+        ):
+            bound[node.value.func.id] = node.targets[0].id
     return bound
 
 
@@ -191,14 +198,16 @@ def launch_targets(command: str) -> Iterator[tuple[str, str | None]]:
     words = [word for part in words for word in part.split()]  # `sh -c "uvicorn ..."` quotes a whole command
     for index, word in enumerate(words):
         base = posixpath.basename(word)
-        if base in _SERVER_PROGRAMS or (base == "fastapi" and index + 1 < len(words) and words[index + 1] in ("run", "dev")):
+        if base in _SERVER_PROGRAMS or (
+            base == "fastapi" and index + 1 < len(words) and words[index + 1] in ("run", "dev")
+        ):
             for target in words[index + 1 :]:
                 match = re.fullmatch(r"([A-Za-z_][\w.]*):([A-Za-z_]\w*)(\(.*\))?", target)
                 if match:
                     yield match.group(1), match.group(2)
                 elif target.endswith(".py"):
                     yield target, None
-        elif word.startswith("--app=") or (word == "--app" and index + 1 < len(words)) or word.startswith("FLASK_APP="):
+        elif word.startswith(("--app=", "FLASK_APP=")) or (word == "--app" and index + 1 < len(words)):
             value = word.split("=", 1)[1] if "=" in word else words[index + 1]
             module, _, attr = value.partition(":")
             yield module, attr or None
@@ -287,7 +296,11 @@ def _rank(site: AppSite) -> tuple:
 
 
 def find_service(
-    files: list[FileEntry], start_command: str | None, context: str | None, forced: FileEntry | None, command_origin: str
+    files: list[FileEntry],
+    start_command: str | None,
+    context: str | None,
+    forced: FileEntry | None,
+    command_origin: str,
 ) -> tuple[Service | None, list[str], list[str]]:
     """The serving module, every module that creates an app, and problems met on the way."""
     known = {entry.rel for entry in files if entry.name.endswith(".py")}

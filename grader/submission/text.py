@@ -78,7 +78,7 @@ def decode_text(raw: bytes) -> DecodedText:
     """
     for mark, encoding in _BOMS:
         if raw.startswith(mark):
-            return _finish(raw[len(mark):].decode(encoding, "replace"), encoding, True)
+            return _finish(raw[len(mark) :].decode(encoding, "replace"), encoding, True)
     utf16 = _utf16_without_bom(raw)
     if utf16 is not None:
         return _finish(raw.decode(utf16, "replace"), utf16, False)

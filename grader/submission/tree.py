@@ -23,9 +23,25 @@ from grader.submission.text import DecodedText, decode_text
 # Folders that are never the candidate's own work.
 SKIP_DIR_NAMES = frozenset(
     {
-        ".git", ".hg", ".svn", ".venv", "venv", "env", ".env", "__pycache__", ".ipynb_checkpoints",
-        "node_modules", "site-packages", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", ".nox",
-        "checkpoints", "lightning_logs", "wandb",
+        ".git",
+        ".hg",
+        ".svn",
+        ".venv",
+        "venv",
+        "env",
+        ".env",
+        "__pycache__",
+        ".ipynb_checkpoints",
+        "node_modules",
+        "site-packages",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".tox",
+        ".nox",
+        "checkpoints",
+        "lightning_logs",
+        "wandb",
     }
 )
 # MLflow stores are walked (their models count) but hold no notebooks or service code.
@@ -171,7 +187,9 @@ def walk(root: Path) -> Tree:
                     tree.dirs.add(rel)
                     stack.append((Path(entry.path), rel, depth + 1))
             elif entry.is_file(follow_symlinks=False):
-                tree.files.append(FileEntry(rel=rel, real=Path(entry.path), size=entry.stat(follow_symlinks=False).st_size))
+                tree.files.append(
+                    FileEntry(rel=rel, real=Path(entry.path), size=entry.stat(follow_symlinks=False).st_size)
+                )
             else:
                 tree.problems.append(f"'{rel}' is not a regular file (device, socket or pipe); ignored")
     tree.files.sort(key=lambda e: e.rel)

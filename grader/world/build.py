@@ -11,11 +11,11 @@ import pandas as pd
 from grader.world.simulate import (
     BASE_EFFECTS,
     SeededChoices,
-    sigmoid,
     churn_logit,
     draw_choices,
     new_customers,
     observe,
+    sigmoid,
 )
 from grader.world.spec import WorldSpec
 

@@ -82,9 +82,7 @@ class AnswerKey(BaseModel):
     demo_secret: bool
     rows: int
     feature_columns: list[str]
-    stable_features: list[str] = Field(
-        description="honest numeric features with no seeded drift; their PSI stays low"
-    )
+    stable_features: list[str] = Field(description="honest numeric features with no seeded drift; their PSI stays low")
     label_column: str
     label_window_days: int
     months: list[str]
@@ -183,9 +181,7 @@ def build_key(world: World, candidate_id: str, fingerprint: str, demo_secret: bo
         missing_not_at_random=_missing(
             train, choices.mnar_column, label, "missing far more often for customers about to churn"
         ),
-        missing_completely_at_random=_missing(
-            train, choices.mcar_column, label, "missing completely at random"
-        ),
+        missing_completely_at_random=_missing(train, choices.mcar_column, label, "missing completely at random"),
         duplicates=DuplicateTruth(
             count=int(world.train_is_duplicate.sum()),
             share=float(world.train_is_duplicate.mean()),

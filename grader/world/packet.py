@@ -20,7 +20,13 @@ from grader.world.key import AnswerKey, build_key
 from grader.world.seed import candidate_seed, seed_fingerprint
 from grader.world.spec import DATASETS_DIR, WorldSpec
 
-_KIND_TYPES = {"int": "integer", "float": "float", "money": "float (USD, cents)", "category": "category", "bool": "boolean"}
+_KIND_TYPES = {
+    "int": "integer",
+    "float": "float",
+    "money": "float (USD, cents)",
+    "category": "category",
+    "bool": "boolean",
+}
 
 
 class PacketInfo(BaseModel):

@@ -115,9 +115,7 @@ def observe(pop: dict, rng: np.random.Generator) -> tuple[dict, dict]:
     e, s, h, t = pop["engagement"], pop["price_sensitivity"], pop["happiness"], pop["tech_trouble"]
     tenure = pop["tenure"]
     plan, contract = pop["plan"], pop["contract"]
-    months_left = np.where(
-        contract == 1, 11 - tenure % 12, np.where(contract == 2, 23 - tenure % 24, 0)
-    )
+    months_left = np.where(contract == 1, 11 - tenure % 12, np.where(contract == 2, 23 - tenure % 24, 0))
     price = np.where(plan == 3, LIST_PRICE[3] * pop["seats"], LIST_PRICE[plan])
     promo = tenure < pop["promo_months"]
     monthly = price * (1 - pop["discount"] / 100) * np.where(promo, 0.5, 1.0)

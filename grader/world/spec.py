@@ -69,7 +69,7 @@ class WorldSpec(BaseModel):
     features: list[FeatureSpec]
 
     @model_validator(mode="after")
-    def _pools_name_real_features(self) -> "WorldSpec":
+    def _pools_name_real_features(self) -> WorldSpec:
         names = {f.name for f in self.features}
         pools = {
             "covariate_drift": self.covariate_drift.candidates,
@@ -99,9 +99,7 @@ def load_spec(version: str = DEFAULT_SPEC) -> WorldSpec:
     """Load a shipped spec by version; a clear error for unknown or invalid ones."""
     path = DATASETS_DIR / f"{version}.toml"
     if "/" in version or not path.is_file():
-        raise UnknownSpec(
-            f"unknown world spec {version!r}; shipped specs: {', '.join(available_specs())}"
-        )
+        raise UnknownSpec(f"unknown world spec {version!r}; shipped specs: {', '.join(available_specs())}")
     try:
         spec = WorldSpec.model_validate(tomllib.loads(path.read_text()))
     except (tomllib.TOMLDecodeError, ValidationError) as exc:

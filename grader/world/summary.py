@@ -20,7 +20,10 @@ def print_key_summary(key: AnswerKey, console: Console) -> None:
         f"vs best honest {leak.best_honest_column} {leak.best_honest_pr_auc:.3f}",
     )
     for drift in key.covariate_drift:
-        table.add_row("covariate drift", f"{drift.column} from {drift.from_month}, PSI first vs last {drift.psi_first_vs_last:.2f} ({drift.cause})")
+        table.add_row(
+            "covariate drift",
+            f"{drift.column} from {drift.from_month}, PSI first vs last {drift.psi_first_vs_last:.2f} ({drift.cause})",
+        )
     concept = key.concept_drift
     table.add_row("concept drift", f"{concept.column}: effect x{concept.effect_multiplier:g} from {concept.from_month}")
     for missing in (key.missing_not_at_random, key.missing_completely_at_random):
@@ -31,9 +34,14 @@ def print_key_summary(key: AnswerKey, console: Console) -> None:
         )
     table.add_row("duplicate rows", f"{key.duplicates.count} ({key.duplicates.share:.2%}), {key.duplicates.cause}")
     grouping = key.grouping
-    table.add_row("grouping", f"{grouping.group_column} over {grouping.time_column}: {grouping.customers:,} customers, {grouping.mean_rows_per_customer:.1f} rows each")
+    table.add_row(
+        "grouping",
+        f"{grouping.group_column} over {grouping.time_column}: {grouping.customers:,} customers, {grouping.mean_rows_per_customer:.1f} rows each",
+    )
     rates = list(key.churn_rate_by_month.values())
-    table.add_row("churn rate", f"{min(rates):.1%} to {max(rates):.1%} a month; label window {key.label_window_days} days")
+    table.add_row(
+        "churn rate", f"{min(rates):.1%} to {max(rates):.1%} a month; label window {key.label_window_days} days"
+    )
     oracle = key.oracle
     table.add_row(
         "holdout oracle",

@@ -102,7 +102,9 @@ def shared_paragraphs(document: Document, others: Mapping[str, str]) -> list[Sha
     if not others:
         return []
     other_shingles = {
-        candidate: set().union(*(shingles(s.text, COHORT_SHINGLE) for s in parse(text).sentences if s.kind != "heading"))
+        candidate: set().union(
+            *(shingles(s.text, COHORT_SHINGLE) for s in parse(text).sentences if s.kind != "heading")
+        )
         for candidate, text in sorted(others.items())
     }
     found = []

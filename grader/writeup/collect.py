@@ -45,21 +45,38 @@ def judge_context(
     columns: tuple[str, ...] = ()
     if key is not None:
         columns = tuple(key.feature_columns)
-        seeded = {"leak": key.leak.column, "drifting feature": key.covariate_drift[0].column,
-                  "concept drift": key.concept_drift.column, "missing not at random": key.missing_not_at_random.column}
+        seeded = {
+            "leak": key.leak.column,
+            "drifting feature": key.covariate_drift[0].column,
+            "concept drift": key.concept_drift.column,
+            "missing not at random": key.missing_not_at_random.column,
+        }
         rates = list(key.churn_rate_by_month.values())
         churn_rate = sum(rates) / len(rates) if rates else None
-    return JudgeContext(feature_columns=columns, seeded_columns=seeded, churn_rate=churn_rate,
-                        audit=_passed_by_id(audit), modeling=_passed_by_id(modeling), holdout=_holdout(modeling),
-                        cohort=dict(cohort_readmes or {}))
+    return JudgeContext(
+        feature_columns=columns,
+        seeded_columns=seeded,
+        churn_rate=churn_rate,
+        audit=_passed_by_id(audit),
+        modeling=_passed_by_id(modeling),
+        holdout=_holdout(modeling),
+        cohort=dict(cohort_readmes or {}),
+    )
 
 
 def _unreadable(document: Document) -> list[Check]:
     why = document.problem or "no README"
-    return [Check(id=check_id, passed=False if check_id not in ("roc_auc_headline", "promotes_on_offline_metric",
-                                                                  "deployment_disowned") else None,
-                  detail=why, figures={"strength": 0.0, "score": 0.0, "share": 0.0, "words": 0})
-            for check_id in WRITEUP_CHECK_IDS]
+    return [
+        Check(
+            id=check_id,
+            passed=False
+            if check_id not in ("roc_auc_headline", "promotes_on_offline_metric", "deployment_disowned")
+            else None,
+            detail=why,
+            figures={"strength": 0.0, "score": 0.0, "share": 0.0, "words": 0},
+        )
+        for check_id in WRITEUP_CHECK_IDS
+    ]
 
 
 def judge_document(document: Document, context: JudgeContext, judge: Judge | None = None) -> WriteupEvidence:
@@ -76,7 +93,9 @@ def judge_document(document: Document, context: JudgeContext, judge: Judge | Non
             raise ValueError(f"judge {judge.name} returned no check for {', '.join(missing)}")
         outcome = StageOutcome(status="ok", reasons=list(document.notes))
     outcome.duration_s = round(time.monotonic() - started, 3)
-    return WriteupEvidence(source=document.source, judge=judge.name, words=document.words, outcome=outcome, checks=checks)
+    return WriteupEvidence(
+        source=document.source, judge=judge.name, words=document.words, outcome=outcome, checks=checks
+    )
 
 
 def collect_writeup(

@@ -24,12 +24,21 @@ LIST_CONCEPTS = 4
 CRAMMED_CONCEPTS = 5  # ... or more: a keyword list written as one sentence
 COVERED = 0.5
 
-NUMBER = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)?)\s*(%|ms|s\b|days?|weeks?|months?|hours?|x\b|pp\b|points?|percent|"
-                    r"requests?/s|rps)?", re.I)
-WINDOW = re.compile(r"\b(hourly|daily|weekly|monthly|quarterly|every (day|week|month|quarter|night)|each (day|week|month)|"
-                    r"per (day|week|month)|rolling|two months running|full (monthly |weekly )?cycle)\b", re.I)
-NAMED_TEST = re.compile(r"\b(psi|ks|kolmogorov|jensen|wasserstein|chi[- ]?squared?|ece|brier|pr-?auc|p99|p95|"
-                        r"average precision|top-decile|lift)\b", re.I)
+NUMBER = re.compile(
+    r"(?<![\w.])(\d+(?:[.,]\d+)?)\s*(%|ms|s\b|days?|weeks?|months?|hours?|x\b|pp\b|points?|percent|"
+    r"requests?/s|rps)?",
+    re.I,
+)
+WINDOW = re.compile(
+    r"\b(hourly|daily|weekly|monthly|quarterly|every (day|week|month|quarter|night)|each (day|week|month)|"
+    r"per (day|week|month)|rolling|two months running|full (monthly |weekly )?cycle)\b",
+    re.I,
+)
+NAMED_TEST = re.compile(
+    r"\b(psi|ks|kolmogorov|jensen|wasserstein|chi[- ]?squared?|ece|brier|pr-?auc|p99|p95|"
+    r"average precision|top-decile|lift)\b",
+    re.I,
+)
 RETRAIN = re.compile(r"re-?train|re-?fit", re.I)
 _DROP = r"(drop|fall|falls|fell|below|degrad|declin|wors|decreas|under|lower)"
 _METRIC = r"(pr-?auc|auc|precision|recall|lift|brier|performance|accuracy|metric|ece|f1)"
@@ -50,41 +59,97 @@ def _c(pattern: str) -> re.Pattern:
 
 
 CATALOG: tuple[Concept, ...] = (
-    Concept("data_drift", _c(r"data drift|input drift|feature drift|covariate (drift|shift)|\bpsi\b|population stability|"
-                             r"\bks\b|kolmogorov|jensen|wasserstein|chi[- ]?squared?|(input|feature)s? (distribution|drift)|"
-                             r"(drift|shift|change)s? (in|of) (the )?(input|feature)s?|missing rate|"
-                             r"(track|monitor)\w* .{0,40}\binput (data|features)")),
-    Concept("prediction_drift", _c(r"prediction drift|output drift|score drift|(distribution|histogram|mean|average|share) "
-                                   r"of (the )?(predict\w*|scores?|outputs?)|(score|prediction|output) distribution|"
-                                   r"mean predicted|predicted (churn )?rate")),
-    Concept("concept_drift", _c(r"concept drift|relationship between .{0,60}(chang|shift|drift)|"
-                                r"(relationship|relation|link|effect)s? .{0,40}(to|with|on) (the )?(label|target|churn|outcome)"
-                                r".{0,30}(chang|shift|drift)|p\(y\s*\|\s*x\)")),
-    Concept("delayed_labels", _c(r"(labels?|ground[- ]truth|outcomes?|actuals)\b.{0,50}(delay|lag|matur|arriv|come in|"
-                                 r"become available|are known)|(delay|lag|matur)\w*.{0,40}\b(labels?|ground[- ]truth|outcomes?)|"
-                                 r"once (the )?(actual )?(churn )?(labels|outcomes)|label (delay|latency|maturity)")),
-    Concept("business_metric", _c(r"business (metric|kpi|outcome|value|impact)|revenue|retained (customers|revenue)|"
-                                  r"retention (rate|uplift)|saved customers|cost per (contact|customer|call)|uplift|"
-                                  r"incremental|\broi\b|lifetime value|\bltv\b|\bclv\b|profit")),
-    Concept("calibration", _c(r"calibrat|reliability (curve|diagram)|\bece\b|brier|observed\s*(/|vs\.?|versus|against)\s*"
-                              r"predicted|predicted\s*(/|vs\.?|versus)\s*(observed|actual)")),
+    Concept(
+        "data_drift",
+        _c(
+            r"data drift|input drift|feature drift|covariate (drift|shift)|\bpsi\b|population stability|"
+            r"\bks\b|kolmogorov|jensen|wasserstein|chi[- ]?squared?|(input|feature)s? (distribution|drift)|"
+            r"(drift|shift|change)s? (in|of) (the )?(input|feature)s?|missing rate|"
+            r"(track|monitor)\w* .{0,40}\binput (data|features)"
+        ),
+    ),
+    Concept(
+        "prediction_drift",
+        _c(
+            r"prediction drift|output drift|score drift|(distribution|histogram|mean|average|share) "
+            r"of (the )?(predict\w*|scores?|outputs?)|(score|prediction|output) distribution|"
+            r"mean predicted|predicted (churn )?rate"
+        ),
+    ),
+    Concept(
+        "concept_drift",
+        _c(
+            r"concept drift|relationship between .{0,60}(chang|shift|drift)|"
+            r"(relationship|relation|link|effect)s? .{0,40}(to|with|on) (the )?(label|target|churn|outcome)"
+            r".{0,30}(chang|shift|drift)|p\(y\s*\|\s*x\)"
+        ),
+    ),
+    Concept(
+        "delayed_labels",
+        _c(
+            r"(labels?|ground[- ]truth|outcomes?|actuals)\b.{0,50}(delay|lag|matur|arriv|come in|"
+            r"become available|are known)|(delay|lag|matur)\w*.{0,40}\b(labels?|ground[- ]truth|outcomes?)|"
+            r"once (the )?(actual )?(churn )?(labels|outcomes)|label (delay|latency|maturity)"
+        ),
+    ),
+    Concept(
+        "business_metric",
+        _c(
+            r"business (metric|kpi|outcome|value|impact)|revenue|retained (customers|revenue)|"
+            r"retention (rate|uplift)|saved customers|cost per (contact|customer|call)|uplift|"
+            r"incremental|\broi\b|lifetime value|\bltv\b|\bclv\b|profit"
+        ),
+    ),
+    Concept(
+        "calibration",
+        _c(
+            r"calibrat|reliability (curve|diagram)|\bece\b|brier|observed\s*(/|vs\.?|versus|against)\s*"
+            r"predicted|predicted\s*(/|vs\.?|versus)\s*(observed|actual)"
+        ),
+    ),
     Concept("alert_thresholds", _c(r"\balert|\bpag(e|ed|ing)\b|\bwarn|threshold"), needs_number=True),
-    Concept("retraining_schedule", _c(r"daily|weekly|monthly|quarterly|every (day|week|month|quarter|\d+)|each (month|week)|"
-                                      r"schedul|cadence|\bcron\b|regular(ly)?|periodic"), retraining=True),
+    Concept(
+        "retraining_schedule",
+        _c(
+            r"daily|weekly|monthly|quarterly|every (day|week|month|quarter|\d+)|each (month|week)|"
+            r"schedul|cadence|\bcron\b|regular(ly)?|periodic"
+        ),
+        retraining=True,
+    ),
     Concept("retraining_drift", _c(r"drift|\bpsi\b|\bks\b|distribution|data changes|shift"), retraining=True),
-    Concept("retraining_performance", _c(rf"{_METRIC}\w*.{{0,60}}{_DROP}|{_DROP}\w*.{{0,40}}{_METRIC}"), retraining=True),
+    Concept(
+        "retraining_performance", _c(rf"{_METRIC}\w*.{{0,60}}{_DROP}|{_DROP}\w*.{{0,40}}{_METRIC}"), retraining=True
+    ),
     Concept("shadow_deployment", _c(r"\bshadow|dark launch|mirror(ed|ing)? (the )?traffic")),
-    Concept("ab_test", _c(r"\ba/b\b|\bab test|a-b test|canary|champion.{0,20}challenger|randomi[sz]\w*|\bramp|"
-                          r"split (the )?traffic|guardrail|online (test|experiment)|interleav")),
+    Concept(
+        "ab_test",
+        _c(
+            r"\ba/b\b|\bab test|a-b test|canary|champion.{0,20}challenger|randomi[sz]\w*|\bramp|"
+            r"split (the )?traffic|guardrail|online (test|experiment)|interleav"
+        ),
+    ),
     Concept("rollback", _c(r"roll ?back|revert|previous (model|version|tag|image)|kill switch|fall ?back to")),
     Concept("ownership", _c(r"on-?call|\bpager|\bowner|ownership|runbook|escalat|responsib|who (is|gets) paged")),
-    Concept("tradeoffs", _c(r"feedback loop|selection bias|treatment|biased by|seasonal|weekly cycle|trade-?off|"
-                            r"cost of (a )?(false|missed)|intervention|causal")),
+    Concept(
+        "tradeoffs",
+        _c(
+            r"feedback loop|selection bias|treatment|biased by|seasonal|weekly cycle|trade-?off|"
+            r"cost of (a )?(false|missed)|intervention|causal"
+        ),
+    ),
 )
 BY_ID = {concept.id: concept for concept in CATALOG}
 QUALIFIERS = frozenset({"alert_thresholds", "retraining_schedule", "retraining_drift", "retraining_performance"})
-MONITORING = ("data_drift", "prediction_drift", "concept_drift", "delayed_labels", "business_metric", "calibration",
-              "alert_thresholds", "retraining_performance")
+MONITORING = (
+    "data_drift",
+    "prediction_drift",
+    "concept_drift",
+    "delayed_labels",
+    "business_metric",
+    "calibration",
+    "alert_thresholds",
+    "retraining_performance",
+)
 
 
 def has_number(sentence: Sentence) -> bool:

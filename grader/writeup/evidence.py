@@ -52,8 +52,16 @@ CONSISTENCY_TOPICS = ("metric", "split", "calibration", "baseline", "leak", "met
 OBSERVATIONS = ("roc_auc_headline", "promotes_on_offline_metric", "deployment_disowned")
 
 WRITEUP_CHECK_IDS: tuple[str, ...] = (
-    "length", *(f"covers.{c}" for c in CONCEPTS), "prose", "specificity", "originality", "own_data",
-    "consistency", *(f"consistency.{t}" for t in CONSISTENCY_TOPICS), "monitoring_plan", "online_evaluation",
+    "length",
+    *(f"covers.{c}" for c in CONCEPTS),
+    "prose",
+    "specificity",
+    "originality",
+    "own_data",
+    "consistency",
+    *(f"consistency.{t}" for t in CONSISTENCY_TOPICS),
+    "monitoring_plan",
+    "online_evaluation",
     *OBSERVATIONS,
 )
 

@@ -22,8 +22,10 @@ NEGATED = re.compile(r"\b(no|not|never|without|didn't|did not|don't|nothing|none
 FAR_ABSOLUTE = 0.1
 FAR_RATIO = 1.25
 # "validation is out of time", "an out-of-time split": not "I ran out of time".
-OUT_OF_TIME = (r"out[- ]of[- ]time (split|validation|test|evaluation|holdout|fold)|"
-               r"(validation|split|test|evaluation)\w* (is |was |are )?out[- ]of[- ]time")
+OUT_OF_TIME = (
+    r"out[- ]of[- ]time (split|validation|test|evaluation|holdout|fold)|"
+    r"(validation|split|test|evaluation)\w* (is |was |are )?out[- ]of[- ]time"
+)
 
 
 @dataclass(frozen=True)
@@ -55,18 +57,40 @@ def _named(sentence: Sentence, columns: tuple[str, ...]) -> set[str]:
 MONTHS = r"(20\d\d-\d\d|january|february|march|april|may|june|july|august|september|october|november|december|mid-year)"
 FINDINGS: tuple[tuple[str, re.Pattern, tuple[tuple[str, str], ...]], ...] = (
     ("leak", re.compile(r"leak", re.I), (("audit", "leak_named"),)),
-    ("covariate drift", re.compile(rf"(drift|shift|chang|step|mov)\w*.{{0,60}}\b(from|since|after|in) {MONTHS}|recording changed|"
-                                   r"changed mid|step in (one|a) feature|rescal|(found|saw|observed|noticed|detected|already)\w* "
-                                   r".{0,40}(drift|shift|moved)", re.I),
-     (("audit", "drift_named"),)),
-    ("concept drift", re.compile(r"effect .{0,40}(chang|grow|tripl|doubl)|(chang|grew|tripl|doubl)\w* .{0,30}effect", re.I),
-     (("audit", "concept_drift_named"),)),
-    ("missing not at random", re.compile(r"missing\w*.{0,60}(churn|not at random|informative|more (often|common)|mostly)|"
-                                         r"(not at random|informative).{0,60}missing", re.I), (("audit", "mnar_named"),)),
+    (
+        "covariate drift",
+        re.compile(
+            rf"(drift|shift|chang|step|mov)\w*.{{0,60}}\b(from|since|after|in) {MONTHS}|recording changed|"
+            r"changed mid|step in (one|a) feature|rescal|(found|saw|observed|noticed|detected|already)\w* "
+            r".{0,40}(drift|shift|moved)",
+            re.I,
+        ),
+        (("audit", "drift_named"),),
+    ),
+    (
+        "concept drift",
+        re.compile(r"effect .{0,40}(chang|grow|tripl|doubl)|(chang|grew|tripl|doubl)\w* .{0,30}effect", re.I),
+        (("audit", "concept_drift_named"),),
+    ),
+    (
+        "missing not at random",
+        re.compile(
+            r"missing\w*.{0,60}(churn|not at random|informative|more (often|common)|mostly)|"
+            r"(not at random|informative).{0,60}missing",
+            re.I,
+        ),
+        (("audit", "mnar_named"),),
+    ),
     ("duplicates", re.compile(r"duplicat", re.I), (("audit", "duplicates_found"),)),
-    ("validation split", re.compile(OUT_OF_TIME + r"|time[- ]based (split|validation)|temporal (split|validation)|"
-                                    r"split by (month|customer)|repeat across|grouped (split|k-?fold|cross)|group ?k-?fold", re.I),
-     (("modeling", "time_split"), ("modeling", "group_split"), ("audit", "grouping_noted"))),
+    (
+        "validation split",
+        re.compile(
+            OUT_OF_TIME + r"|time[- ]based (split|validation)|temporal (split|validation)|"
+            r"split by (month|customer)|repeat across|grouped (split|k-?fold|cross)|group ?k-?fold",
+            re.I,
+        ),
+        (("modeling", "time_split"), ("modeling", "group_split"), ("audit", "grouping_noted")),
+    ),
 )
 
 
@@ -88,8 +112,7 @@ def own_data_check(document: Document, context: JudgeContext) -> Check:
             elif column not in seeded:
                 other_columns.add(column)
     for finding, wording, confirmations in FINDINGS:
-        confirmed = [f"{stage}.{check}" for stage, check in confirmations
-                     if getattr(context, stage).get(check) is True]
+        confirmed = [f"{stage}.{check}" for stage, check in confirmations if getattr(context, stage).get(check) is True]
         said = next((s for s in real if wording.search(s.text) and not _denies(s, wording)), None)
         if said is not None and confirmed:
             items.append(f"{finding} (confirmed by {confirmed[0]})")
@@ -101,9 +124,15 @@ def own_data_check(document: Document, context: JudgeContext) -> Check:
     count = len(items) + 0.5 * min(2, len(other_columns))
     score = min(1.0, count / OWN_DATA_ITEMS_FOR_FULL)
     detail = ("; ".join(items) if items else "nothing specific to this candidate's data or model") + (
-        f"; also names {', '.join(sorted(other_columns)[:4])}" if other_columns else "")
-    return Check(id="own_data", passed=score >= 0.5, detail=detail[:600], quotes=quotes[:MAX_QUOTES],
-                 figures={"score": round(score, 3), "items": len(items), "other_columns": len(other_columns)})
+        f"; also names {', '.join(sorted(other_columns)[:4])}" if other_columns else ""
+    )
+    return Check(
+        id="own_data",
+        passed=score >= 0.5,
+        detail=detail[:600],
+        quotes=quotes[:MAX_QUOTES],
+        figures={"score": round(score, 3), "items": len(items), "other_columns": len(other_columns)},
+    )
 
 
 def _denies(sentence: Sentence, wording: re.Pattern) -> bool:
@@ -126,22 +155,45 @@ def _base_rate_sentence(real: list[Sentence], churn_rate: float | None) -> Sente
 
 # topic -> (claim wording, evidence that must hold, what the claim says)
 CLAIMS: dict[str, tuple[re.Pattern, tuple[tuple[str, str], ...], str]] = {
-    "metric": (re.compile(r"pr-?auc|average precision|precision[- ]recall (auc|area)|auprc", re.I),
-               (("modeling", "pr_auc_used"),), "PR-AUC was used"),
-    "split": (re.compile(OUT_OF_TIME + r"|time[- ]based (split|validation)|temporal (split|validation)|"
-                         r"split by (month|time|customer)|group ?k-?fold|grouped split", re.I),
-              (("modeling", "time_split"), ("modeling", "group_split")), "a time-based or grouped split"),
-    "calibration": (re.compile(r"isotonic|platt|calibrated (model|probabilities|with|using|on)|"
-                               r"(model|probabilities) (is|are|were|was) (well[- ])?calibrated|calibrat\w+ (with|using|via)", re.I),
-                    (("modeling", "calibrated_model"),), "the model was calibrated"),
+    "metric": (
+        re.compile(r"pr-?auc|average precision|precision[- ]recall (auc|area)|auprc", re.I),
+        (("modeling", "pr_auc_used"),),
+        "PR-AUC was used",
+    ),
+    "split": (
+        re.compile(
+            OUT_OF_TIME + r"|time[- ]based (split|validation)|temporal (split|validation)|"
+            r"split by (month|time|customer)|group ?k-?fold|grouped split",
+            re.I,
+        ),
+        (("modeling", "time_split"), ("modeling", "group_split")),
+        "a time-based or grouped split",
+    ),
+    "calibration": (
+        re.compile(
+            r"isotonic|platt|calibrated (model|probabilities|with|using|on)|"
+            r"(model|probabilities) (is|are|were|was) (well[- ])?calibrated|calibrat\w+ (with|using|via)",
+            re.I,
+        ),
+        (("modeling", "calibrated_model"),),
+        "the model was calibrated",
+    ),
     "baseline": (re.compile(r"baseline", re.I), (("modeling", "baseline_run"),), "a baseline model was trained"),
-    "leak": (re.compile(r"leak\w*.{0,80}(drop|remov|exclud|found|caught)|(drop|remov|exclud)\w*.{0,60}leak", re.I),
-             (("audit", "leak_excluded"),), "the leakage column was kept out of the final model"),
+    "leak": (
+        re.compile(r"leak\w*.{0,80}(drop|remov|exclud|found|caught)|(drop|remov|exclud)\w*.{0,60}leak", re.I),
+        (("audit", "leak_excluded"),),
+        "the leakage column was kept out of the final model",
+    ),
 }
 # A value about one column, or a threshold, is not a claim about the final model.
-NOT_THE_MODEL = re.compile(r"leak|on its own|alone|single[- ]feature|by itself|\bcolumn\b|alert|threshold|drops?\b|below", re.I)
-METRIC_VALUE = re.compile(r"(?P<name>pr[- ]?auc|average precision|auprc|roc[- ]?auc|(?<![a-z-])auc)\b[^0-9\n|]{0,40}?"
-                          r"(?P<value>0?\.\d{1,4}|1\.0+)(?!\d)", re.I)
+NOT_THE_MODEL = re.compile(
+    r"leak|on its own|alone|single[- ]feature|by itself|\bcolumn\b|alert|threshold|drops?\b|below", re.I
+)
+METRIC_VALUE = re.compile(
+    r"(?P<name>pr[- ]?auc|average precision|auprc|roc[- ]?auc|(?<![a-z-])auc)\b[^0-9\n|]{0,40}?"
+    r"(?P<value>0?\.\d{1,4}|1\.0+)(?!\d)",
+    re.I,
+)
 
 
 def _claim_check(topic: str, document: Document, context: JudgeContext) -> Check:
@@ -179,15 +231,23 @@ def _metric_value_check(document: Document, context: JudgeContext) -> Check:
         if abs(value - measured) > FAR_ABSOLUTE and not 1 / FAR_RATIO <= value / measured <= FAR_RATIO:
             far.append((sentence, name, value, measured))
     if not checked:
-        return Check(id="consistency.metric_value", passed=None, quotes=[_quote(document, claims[0][0])],
-                     detail="states a metric value, but the model was not scored on the holdout")
+        return Check(
+            id="consistency.metric_value",
+            passed=None,
+            quotes=[_quote(document, claims[0][0])],
+            detail="states a metric value, but the model was not scored on the holdout",
+        )
     shown = far or checked
     sentence, name, value, measured = shown[0]
     label = "PR-AUC" if name == "pr_auc" else "ROC-AUC"
     verdict = "far from" if far else "in line with"
-    return Check(id="consistency.metric_value", passed=not far, quotes=[_quote(document, s) for s, *_ in shown[:2]],
-                 detail=f"states {label} {value:g}, {verdict} the {measured:.3f} measured on the hidden holdout",
-                 figures={"stated": value, "measured": round(measured, 4), "metric": name})
+    return Check(
+        id="consistency.metric_value",
+        passed=not far,
+        quotes=[_quote(document, s) for s, *_ in shown[:2]],
+        detail=f"states {label} {value:g}, {verdict} the {measured:.3f} measured on the hidden holdout",
+        figures={"stated": value, "measured": round(measured, 4), "metric": name},
+    )
 
 
 def consistency_checks(document: Document, context: JudgeContext) -> list[Check]:
@@ -198,9 +258,14 @@ def consistency_checks(document: Document, context: JudgeContext) -> list[Check]
     contradicted = [c for c in checks if c.passed is False]
     claims = held + len(contradicted)
     score = max(0, held - 2 * len(contradicted)) / max(claims, 3)
-    detail = (f"{claims} claim(s) about the work checked: {held} hold, {len(contradicted)} contradicted"
-              + "".join(f"; {c.detail}" for c in contradicted))
-    aggregate = Check(id="consistency", passed=not contradicted, detail=detail,
-                      quotes=[q for c in contradicted for q in c.quotes][:MAX_QUOTES],
-                      figures={"claims": claims, "held": held, "contradicted": len(contradicted), "score": round(score, 3)})
+    detail = f"{claims} claim(s) about the work checked: {held} hold, {len(contradicted)} contradicted" + "".join(
+        f"; {c.detail}" for c in contradicted
+    )
+    aggregate = Check(
+        id="consistency",
+        passed=not contradicted,
+        detail=detail,
+        quotes=[q for c in contradicted for q in c.quotes][:MAX_QUOTES],
+        figures={"claims": claims, "held": held, "contradicted": len(contradicted), "score": round(score, 3)},
+    )
     return [aggregate, *checks]

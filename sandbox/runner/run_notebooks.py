@@ -166,8 +166,14 @@ class CappedClient(NotebookClient):
         self._saver(self.nb)
 
 
-def _status(nb, started: float, error: str | None, stop: str | None = None, stopped_at: int | None = None,
-            oom_killed: bool | None = None) -> dict:
+def _status(
+    nb,
+    started: float,
+    error: str | None,
+    stop: str | None = None,
+    stopped_at: int | None = None,
+    oom_killed: bool | None = None,
+) -> dict:
     cells = []
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
@@ -180,14 +186,22 @@ def _status(nb, started: float, error: str | None, stop: str | None = None, stop
                 "error": (f"{errors[0].get('ename', '')}: {errors[0].get('evalue', '')}"[:500] if errors else None),
             }
         )
-    return {"seconds": round(time.monotonic() - started, 3), "error": error, "cells": cells, "stop": stop,
-            "stopped_at_cell": stopped_at, "oom_killed": oom_killed}
+    return {
+        "seconds": round(time.monotonic() - started, 3),
+        "error": error,
+        "cells": cells,
+        "stop": stop,
+        "stopped_at_cell": stopped_at,
+        "oom_killed": oom_killed,
+    }
 
 
 def _notebook_text(raw: bytes) -> str:
     """A notebook's JSON text; a byte-order mark (a Windows editor's) is read past, as the grader's discovery does."""
-    for marks, encoding in (((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE), "utf-32"),
-                            ((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE), "utf-16")):
+    for marks, encoding in (
+        ((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE), "utf-32"),
+        ((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE), "utf-16"),
+    ):
         if raw.startswith(marks):
             return raw.decode(encoding)
     return raw.decode("utf-8-sig")
@@ -224,8 +238,13 @@ def run_one(path: Path, root: Path, out: Path, args) -> dict:
         client.execute()
     except Exception as exc:  # kernel died, cell timed out: keep what ran
         error = f"{type(exc).__name__}: {str(exc)[:500]}"
-        stop = ("cell_timeout" if isinstance(exc, CellTimeoutError) else
-                "kernel_died" if isinstance(exc, DeadKernelError) else "runner_error")
+        stop = (
+            "cell_timeout"
+            if isinstance(exc, CellTimeoutError)
+            else "kernel_died"
+            if isinstance(exc, DeadKernelError)
+            else "runner_error"
+        )
     save(nb)
     ooms_after = oom_kills()
     oom = None if ooms_before is None or ooms_after is None else ooms_after > ooms_before

@@ -32,9 +32,15 @@ def _candidates(mlflow) -> list[dict]:
     try:
         for registered in client.search_registered_models():
             for version in client.search_model_versions(f"name='{registered.name}'"):
-                found.append({"uri": f"models:/{registered.name}/{version.version}", "label": registered.name,
-                              "source": "registry", "created": int(version.creation_timestamp or 0),
-                              "run_id": version.run_id})
+                found.append(
+                    {
+                        "uri": f"models:/{registered.name}/{version.version}",
+                        "label": registered.name,
+                        "source": "registry",
+                        "created": int(version.creation_timestamp or 0),
+                        "run_id": version.run_id,
+                    }
+                )
     except Exception:  # an old or partial store: fall through to the other sources
         pass
     experiments = [e.experiment_id for e in client.search_experiments()]
@@ -46,8 +52,15 @@ def _candidates(mlflow) -> list[dict]:
         for model in mlflow.search_logged_models(experiment_ids=experiments, output_format="list"):
             run = runs.get(model.source_run_id)
             label = " ".join(filter(None, [model.name, run.info.run_name if run else None]))
-            found.append({"uri": f"models:/{model.model_id}", "label": label, "source": "logged_model",
-                          "created": int(model.creation_timestamp or 0), "run_id": model.source_run_id})
+            found.append(
+                {
+                    "uri": f"models:/{model.model_id}",
+                    "label": label,
+                    "source": "logged_model",
+                    "created": int(model.creation_timestamp or 0),
+                    "run_id": model.source_run_id,
+                }
+            )
     except Exception:
         pass
     if not any(c["source"] == "logged_model" for c in found):
@@ -55,9 +68,18 @@ def _candidates(mlflow) -> list[dict]:
         for run_id, run in runs.items():
             try:
                 for artifact in client.list_artifacts(run_id):
-                    if artifact.is_dir and any(a.path.endswith("MLmodel") for a in client.list_artifacts(run_id, artifact.path)):
-                        found.append({"uri": f"runs:/{run_id}/{artifact.path}", "label": f"{run.info.run_name} {artifact.path}",
-                                      "source": "run_artifact", "created": int(run.info.start_time or 0), "run_id": run_id})
+                    if artifact.is_dir and any(
+                        a.path.endswith("MLmodel") for a in client.list_artifacts(run_id, artifact.path)
+                    ):
+                        found.append(
+                            {
+                                "uri": f"runs:/{run_id}/{artifact.path}",
+                                "label": f"{run.info.run_name} {artifact.path}",
+                                "source": "run_artifact",
+                                "created": int(run.info.start_time or 0),
+                                "run_id": run_id,
+                            }
+                        )
             except Exception:
                 continue
     return found
@@ -128,9 +150,11 @@ def predict(mlflow, uri: str, features: pd.DataFrame) -> tuple[np.ndarray, dict]
     except Exception as exc:
         if inputs or fitted or getattr(native, "n_features_in_", None) is None:
             raise
-        raise ValueError(f"the model was fitted on {native.n_features_in_} unnamed columns (an array, not a DataFrame) "
-                         f"and no signature names them, so which holdout columns it takes is unknown "
-                         f"({type(exc).__name__}: {str(exc)[:300]})") from exc
+        raise ValueError(
+            f"the model was fitted on {native.n_features_in_} unnamed columns (an array, not a DataFrame) "
+            f"and no signature names them, so which holdout columns it takes is unknown "
+            f"({type(exc).__name__}: {str(exc)[:300]})"
+        ) from exc
 
 
 def _candidate_code_importable(root: Path) -> None:

@@ -4,7 +4,7 @@
 hang or slow down one submission on purpose and watch what the cohort does. Module-level
 functions, so a spawned worker can import them. What a submission does is read from a
 `behaviour` file in it: `ok` (default), `crash` (the process dies), `hang`, `raise`,
-`slow` (3 s), `serve` (1.5 s in the serving stage, timed), `serve-long` (3 s in it), `environment`
+`slow` (3 s), `serve` (1.5 s in the serving stage, timed), `serve-long` (5 s in it), `environment`
 (full synthetic evidence whose serving stage the grader's environment stopped), `control` (full
 synthetic evidence with control characters in the candidate's text).
 """
@@ -22,9 +22,16 @@ from grader.fsutil import atomic_output_dir
 
 def evidence_document(candidate: str, status: str = "ok") -> dict:
     """The smallest evidence.json the rubric and reports accept (most sections not graded)."""
-    return {"schema_version": "evidence/1", "candidate": candidate, "spec_version": "churn-v1",
-            "seed_fingerprint": "0" * 16, "backend": "local", "graded_at_unix": time.time(), "submission": {},
-            "stages": {"notebooks": {"status": status, "reasons": [] if status == "ok" else ["cell 2 failed"]}}}
+    return {
+        "schema_version": "evidence/1",
+        "candidate": candidate,
+        "spec_version": "churn-v1",
+        "seed_fingerprint": "0" * 16,
+        "backend": "local",
+        "graded_at_unix": time.time(),
+        "submission": {},
+        "stages": {"notebooks": {"status": status, "reasons": [] if status == "ok" else ["cell 2 failed"]}},
+    }
 
 
 def synthetic_document(candidate: str, behaviour: str) -> dict:
@@ -51,7 +58,7 @@ def stand_in_grade(job, progress) -> dict:
     progress("serving")
     if behaviour in ("serve", "serve-long"):
         started = time.time()
-        time.sleep(1.5 if behaviour == "serve" else 3.0)
+        time.sleep(1.5 if behaviour == "serve" else 5.0)
         with open(job.reports_dir / "serving-times.txt", "a") as times:
             times.write(f"{job.candidate} {started} {time.time()}\n")
     if behaviour in ("environment", "control"):

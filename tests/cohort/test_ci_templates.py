@@ -49,8 +49,12 @@ def steps(workflow: dict):
 
 def test_there_are_the_hiring_and_candidate_workflows() -> None:
     names = {path.relative_to(TEMPLATES).as_posix() for path in WORKFLOWS}
-    assert names == {"hiring/grade-one.yml", "hiring/grade-candidate.yml", "hiring/grade-cohort.yml",
-                     "candidate/notify-grader.yml"}
+    assert names == {
+        "hiring/grade-one.yml",
+        "hiring/grade-candidate.yml",
+        "hiring/grade-cohort.yml",
+        "candidate/notify-grader.yml",
+    }
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
@@ -60,8 +64,9 @@ def test_workflow_matches_the_github_schema(path: Path) -> None:
 
 
 def test_the_schema_rejects_a_broken_workflow() -> None:
-    broken = yaml.load("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    step:\n      - run: echo\n",
-                       Loader=_WorkflowLoader)
+    broken = yaml.load(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    step:\n      - run: echo\n", Loader=_WorkflowLoader
+    )
     assert list(jsonschema.Draft7Validator(SCHEMA).iter_errors(broken))
 
 
@@ -135,8 +140,13 @@ def _run_step(workflow: Path, job: str, name: str, workdir: Path, env: dict[str,
     step = next(s for s in load(workflow)["jobs"][job]["steps"] if s.get("name") == name)
     output = workdir / "github_output"
     output.write_text("")
-    done = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=workdir, text=True, capture_output=True,
-                          env={"PATH": os.environ["PATH"], "GITHUB_OUTPUT": str(output), **env})
+    done = subprocess.run(
+        ["bash", "-e", "-c", step["run"]],
+        cwd=workdir,
+        text=True,
+        capture_output=True,
+        env={"PATH": os.environ["PATH"], "GITHUB_OUTPUT": str(output), **env},
+    )
     values = dict(line.split("=", 1) for line in output.read_text().splitlines() if "=" in line)
     return done.returncode, values, done.stdout + done.stderr
 
@@ -146,13 +156,22 @@ def test_the_candidate_lookup_accepts_only_listed_repositories(tmp_path: Path) -
     (tmp_path / ".github" / "candidates.txt").write_bytes((TEMPLATES / "hiring" / "candidates.txt").read_bytes())
     workflow = TEMPLATES / "hiring" / "grade-candidate.yml"
     sha = "a" * 40
-    code, values, _ = _run_step(workflow, "resolve", "Find the candidate id", tmp_path,
-                                {"REPOSITORY": "example-org/takehome-jane-doe", "REF": sha})
+    code, values, _ = _run_step(
+        workflow,
+        "resolve",
+        "Find the candidate id",
+        tmp_path,
+        {"REPOSITORY": "example-org/takehome-jane-doe", "REF": sha},
+    )
     assert code == 0 and values == {"repository": "example-org/takehome-jane-doe", "ref": sha, "candidate": "cand-0042"}
-    for repository, ref in (("example-org/not-listed", sha), ("x/y; rm -rf /", sha),
-                            ("example-org/takehome-jane-doe", "$(id)")):
-        code, values, log = _run_step(workflow, "resolve", "Find the candidate id", tmp_path,
-                                      {"REPOSITORY": repository, "REF": ref})
+    for repository, ref in (
+        ("example-org/not-listed", sha),
+        ("x/y; rm -rf /", sha),
+        ("example-org/takehome-jane-doe", "$(id)"),
+    ):
+        code, values, log = _run_step(
+            workflow, "resolve", "Find the candidate id", tmp_path, {"REPOSITORY": repository, "REF": ref}
+        )
         assert code != 0 and not values, (repository, ref, log)
 
 
@@ -164,6 +183,7 @@ def test_the_cohort_plan_makes_one_job_per_listed_candidate(tmp_path: Path) -> N
     assert code == 0, log
     assert json.loads(values["matrix"]) == [
         {"repository": "example-org/takehome-jane-doe", "candidate": "cand-0042"},
-        {"repository": "example-org/takehome-bob-smith", "candidate": "cand-0043"}]
+        {"repository": "example-org/takehome-bob-smith", "candidate": "cand-0043"},
+    ]
     _, values, _ = _run_step(workflow, "plan", "One job per candidate", tmp_path, {"ONLY": "cand-0043"})
     assert [row["candidate"] for row in json.loads(values["matrix"])] == ["cand-0043"]

@@ -35,7 +35,7 @@ from grader.rubric import Scorecard, load_rubric, score
 from grader.rubric.environment import REMEDY
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "rubric"))
-from synthetic import ENVIRONMENT, perfect, serving_stopped, set_check  # noqa: E402
+from synthetic import ENVIRONMENT, perfect, serving_stopped, set_check
 
 RUBRIC = load_rubric()
 CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -54,10 +54,13 @@ def entry(scorecard: Scorecard) -> CiEntry:
     return CiEntry(candidate=scorecard.candidate, card=scorecard, grader_failed=False)
 
 
-@pytest.mark.parametrize(("fail_under", "fail_on_fail", "expected"), [
-    (None, False, 0), (None, True, NOT_GRADED_HERE), (90.0, False, NOT_GRADED_HERE), (10.0, False, NOT_GRADED_HERE)])
-def test_an_environment_blocked_candidate_never_exits_as_a_failed_one(fail_under: float | None, fail_on_fail: bool,
-                                                                       expected: int) -> None:
+@pytest.mark.parametrize(
+    ("fail_under", "fail_on_fail", "expected"),
+    [(None, False, 0), (None, True, NOT_GRADED_HERE), (90.0, False, NOT_GRADED_HERE), (10.0, False, NOT_GRADED_HERE)],
+)
+def test_an_environment_blocked_candidate_never_exits_as_a_failed_one(
+    fail_under: float | None, fail_on_fail: bool, expected: int
+) -> None:
     assert exit_code([entry(card("cand-env", environment=True))], fail_under, fail_on_fail) == expected
 
 
@@ -95,9 +98,17 @@ def test_the_ci_summary_says_not_graded_here_and_what_to_do() -> None:
 
 def test_summary_markdown_shows_the_environment_and_the_remedy() -> None:
     blocked = card("cand-env", environment=True)
-    results = [SubmissionResult(candidate=c.candidate, folder="/x", action="graded", outcome="partial",
-                                reasons=["serving failed: base image python:3.12-slim is not available"],
-                                score=summarize(c)) for c in (blocked, card("cand-ok"))]
+    results = [
+        SubmissionResult(
+            candidate=c.candidate,
+            folder="/x",
+            action="graded",
+            outcome="partial",
+            reasons=["serving failed: base image python:3.12-slim is not available"],
+            score=summarize(c),
+        )
+        for c in (blocked, card("cand-ok"))
+    ]
     summary = CohortResult(submissions="/s", reports="/r", jobs=1, started_at=0.0, results=results)
     text = summary.markdown()
     row = next(line for line in text.splitlines() if line.startswith("| cand-env |"))
@@ -110,24 +121,37 @@ def test_summary_markdown_shows_the_environment_and_the_remedy() -> None:
 
 
 def _run(submissions: Path, reports: Path):
-    settings = CohortSettings(spec="churn-v1", rows=600, secret=TEST_SECRET, demo_secret=False, backend="local",
-                              jobs=2, timeout_s=60, kill_grace_s=2)
-    return CohortRun(find_submissions(submissions), reports, settings, grade=stand_in_grade,
-                     hook=RubricReports()).run()
+    settings = CohortSettings(
+        spec="churn-v1",
+        rows=600,
+        secret=TEST_SECRET,
+        demo_secret=False,
+        backend="local",
+        jobs=2,
+        timeout_s=60,
+        kill_grace_s=2,
+    )
+    return CohortRun(find_submissions(submissions), reports, settings, grade=stand_in_grade, hook=RubricReports()).run()
 
 
 def test_a_cohort_regrades_an_environment_blocked_submission_and_writes_no_control_character(tmp_path: Path) -> None:
-    submissions = make_submissions(tmp_path / "subs", {"cand-env": "environment", "cand-odd": "control",
-                                                       "cand-ok": "ok"})
+    submissions = make_submissions(
+        tmp_path / "subs", {"cand-env": "environment", "cand-odd": "control", "cand-ok": "ok"}
+    )
     reports = tmp_path / "R"
     first = _run(submissions, reports)
     assert {r.candidate: r.score.verdict_shown() for r in first.results} == {
-        "cand-env": "incomplete (environment)", "cand-odd": "fail", "cand-ok": "incomplete"}
+        "cand-env": "incomplete (environment)",
+        "cand-odd": "fail",
+        "cand-ok": "incomplete",
+    }
     assert read_states(CohortLayout(reports))["cand-env"].score.environment == {"serving": ENVIRONMENT}
     _finish_ci(_ci_entries(first, CohortLayout(reports)), reports / "junit.xml", first.markdown(), reports / "ci.md")
 
-    written = [reports / name for name in ("summary.md", "summary.json", "leaderboard.csv", "leaderboard.html",
-                                           "junit.xml", "ci.md")]
+    written = [
+        reports / name
+        for name in ("summary.md", "summary.json", "leaderboard.csv", "leaderboard.html", "junit.xml", "ci.md")
+    ]
     written += [reports / "cand-odd" / name for name in ("report.md", "report.html", "report.json")]
     for path in written:
         assert not CONTROL.search(path.read_text(encoding="utf-8")), path.name
@@ -141,4 +165,5 @@ def test_a_cohort_regrades_an_environment_blocked_submission_and_writes_no_contr
     assert actions["cand-env"] == ("graded", "retried: the grader's environment kept a stage from running last time")
     assert actions["cand-ok"][0] == "skipped" and actions["cand-odd"][0] == "skipped"
     assert json.loads((reports / "summary.json").read_text())["results"][0]["score"]["environment"] == {
-        "serving": ENVIRONMENT}
+        "serving": ENVIRONMENT
+    }

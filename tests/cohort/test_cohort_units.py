@@ -59,8 +59,14 @@ def test_a_single_submission_is_not_mistaken_for_a_cohort(tmp_path: Path) -> Non
 def test_the_content_hash_follows_what_grading_reads(tmp_path: Path) -> None:
     sub = _folder(tmp_path, "s", {"analysis.ipynb": "{}", "app/main.py": "print(1)\n"})
     before = submission_sha256(sub)
-    for ignored in (".git/HEAD", ".venv/pyvenv.cfg", "__pycache__/x.pyc", "data/churn.csv", "app/data/big.csv",
-                    ".ipynb_checkpoints/analysis-checkpoint.ipynb"):
+    for ignored in (
+        ".git/HEAD",
+        ".venv/pyvenv.cfg",
+        "__pycache__/x.pyc",
+        "data/churn.csv",
+        "app/data/big.csv",
+        ".ipynb_checkpoints/analysis-checkpoint.ipynb",
+    ):
         (sub / ignored).parent.mkdir(parents=True, exist_ok=True)
         (sub / ignored).write_text("noise")
     assert submission_sha256(sub) == before
@@ -104,9 +110,17 @@ def test_one_run_at_a_time_and_stale_staging_is_cleaned(tmp_path: Path) -> None:
 def test_state_files_round_trip_and_bad_ones_are_ignored(tmp_path: Path) -> None:
     layout = CohortLayout(tmp_path)
     layout.states.mkdir(parents=True)
-    state = SubmissionState(candidate="cand-1", folder="/x", submission_sha256="a", grading_fingerprint="b",
-                            scoring_fingerprint="c", outcome="partial", reasons=["serving failed"], started_at=1.0,
-                            finished_at=61.5)
+    state = SubmissionState(
+        candidate="cand-1",
+        folder="/x",
+        submission_sha256="a",
+        grading_fingerprint="b",
+        scoring_fingerprint="c",
+        outcome="partial",
+        reasons=["serving failed"],
+        started_at=1.0,
+        finished_at=61.5,
+    )
     write_state(layout, state)
     assert read_state(layout.state_file("cand-1")) == state and state.duration_s == 60.5 and state.done
     assert oct(layout.state_file("cand-1").stat().st_mode & 0o777) == "0o644"

@@ -8,11 +8,11 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "rubric"))
-from synthetic import AUDIT_IDS, perfect, set_check, writeup  # noqa: E402
+from synthetic import AUDIT_IDS, perfect, set_check, writeup
 
-from grader.decide.bank import load_guide  # noqa: E402
-from grader.report import render_reports  # noqa: E402
-from grader.rubric import load_rubric, score  # noqa: E402
+from grader.decide.bank import load_guide
+from grader.report import render_reports
+from grader.rubric import load_rubric, score
 
 GUIDE = load_guide()
 RUBRIC = load_rubric()
@@ -32,11 +32,25 @@ def toml_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def write_scorecard(folder: Path, interviewer: str, answers: dict[str, int], candidate: str = "cand-1",
-                    red_flags: tuple[str, ...] = (), role_level: str = "mid", extra: str = "") -> Path:
+def write_scorecard(
+    folder: Path,
+    interviewer: str,
+    answers: dict[str, int],
+    candidate: str = "cand-1",
+    red_flags: tuple[str, ...] = (),
+    role_level: str = "mid",
+    extra: str = "",
+) -> Path:
     """SCORECARDS/<candidate>/<interviewer>.toml: bank ids and scores, red flags by id, `extra` TOML appended."""
-    lines = ["schema_version = 1", f"candidate = {toml_string(candidate)}", f"interviewer = {toml_string(interviewer)}",
-             "date = 2026-05-04", f"role_level = {toml_string(role_level)}", 'notes = "written by a test"', ""]
+    lines = [
+        "schema_version = 1",
+        f"candidate = {toml_string(candidate)}",
+        f"interviewer = {toml_string(interviewer)}",
+        "date = 2026-05-04",
+        f"role_level = {toml_string(role_level)}",
+        'notes = "written by a test"',
+        "",
+    ]
     for question_id, value in answers.items():
         lines += ["[[question]]", f"id = {toml_string(question_id)}", f"score = {value}", ""]
     for flag in red_flags:

@@ -17,9 +17,13 @@ GUIDE_TEXT = GUIDE_FILE.read_text(encoding="utf-8")
 GUIDE_LINES = GUIDE_TEXT.splitlines()
 SEED_GUIDE = Path(__file__).resolve().parents[3] / "shared" / "seed" / "interview-guide.txt"
 RUBRICS = Path(__file__).resolve().parents[2] / "rubrics"
-HEADINGS = {"Technical questions — Easy": ("technical", "easy"), "Technical questions — Medium": ("technical", "medium"),
-            "Technical questions — Hard": ("technical", "hard"), "Behavioral questions": ("behavioral", None),
-            "Role-fit questions": ("role-fit", None)}
+HEADINGS = {
+    "Technical questions — Easy": ("technical", "easy"),
+    "Technical questions — Medium": ("technical", "medium"),
+    "Technical questions — Hard": ("technical", "hard"),
+    "Behavioral questions": ("behavioral", None),
+    "Role-fit questions": ("role-fit", None),
+}
 
 
 def guide_questions() -> list[tuple[str, str | None, int, str, str]]:
@@ -54,15 +58,22 @@ def test_every_bank_question_is_the_guides_verbatim_and_none_is_left_out() -> No
     assert len(in_guide) == len(GUIDE.bank.questions) == 27
     for question, (category, difficulty, number, text, notes) in zip(GUIDE.bank.questions, in_guide, strict=True):
         assert (question.category, question.difficulty, question.number, question.text) == (
-            category, difficulty, number, text)
+            category,
+            difficulty,
+            number,
+            text,
+        )
         assert question.text in GUIDE_TEXT and question.look_for in GUIDE_TEXT
         assert notes == f"{(difficulty or '').capitalize()}What to look for: {question.look_for}"
 
 
 def test_the_eight_red_flags_are_the_guides_words() -> None:
     start = GUIDE_LINES.index("Red flags")
-    listed = [line.removeprefix("- \u2022 ") for line in GUIDE_LINES[start:GUIDE_LINES.index("Practical test")]
-              if line.startswith("- \u2022 ")]
+    listed = [
+        line.removeprefix("- \u2022 ")
+        for line in GUIDE_LINES[start : GUIDE_LINES.index("Practical test")]
+        if line.startswith("- \u2022 ")
+    ]
     assert [flag.text for flag in GUIDE.red_flags] == listed
     assert len({flag.id for flag in GUIDE.red_flags}) == 8
 
@@ -82,8 +93,11 @@ def test_the_practical_mapping_matches_the_rubrics_wording(rubric_file: str) -> 
 
 
 def test_the_mix_is_the_guides_sentence() -> None:
-    sentence = re.search(r"Pick (\d)-(\d) technical questions across difficulties, (\d)-(\d) behavioral, and "
-                         r"(\d)-(\d) role-fit", GUIDE_TEXT)
+    sentence = re.search(
+        r"Pick (\d)-(\d) technical questions across difficulties, (\d)-(\d) behavioral, and "
+        r"(\d)-(\d) role-fit",
+        GUIDE_TEXT,
+    )
     assert sentence is not None
     low_high = [int(n) for n in sentence.groups()]
     mix = GUIDE.bank.mix

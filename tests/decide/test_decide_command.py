@@ -43,8 +43,9 @@ def run(*args: str | Path):
 
 
 def grader(*args: str | Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", REAL_GRADER, "decide", *map(str, args)], capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", REAL_GRADER, "decide", *map(str, args)], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_one_candidate_writes_decision_json_next_to_the_report(tmp_path: Path) -> None:
@@ -67,8 +68,10 @@ def test_the_same_inputs_give_a_byte_identical_decision(tmp_path: Path) -> None:
     write_scorecard(tmp_path / "cards", "m.jones", scores(3))
     outputs = []
     for name in ("a.json", "b.json"):
-        assert run("cand-1", "--scorecards", tmp_path / "cards", "--report", report,
-                   "--out", tmp_path / name).exit_code == 0
+        assert (
+            run("cand-1", "--scorecards", tmp_path / "cards", "--report", report, "--out", tmp_path / name).exit_code
+            == 0
+        )
         outputs.append((tmp_path / name).read_bytes())
     assert outputs[0] == outputs[1]
     # --out leaves the reports as they were.
@@ -109,16 +112,19 @@ def test_a_cohort_writes_nothing_when_one_scorecard_is_invalid(tmp_path: Path) -
 def test_usage_mistakes_are_bad_input(tmp_path: Path) -> None:
     report = write_report(tmp_path / "REPORTS")
     write_scorecard(tmp_path / "cards", "m.jones", scores(3))
-    for args in (["cand-1", "--scorecards", tmp_path / "cards"],
-                 ["--cohort", "--scorecards", tmp_path / "cards"],
-                 ["cand-1", "--cohort", "--scorecards", tmp_path / "cards", "--reports", tmp_path / "REPORTS"],
-                 ["cand-2", "--scorecards", tmp_path / "cards", "--report", report],
-                 ["--cohort", "--scorecards", tmp_path / "cards", "--reports", tmp_path / "REPORTS"],
-                 ["cand-1", "--scorecards", tmp_path / "cards", "--report", report, "--allow-missing-report"]):
+    for args in (
+        ["cand-1", "--scorecards", tmp_path / "cards"],
+        ["--cohort", "--scorecards", tmp_path / "cards"],
+        ["cand-1", "--cohort", "--scorecards", tmp_path / "cards", "--reports", tmp_path / "REPORTS"],
+        ["cand-2", "--scorecards", tmp_path / "cards", "--report", report],
+        ["--cohort", "--scorecards", tmp_path / "cards", "--reports", tmp_path / "REPORTS"],
+        ["cand-1", "--scorecards", tmp_path / "cards", "--report", report, "--allow-missing-report"],
+    ):
         result = run(*args)
         assert isinstance(result.exception, BadInput), (args, result.output)
-    assert "is the report of cand-1, not of cand-2" in str(run("cand-2", "--scorecards", tmp_path / "cards",
-                                                               "--report", report).exception)
+    assert "is the report of cand-1, not of cand-2" in str(
+        run("cand-2", "--scorecards", tmp_path / "cards", "--report", report).exception
+    )
 
 
 def test_a_scorecard_folder_with_no_report_is_refused_in_a_cohort(tmp_path: Path) -> None:
@@ -148,7 +154,8 @@ def test_a_stray_file_in_a_candidate_folder_stops_the_decision(tmp_path: Path) -
     result = run("cand-1", "--scorecards", tmp_path / "SCORECARDS", "--report", report)
     assert isinstance(result.exception, BadScorecard)
     assert "dan.toml.txt: not a scorecard" in str(result.exception) and f"{folder / 'sub'}: a folder" in str(
-        result.exception)
+        result.exception
+    )
     assert not (report.parent / "decision.json").exists()
     (folder / "dan.toml.txt").unlink()
     (folder / "sub" / "x.toml").unlink()

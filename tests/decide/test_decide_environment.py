@@ -40,8 +40,10 @@ def test_strong_interviews_and_a_practical_not_graded_here_are_pending(tmp_path:
     assert made.recommendation == "pending" and not made.hire and made.pending
     condition = practical(made)
     assert not condition.met and condition.pending
-    assert condition.detail == (f"practical not graded: serving: {ENVIRONMENT} (the grader's environment, not the "
-                                "candidate's work): grade it again where it can run, then run grader decide again")
+    assert condition.detail == (
+        f"practical not graded: serving: {ENVIRONMENT} (the grader's environment, not the "
+        "candidate's work): grade it again where it can run, then run grader decide again"
+    )
     assert made.practical.environment == {"serving": ENVIRONMENT}
     assert all(reason.met for reason in made.reasons if reason.id != "practical")
 
@@ -101,12 +103,25 @@ def test_the_command_prints_pending_and_why(tmp_path: Path) -> None:
     app.callback()(lambda: None)
     write_scorecard(tmp_path / "SCORECARDS" / "cand-1", "m.jones", scores(4))
     write_report(tmp_path / "REPORTS", document=blocked())
-    result = CliRunner().invoke(app, ["decide", "--cohort", "--scorecards", str(tmp_path / "SCORECARDS"),
-                                      "--reports", str(tmp_path / "REPORTS")], env={"COLUMNS": "300"})
+    result = CliRunner().invoke(
+        app,
+        ["decide", "--cohort", "--scorecards", str(tmp_path / "SCORECARDS"), "--reports", str(tmp_path / "REPORTS")],
+        env={"COLUMNS": "300"},
+    )
     assert result.exit_code == 0, result.output
     row = next(line for line in result.output.splitlines() if "cand-1" in line)
     assert "pending" in row and "not graded here (environment)" in row and "no hire" not in row
-    one = CliRunner().invoke(app, ["decide", "cand-1", "--scorecards", str(tmp_path / "SCORECARDS"), "--report",
-                                   str(tmp_path / "REPORTS" / "cand-1" / "report.json")], env={"COLUMNS": "300"})
+    one = CliRunner().invoke(
+        app,
+        [
+            "decide",
+            "cand-1",
+            "--scorecards",
+            str(tmp_path / "SCORECARDS"),
+            "--report",
+            str(tmp_path / "REPORTS" / "cand-1" / "report.json"),
+        ],
+        env={"COLUMNS": "300"},
+    )
     assert one.exit_code == 0, one.output
     assert "cand-1: PENDING" in one.output and "pending practical not graded: serving: base image" in one.output

@@ -68,8 +68,10 @@ def test_an_unknown_red_flag_names_its_line_and_the_guides_ids(tmp_path: Path) -
 def test_an_unknown_bank_id_suggests_the_closest(tmp_path: Path) -> None:
     path = write_scorecard(tmp_path, "m.jones", {**scores(3), "calibraton": 3})
     line = line_of(path, r'^id = "calibraton"')
-    assert f"m.jones.toml:{line}: unknown question id `calibraton`: not in the question bank " \
-           "(did you mean `calibration`?)" in refused(path)
+    assert (
+        f"m.jones.toml:{line}: unknown question id `calibraton`: not in the question bank "
+        "(did you mean `calibration`?)" in refused(path)
+    )
 
 
 def test_malformed_toml_names_the_line_tomllib_found(tmp_path: Path) -> None:
@@ -110,8 +112,11 @@ def test_a_question_scored_twice_in_one_file_is_refused(tmp_path: Path) -> None:
 def test_a_set_needs_one_file_per_interviewer_and_one_role_level(tmp_path: Path) -> None:
     write_scorecard(tmp_path, "a.lee", scores(3), role_level="senior")
     second = write_scorecard(tmp_path, "m.jones", scores(3), role_level="mid")
-    with pytest.raises(BadScorecard, match=rf"m\.jones\.toml:{line_of(second, '^role_level')}: role_level mid, but "
-                                           r"the scorecards for cand-1 disagree \(mid, senior\)"):
+    with pytest.raises(
+        BadScorecard,
+        match=rf"m\.jones\.toml:{line_of(second, '^role_level')}: role_level mid, but "
+        r"the scorecards for cand-1 disagree \(mid, senior\)",
+    ):
         load_scorecards(tmp_path, "cand-1", GUIDE)
     copy = tmp_path / "m.jones-again.toml"
     copy.write_text(second.read_text().replace('"mid"', '"senior"'))
@@ -152,8 +157,11 @@ def test_interviewer_names_are_trimmed_and_compared_ignoring_case(tmp_path: Path
     first = write_scorecard(tmp_path, "alice", scores(3))
     second = write_scorecard(tmp_path, "zed", scores(3))
     second.write_text(second.read_text().replace('interviewer = "zed"', 'interviewer = "  Alice "'))
-    with pytest.raises(BadScorecard, match=rf"zed\.toml:3: a second scorecard by Alice \(the first is "
-                                           rf"{re.escape(str(first))}, by alice"):
+    with pytest.raises(
+        BadScorecard,
+        match=rf"zed\.toml:3: a second scorecard by Alice \(the first is "
+        rf"{re.escape(str(first))}, by alice",
+    ):
         load_scorecards(tmp_path, "cand-1", GUIDE)
     second.write_text(second.read_text().replace('"  Alice "', '"Bob  Smith "'))
     assert [item.card.interviewer for item in load_scorecards(tmp_path, "cand-1", GUIDE)] == ["alice", "Bob Smith"]

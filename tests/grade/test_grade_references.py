@@ -7,11 +7,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import TEST_SECRET, docker_client_or_skip
 
 from grader.grade import Evidence, grade_submission
 from grader.rubric import load_rubric, score
 from grader.serving.settings import ServingSettings
-from conftest import TEST_SECRET, docker_client_or_skip
 
 pytestmark = [pytest.mark.slow, pytest.mark.docker]
 REFERENCE = Path(__file__).resolve().parents[2] / "reference"
@@ -34,8 +34,14 @@ def graded(client, make_world, tmp_path_factory):
         if variant not in done:
             seeded = make_world(f"ref-{variant}", rows=ROWS, secret=TEST_SECRET)
             out = tmp_path_factory.mktemp(f"graded-{variant}")
-            done[variant] = grade_submission(submission or REFERENCE / variant, seeded, out / "report", "docker", client,
-                                             serving_settings=QUICK_SERVING)
+            done[variant] = grade_submission(
+                submission or REFERENCE / variant,
+                seeded,
+                out / "report",
+                "docker",
+                client,
+                serving_settings=QUICK_SERVING,
+            )
         return done[variant]
 
     return _grade
@@ -53,14 +59,35 @@ def test_strong_finds_every_seeded_problem_and_excludes_the_leak(graded, make_wo
     evidence = graded("strong")
     assert evidence.stages["notebooks"].status == "ok", evidence.stages["notebooks"].reasons
     audit = _checks(evidence.audit)
-    for finding in ("leak_named", "leak_excluded", "drift_named", "drift_month", "mnar_named",
-                    "duplicates_found", "duplicates_count", "churn_rate_reported", "label_window_checked",
-                    "grouping_noted"):
+    for finding in (
+        "leak_named",
+        "leak_excluded",
+        "drift_named",
+        "drift_month",
+        "mnar_named",
+        "duplicates_found",
+        "duplicates_count",
+        "churn_rate_reported",
+        "label_window_checked",
+        "grouping_noted",
+    ):
         assert audit[finding] is True, (finding, evidence.audit.check(finding).detail)
     modeling = _checks(evidence.modeling)
-    for item in ("baseline_run", "tuned_run", "model_logged", "model_signature", "pr_auc_used", "brier_logged",
-                 "calibration_metric_logged", "time_split", "calibrated_model", "calibration_plot", "pr_curve",
-                 "lift_table", "claim_matches_holdout"):
+    for item in (
+        "baseline_run",
+        "tuned_run",
+        "model_logged",
+        "model_signature",
+        "pr_auc_used",
+        "brier_logged",
+        "calibration_metric_logged",
+        "time_split",
+        "calibrated_model",
+        "calibration_plot",
+        "pr_curve",
+        "lift_table",
+        "claim_matches_holdout",
+    ):
         assert modeling[item] is True, (item, evidence.modeling.check(item).detail)
     assert modeling["roc_auc_only"] is False
     candidate, oracle = _holdout(evidence, "candidate"), _holdout(evidence, "oracle")
@@ -96,8 +123,10 @@ def test_a_notebook_that_raises_in_cell_3_still_yields_evidence_from_later_cells
         nbformat.v4.new_code_cell("import pandas as pd\ndf = pd.read_parquet('data/churn.parquet')"),
         nbformat.v4.new_code_cell("rate = df['churned_next_30d'].mean()"),
         nbformat.v4.new_code_cell("raise RuntimeError('cell 3 fails')"),
-        nbformat.v4.new_code_cell("print(f'Duplicates: {int(df.duplicated().sum())} exact duplicate rows')\n"
-                                  "print(f'Churn rate: {rate:.2%} overall')"),
+        nbformat.v4.new_code_cell(
+            "print(f'Duplicates: {int(df.duplicated().sum())} exact duplicate rows')\n"
+            "print(f'Churn rate: {rate:.2%} overall')"
+        ),
     ]
     submission.mkdir()
     nbformat.write(notebook, submission / "audit.ipynb")

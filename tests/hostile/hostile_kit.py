@@ -76,8 +76,10 @@ warmup_s = 0.5
 target_rate = 150
 target_p99_ms = 100
 """
-QUICK_SERVING = ('load_rates = [50.0, 150.0]\nload_step_s = 2.0\nload_warmup_s = 0.5\nquality_budget_s = 30.0\n'
-                 'oversized_batch_rows = 2000\nkeep_layer_cache = true\n')
+QUICK_SERVING = (
+    "load_rates = [50.0, 150.0]\nload_step_s = 2.0\nload_warmup_s = 0.5\nquality_budget_s = 30.0\n"
+    "oversized_batch_rows = 2000\nkeep_layer_cache = true\n"
+)
 
 
 @dataclass
@@ -114,8 +116,10 @@ def bridge_gateway(client) -> str:
     shown = subprocess.run(["ip", "-4", "-o", "addr", "show", "dev", interface], capture_output=True, text=True)
     match = re.search(r"inet (\d+\.\d+\.\d+\.\d+)/", shown.stdout)
     if match is None:
-        raise RuntimeError(f"cannot tell the host's address on Docker's bridge: IPAM config {configs}, "
-                           f"interface {interface}: {(shown.stdout + shown.stderr).strip() or 'no IPv4 address'}")
+        raise RuntimeError(
+            f"cannot tell the host's address on Docker's bridge: IPAM config {configs}, "
+            f"interface {interface}: {(shown.stdout + shown.stderr).strip() or 'no IPv4 address'}"
+        )
     return match.group(1)
 
 
@@ -199,6 +203,7 @@ def honest(root: Path, targets: Targets) -> Path:
 
 # --- notebook-side attacks ------------------------------------------------------------------
 
+
 def read_key(root: Path, targets: Targets, name: str = "read-key") -> Path:
     folder = root / name
     _marker(folder, name, targets)
@@ -218,27 +223,30 @@ def read_key(root: Path, targets: Targets, name: str = "read-key") -> Path:
         "shadow": "/etc/shadow",
         "docker-socket": "/var/run/docker.sock",
     }
-    notebook(folder / "steal.ipynb", [
-        _prelude(targets, paths) + "print(sorted(os.environ.items()))",
-        "for label, path in TARGETS.items():\n"
-        "    attempt(label, (lambda p=path: read(p)) if not label.endswith(('dir', 'folder', 'submissions', 'reports',"
-        " 'base', 'home')) else (lambda p=path: os.listdir(p)))",
-        # The grading folder: every ancestor of the working folder and what it holds.
-        "here = os.getcwd()\nwhile here != '/':\n    here = os.path.dirname(here)\n"
-        "    listing = attempt('ancestor', lambda: os.listdir(here))\n"
-        "    for name in listing or []:\n        attempt('sibling', lambda: os.listdir(os.path.join(here, name)))",
-        # Every process the sandbox can see: its command line and its environment.
-        "for pid in sorted(p for p in os.listdir('/proc') if p.isdigit()):\n"
-        "    attempt(f'cmdline {pid}', lambda: open(f'/proc/{pid}/cmdline', 'rb').read().replace(b'\\0', b' ')[:400])\n"
-        "    attempt(f'environ {pid}', lambda: open(f'/proc/{pid}/environ', 'rb').read().replace(b'\\0', b' ')[:2000])\n"
-        "attempt('parent environ', lambda: open(f'/proc/{os.getppid()}/environ', 'rb').read()[:2000])",
-        # Guessed places of a key anywhere the sandbox can look (bounded walk).
-        "found = []\nfor top in ('/tmp', '/work', '/root', '/home', '/srv', '/opt', '/mnt', '/data', '/var/tmp'):\n"
-        "    for base, dirs, files in os.walk(top):\n"
-        "        if base.count('/') > 6:\n            dirs[:] = []\n"
-        "        found += [os.path.join(base, f) for f in files if 'answer_key' in f or f == 'labels.parquet']\n"
-        "for path in found[:20]:\n    attempt('guessed', lambda: read(path))\nprint('guessed files', len(found))",
-    ])
+    notebook(
+        folder / "steal.ipynb",
+        [
+            _prelude(targets, paths) + "print(sorted(os.environ.items()))",
+            "for label, path in TARGETS.items():\n"
+            "    attempt(label, (lambda p=path: read(p)) if not label.endswith(('dir', 'folder', 'submissions', 'reports',"
+            " 'base', 'home')) else (lambda p=path: os.listdir(p)))",
+            # The grading folder: every ancestor of the working folder and what it holds.
+            "here = os.getcwd()\nwhile here != '/':\n    here = os.path.dirname(here)\n"
+            "    listing = attempt('ancestor', lambda: os.listdir(here))\n"
+            "    for name in listing or []:\n        attempt('sibling', lambda: os.listdir(os.path.join(here, name)))",
+            # Every process the sandbox can see: its command line and its environment.
+            "for pid in sorted(p for p in os.listdir('/proc') if p.isdigit()):\n"
+            "    attempt(f'cmdline {pid}', lambda: open(f'/proc/{pid}/cmdline', 'rb').read().replace(b'\\0', b' ')[:400])\n"
+            "    attempt(f'environ {pid}', lambda: open(f'/proc/{pid}/environ', 'rb').read().replace(b'\\0', b' ')[:2000])\n"
+            "attempt('parent environ', lambda: open(f'/proc/{os.getppid()}/environ', 'rb').read()[:2000])",
+            # Guessed places of a key anywhere the sandbox can look (bounded walk).
+            "found = []\nfor top in ('/tmp', '/work', '/root', '/home', '/srv', '/opt', '/mnt', '/data', '/var/tmp'):\n"
+            "    for base, dirs, files in os.walk(top):\n"
+            "        if base.count('/') > 6:\n            dirs[:] = []\n"
+            "        found += [os.path.join(base, f) for f in files if 'answer_key' in f or f == 'labels.parquet']\n"
+            "for path in found[:20]:\n    attempt('guessed', lambda: read(path))\nprint('guessed files', len(found))",
+        ],
+    )
     return folder
 
 
@@ -262,18 +270,24 @@ def network(root: Path, targets: Targets, with_service: bool = True) -> Path:
         "            results.append(f'{where} {host} blocked {type(exc).__name__}')\n"
         "    return results\n"
     )
-    notebook(folder / "phone_home.ipynb", [probe + "print(reach('notebook'))",
-                                           "import urllib.request\ntry:\n"
-                                           f"    urllib.request.urlopen('http://{targets.gateway}:{targets.listener_port}/', timeout=3)\n"
-                                           "    print('http REACHED')\nexcept Exception as exc:\n"
-                                           "    print('http blocked', type(exc).__name__)"])
+    notebook(
+        folder / "phone_home.ipynb",
+        [
+            probe + "print(reach('notebook'))",
+            "import urllib.request\ntry:\n"
+            f"    urllib.request.urlopen('http://{targets.gateway}:{targets.listener_port}/', timeout=3)\n"
+            "    print('http REACHED')\nexcept Exception as exc:\n"
+            "    print('http blocked', type(exc).__name__)",
+        ],
+    )
     if with_service:
         (folder / "probe.py").write_text(probe)
         (folder / "app.py").write_text(
             "from fastapi import FastAPI\nfrom probe import reach\n\nRESULTS = reach('service')\n"
             "print(RESULTS, flush=True)\napp = FastAPI()\n\n\n@app.get('/health')\ndef health():\n"
             "    return {'status': 'ok', 'reach': RESULTS}\n\n\n@app.post('/predict')\ndef predict(row: dict):\n"
-            "    return {'churn_probability': 0.05}\n")
+            "    return {'churn_probability': 0.05}\n"
+        )
         shutil.copy(SHARED_REQUIREMENTS, folder / "requirements.txt")
         # The probe's lines must stay in the evidence's log tails: no access log, the build's attempt last.
         (folder / "Dockerfile").write_text(
@@ -281,23 +295,32 @@ def network(root: Path, targets: Targets, with_service: bool = True) -> Path:
             "RUN pip install --no-cache-dir -r requirements.txt\nEXPOSE 8000\n"
             'CMD ["uvicorn", "app:app", "--host", "0.0.0.0", "--port", "8000", "--no-access-log"]\n'
             "COPY probe.py app.py ./\n"
-            "RUN python -c \"from probe import reach; print(*reach('build'), sep='\\\\n')\"\n")
+            "RUN python -c \"from probe import reach; print(*reach('build'), sep='\\\\n')\"\n"
+        )
     return folder
 
 
 def fork_bomb(root: Path, targets: Targets) -> Path:
     folder = root / "fork-bomb"
     _marker(folder, "fork-bomb", targets)
-    notebook(folder / "bomb.ipynb", ["print('before')", "import os\nwhile True:\n    try:\n        os.fork()\n"
-                                                         "    except OSError:\n        pass", "print('after')"])
+    notebook(
+        folder / "bomb.ipynb",
+        [
+            "print('before')",
+            "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass",
+            "print('after')",
+        ],
+    )
     return folder
 
 
 def memory_hog(root: Path, targets: Targets) -> Path:
     folder = root / "memory-hog"
     _marker(folder, "memory-hog", targets)
-    notebook(folder / "hog.ipynb", ["print('before')", "hoard = []\nwhile True:\n"
-                                                       "    hoard.append(bytearray(64 * 1024 * 1024))"])
+    notebook(
+        folder / "hog.ipynb",
+        ["print('before')", "hoard = []\nwhile True:\n    hoard.append(bytearray(64 * 1024 * 1024))"],
+    )
     return folder
 
 
@@ -311,13 +334,16 @@ def infinite_loop(root: Path, targets: Targets) -> Path:
 def disk_fill(root: Path, targets: Targets) -> Path:
     folder = root / "disk-fill"
     _marker(folder, "disk-fill", targets)
-    notebook(folder / "fill.ipynb", [
-        "import os\nchunk = os.urandom(1 << 20)\ntry:\n    with open('/tmp/fill.bin', 'wb') as out:\n"
-        "        while True:\n            out.write(chunk)\nexcept OSError as exc:\n    print('/tmp full', exc)",
-        "try:\n    with open('one-big-file.bin', 'wb') as out:\n        while True:\n            out.write(chunk)\n"
-        "except OSError as exc:\n    print('one file capped', exc)",
-        "for n in range(10_000):\n    with open(f'filler-{n}.bin', 'wb') as out:\n        out.write(chunk * 8)",
-    ])
+    notebook(
+        folder / "fill.ipynb",
+        [
+            "import os\nchunk = os.urandom(1 << 20)\ntry:\n    with open('/tmp/fill.bin', 'wb') as out:\n"
+            "        while True:\n            out.write(chunk)\nexcept OSError as exc:\n    print('/tmp full', exc)",
+            "try:\n    with open('one-big-file.bin', 'wb') as out:\n        while True:\n            out.write(chunk)\n"
+            "except OSError as exc:\n    print('one file capped', exc)",
+            "for n in range(10_000):\n    with open(f'filler-{n}.bin', 'wb') as out:\n        out.write(chunk * 8)",
+        ],
+    )
     return folder
 
 
@@ -325,10 +351,14 @@ def gigabyte_print(root: Path, targets: Targets) -> Path:
     """Gigabytes into a cell's output, then straight to the process's stdout (the engine's log)."""
     folder = root / "gigabyte-print"
     _marker(folder, "gigabyte-print", targets)
-    notebook(folder / "a_cell_output.ipynb", ["block = 'x' * (1 << 20)\nfor _ in range(4096):\n    print(block)",
-                                              "print('still alive')"])
-    notebook(folder / "b_process_output.ipynb", ["import os\nblock = b'y' * (1 << 20)\nfor _ in range(256):\n"
-                                                 "    os.write(1, block)\nprint('256 MB to fd 1')"])
+    notebook(
+        folder / "a_cell_output.ipynb",
+        ["block = 'x' * (1 << 20)\nfor _ in range(4096):\n    print(block)", "print('still alive')"],
+    )
+    notebook(
+        folder / "b_process_output.ipynb",
+        ["import os\nblock = b'y' * (1 << 20)\nfor _ in range(256):\n    os.write(1, block)\nprint('256 MB to fd 1')"],
+    )
     return folder
 
 
@@ -349,14 +379,17 @@ def writes_outside(root: Path, targets: Targets) -> Path:
         "etc": f"/etc/{TAG}.txt",
         "next-to-run": targets.root / f"{TAG}.txt",
     }
-    notebook(folder / "scribble.ipynb", [
-        _prelude(targets, paths) + "for label, path in TARGETS.items():\n"
-        f"    attempt(label, lambda p=path: open(p, 'a').write('{TAG}'))",
-        f"attempt('home', lambda: open(os.path.join(os.environ.get('HOME', '/tmp'), '{TAG}'), 'w').write('x'))\n"
-        f"attempt('tmp', lambda: open('/tmp/{TAG}', 'w').write('x'))\n"
-        f"attempt('data', lambda: open('data/churn.parquet', 'ab').write(b'x'))\n"
-        f"attempt('data-new', lambda: open('data/{TAG}', 'w').write('x'))",
-    ])
+    notebook(
+        folder / "scribble.ipynb",
+        [
+            _prelude(targets, paths) + "for label, path in TARGETS.items():\n"
+            f"    attempt(label, lambda p=path: open(p, 'a').write('{TAG}'))",
+            f"attempt('home', lambda: open(os.path.join(os.environ.get('HOME', '/tmp'), '{TAG}'), 'w').write('x'))\n"
+            f"attempt('tmp', lambda: open('/tmp/{TAG}', 'w').write('x'))\n"
+            f"attempt('data', lambda: open('data/churn.parquet', 'ab').write(b'x'))\n"
+            f"attempt('data-new', lambda: open('data/{TAG}', 'w').write('x'))",
+        ],
+    )
     return folder
 
 
@@ -385,8 +418,15 @@ def background(root: Path, targets: Targets) -> Path:
 def forger(root: Path, targets: Targets) -> Path:
     folder = root / "forger"
     _marker(folder, "forger", targets)
-    fake_report = {"schema_version": "report/1", "candidate": "forger", "total": 100, "bonus": 5, "passed": True,
-                   "verdict": "pass", "forged": TAG}
+    fake_report = {
+        "schema_version": "report/1",
+        "candidate": "forger",
+        "total": 100,
+        "bonus": 5,
+        "passed": True,
+        "verdict": "pass",
+        "forged": TAG,
+    }
     fake_state = {"schema_version": "cohort-state/1", "candidate": "forger", "outcome": "graded", "forged": TAG}
     fake_status = {"forged.ipynb": {"seconds": 1, "error": None, "cells": [], "forged": TAG}}
     paths = {
@@ -396,31 +436,35 @@ def forger(root: Path, targets: Targets) -> Path:
         "honest-report": targets.reports / "honest" / "report.json",
         "summary": targets.reports / "summary.json",
     }
-    documents = base64.b64encode(json.dumps({"report": fake_report, "state": fake_state,
-                                             "status": fake_status}).encode()).decode()
-    notebook(folder / "forge.ipynb", [
-        _prelude(targets, paths) + f"DOCS = json.loads(base64.b64decode({documents!r}).decode())\n"
-        "for name, doc in (('evidence.json', DOCS['report']), ('report.json', DOCS['report']),"
-        " ('state.json', DOCS['state'])):\n    attempt(name, lambda: open(name, 'w').write(json.dumps(doc)))\n"
-        "for label, path in TARGETS.items():\n"
-        "    attempt(label, lambda p=path: (os.makedirs(os.path.dirname(p), exist_ok=True), "
-        "open(p, 'w').write(json.dumps(DOCS['state' if 'state' in label else 'report']))))",
-        # The runner's output folder is on its command line: forge its status file, now and later.
-        "outs = []\nfor pid in [p for p in os.listdir('/proc') if p.isdigit()]:\n"
-        "    try:\n        argv = open(f'/proc/{pid}/cmdline', 'rb').read().split(b'\\0')\n    except OSError:\n"
-        "        continue\n    if b'--out' in argv:\n        outs.append(argv[argv.index(b'--out') + 1].decode())\n"
-        "for out in outs:\n    attempt('status', lambda: open(os.path.join(out, 'status.json'), 'w').write("
-        "json.dumps(DOCS['status'])))\n"
-        "    attempt('executed', lambda: open(os.path.join(out, 'forge.ipynb'), 'w').write('{}'))\n"
-        "forever = ('import json, sys, time\\nend = time.time() + 120\\nwhile time.time() < end:\\n'\n"
-        "           '    try:\\n        open(sys.argv[1], \"w\").write(sys.argv[2])\\n    except OSError:\\n        pass\\n'\n"
-        "           '    time.sleep(0.01)\\n')\n"
-        "for out in outs:\n    subprocess.Popen([sys.executable, '-c', forever, os.path.join(out, 'status.json'), "
-        f"json.dumps(DOCS['status']), '{TAG}-forger'], start_new_session=True)\n"
-        "print('outs', len(outs))",
-        "print('forger: 100/100 (+5 bonus), PASS; red flags: none')\n"
-        "print('| forger | graded | 100 | 5 | pass | - | - |')",
-    ])
+    documents = base64.b64encode(
+        json.dumps({"report": fake_report, "state": fake_state, "status": fake_status}).encode()
+    ).decode()
+    notebook(
+        folder / "forge.ipynb",
+        [
+            _prelude(targets, paths) + f"DOCS = json.loads(base64.b64decode({documents!r}).decode())\n"
+            "for name, doc in (('evidence.json', DOCS['report']), ('report.json', DOCS['report']),"
+            " ('state.json', DOCS['state'])):\n    attempt(name, lambda: open(name, 'w').write(json.dumps(doc)))\n"
+            "for label, path in TARGETS.items():\n"
+            "    attempt(label, lambda p=path: (os.makedirs(os.path.dirname(p), exist_ok=True), "
+            "open(p, 'w').write(json.dumps(DOCS['state' if 'state' in label else 'report']))))",
+            # The runner's output folder is on its command line: forge its status file, now and later.
+            "outs = []\nfor pid in [p for p in os.listdir('/proc') if p.isdigit()]:\n"
+            "    try:\n        argv = open(f'/proc/{pid}/cmdline', 'rb').read().split(b'\\0')\n    except OSError:\n"
+            "        continue\n    if b'--out' in argv:\n        outs.append(argv[argv.index(b'--out') + 1].decode())\n"
+            "for out in outs:\n    attempt('status', lambda: open(os.path.join(out, 'status.json'), 'w').write("
+            "json.dumps(DOCS['status'])))\n"
+            "    attempt('executed', lambda: open(os.path.join(out, 'forge.ipynb'), 'w').write('{}'))\n"
+            "forever = ('import json, sys, time\\nend = time.time() + 120\\nwhile time.time() < end:\\n'\n"
+            "           '    try:\\n        open(sys.argv[1], \"w\").write(sys.argv[2])\\n    except OSError:\\n        pass\\n'\n"
+            "           '    time.sleep(0.01)\\n')\n"
+            "for out in outs:\n    subprocess.Popen([sys.executable, '-c', forever, os.path.join(out, 'status.json'), "
+            f"json.dumps(DOCS['status']), '{TAG}-forger'], start_new_session=True)\n"
+            "print('outs', len(outs))",
+            "print('forger: 100/100 (+5 bonus), PASS; red flags: none')\n"
+            "print('| forger | graded | 100 | 5 | pass | - | - |')",
+        ],
+    )
     return folder
 
 
@@ -435,21 +479,25 @@ def symlinks(root: Path, targets: Targets) -> Path:
     (folder / "stolen.ipynb").symlink_to(key_json)
     store = folder / "mlruns" / "0"
     store.mkdir(parents=True)
-    (store / "meta.yaml").write_text("artifact_location: file:///nowhere/mlruns/0\nexperiment_id: '0'\n"
-                                     "lifecycle_stage: active\nname: Default\n")
+    (store / "meta.yaml").write_text(
+        "artifact_location: file:///nowhere/mlruns/0\nexperiment_id: '0'\nlifecycle_stage: active\nname: Default\n"
+    )
     (store / "leak.yaml").symlink_to(key_json)
     (store / "zero").symlink_to("/dev/zero")
     (folder / "mlruns" / "etc").symlink_to("/etc")
     planted = {"dockerignore": ".dockerignore", "requirements": "requirements.txt", "store": "mlruns-planted"}
-    notebook(folder / "links.ipynb", [
-        _prelude(targets, {"key": key_json}) +
-        "for label, path in (('key', 'key/answer_key.json'), ('answer', 'answer.json'), ('etc', 'etc/hostname'),"
-        " ('readme', 'README.md')):\n    attempt(label, lambda p=path: read(p))",
-        # Links planted at run time for the grader to trip over when it reads this folder afterwards.
-        "for name in " + repr(list(planted.values())) + ":\n"
-        "    attempt('plant ' + name, lambda n=name: os.symlink(TARGETS['key'], n))\n"
-        "attempt('plant fifo', lambda: os.mkfifo('Dockerfile'))",
-    ])
+    notebook(
+        folder / "links.ipynb",
+        [
+            _prelude(targets, {"key": key_json})
+            + "for label, path in (('key', 'key/answer_key.json'), ('answer', 'answer.json'), ('etc', 'etc/hostname'),"
+            " ('readme', 'README.md')):\n    attempt(label, lambda p=path: read(p))",
+            # Links planted at run time for the grader to trip over when it reads this folder afterwards.
+            "for name in " + repr(list(planted.values())) + ":\n"
+            "    attempt('plant ' + name, lambda n=name: os.symlink(TARGETS['key'], n))\n"
+            "attempt('plant fifo', lambda: os.mkfifo('Dockerfile'))",
+        ],
+    )
     return folder
 
 
@@ -486,8 +534,10 @@ def huge_file(root: Path, targets: Targets) -> Path:
     _marker(folder, "huge-file", targets)
     with open(folder / "features.dat", "wb") as out:
         out.truncate(HUGE_FILE_BYTES)  # sparse: 64 GB on paper, nothing on disk
-    notebook(folder / "peek.ipynb", ["import os\nprint(os.path.exists('features.dat'), sorted(os.listdir('.')))",
-                                     "print('done')"])
+    notebook(
+        folder / "peek.ipynb",
+        ["import os\nprint(os.path.exists('features.dat'), sorted(os.listdir('.')))", "print('done')"],
+    )
     return folder
 
 
@@ -497,16 +547,19 @@ def zip_bomb(root: Path, targets: Targets, name: str = "zip-bomb") -> Path:
     _marker(folder, name, targets)
     bomb = folder / "data-archive.zip"
     zero = b"\0" * (1 << 20)
-    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        with archive.open("expanded-bomb-member.bin", "w", force_zip64=True) as member:
-            for _ in range(512):
-                member.write(zero)
+    with (
+        zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive,
+        archive.open("expanded-bomb-member.bin", "w", force_zip64=True) as member,
+    ):
+        for _ in range(512):
+            member.write(zero)
     shutil.copy(bomb, root / "candidate-sent-a.zip")
     notebook(folder / "look.ipynb", ["import os\nprint(sorted(os.listdir('.')))", "print('done')"])
     return folder
 
 
 # --- service-side attacks -------------------------------------------------------------------
+
 
 def _service(root: Path, targets: Targets, name: str, fixture: str | None, dockerfile: str | None = None) -> Path:
     folder = root / name
@@ -521,9 +574,14 @@ def _service(root: Path, targets: Targets, name: str, fixture: str | None, docke
 
 
 def build_never_ends(root: Path, targets: Targets) -> Path:
-    return _service(root, targets, "build-never-ends", None,
-                    "FROM python:3.11-slim\nRUN echo waiting for a model that never arrives && sleep 100000\n"
-                    'CMD ["python", "-m", "http.server", "8000"]\n')
+    return _service(
+        root,
+        targets,
+        "build-never-ends",
+        None,
+        "FROM python:3.11-slim\nRUN echo waiting for a model that never arrives && sleep 100000\n"
+        'CMD ["python", "-m", "http.server", "8000"]\n',
+    )
 
 
 def exits_at_once(root: Path, targets: Targets) -> Path:
@@ -540,6 +598,7 @@ def dies_under_load(root: Path, targets: Targets) -> Path:
 
 
 # --- the listener, snapshots and leftovers --------------------------------------------------
+
 
 class Listener:
     """A TCP listener on 0.0.0.0 that records every connection it accepts."""
@@ -593,8 +652,12 @@ def snapshot(root: Path, skip: tuple[str, ...] = ()) -> dict[str, str]:
     found: dict[str, str] = {}
     for folder, dirs, files in os.walk(root):
         rel_folder = os.path.relpath(folder, root)
-        dirs[:] = [d for d in dirs if os.path.normpath(os.path.join(rel_folder, d)) not in skip
-                   and d not in ("__pycache__", ".git", ".pytest_cache", ".mypy_cache", ".ruff_cache")]
+        dirs[:] = [
+            d
+            for d in dirs
+            if os.path.normpath(os.path.join(rel_folder, d)) not in skip
+            and d not in ("__pycache__", ".git", ".pytest_cache", ".mypy_cache", ".ruff_cache")
+        ]
         for name in dirs:
             path = Path(folder, name)
             if path.is_symlink():
@@ -633,10 +696,19 @@ def sandbox_processes() -> dict[int, str]:
             cgroup = (status.parent / "cgroup").read_text()
         except OSError:
             continue
-        if any(line.split()[1:2] and line.split()[1] in SANDBOX_UIDS for line in text.splitlines()
-               if line.startswith("Uid:")):
-            container = next((part.split("/")[-1] for part in cgroup.replace(":", "\n").splitlines()
-                              if "docker" in part and len(part.split("/")[-1]) == 64), "")
+        if any(
+            line.split()[1:2] and line.split()[1] in SANDBOX_UIDS
+            for line in text.splitlines()
+            if line.startswith("Uid:")
+        ):
+            container = next(
+                (
+                    part.split("/")[-1]
+                    for part in cgroup.replace(":", "\n").splitlines()
+                    if "docker" in part and len(part.split("/")[-1]) == 64
+                ),
+                "",
+            )
             found[int(status.parent.name)] = container
     return found
 

@@ -42,9 +42,11 @@ def test_the_disk_watchdog_stops_a_run_past_its_bytes_or_its_files(tmp_path: Pat
     assert stopped[-1] == "files" and "more than the limit of 50 files" in watch.reason
     sparse = tmp_path / "sparse"
     sparse.mkdir()
-    with DiskWatch([sparse], limit_mb=1, max_files=10, stop=lambda: stopped.append("sparse")) as watch:
-        with open(sparse / "huge.dat", "wb") as out:
-            out.truncate(50 * 1024**3)  # allocated blocks count, not the size on paper
+    with (
+        DiskWatch([sparse], limit_mb=1, max_files=10, stop=lambda: stopped.append("sparse")) as watch,
+        open(sparse / "huge.dat", "wb") as out,
+    ):
+        out.truncate(50 * 1024**3)  # allocated blocks count, not the size on paper
     assert watch.reason is None and stopped[-1] == "files"
 
 
@@ -77,9 +79,11 @@ def test_owners_alive_dead_and_elsewhere() -> None:
 
 def test_limit_errors_are_said_in_plain_words() -> None:
     assert explain_error("OSError: [Errno 27] File too large", LIMITS).endswith(
-        f"(no file may grow past the disk limit of {LIMITS.disk_mb} MB)")
-    assert "the process limit of 7 was reached" in explain_error("BlockingIOError: [Errno 11] Resource "
-                                                                 "temporarily unavailable", LIMITS, 7)
+        f"(no file may grow past the disk limit of {LIMITS.disk_mb} MB)"
+    )
+    assert "the process limit of 7 was reached" in explain_error(
+        "BlockingIOError: [Errno 11] Resource temporarily unavailable", LIMITS, 7
+    )
     assert explain_error("ValueError: boom", LIMITS) == "ValueError: boom"
     died = ExecutedNotebook(path="a.ipynb", stop="kernel_died", stopped_at_cell=3, oom_killed=True)
     slow = ExecutedNotebook(path="b.ipynb", stop="cell_timeout", stopped_at_cell=2)
@@ -97,9 +101,25 @@ def test_a_misspelt_or_missing_limit_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "typo.toml").write_text(text.replace("disk_mb", "disk_mbs"))
     with pytest.raises(BadInput, match="disk_mbs"):
         load_policy(tmp_path / "typo.toml")
-    run = subprocess.run([sys.executable, "-m", "grader", "grade", str(tmp_path), "--candidate", "x", "--out",
-                          str(tmp_path / "out"), "--policy", str(tmp_path / "typo.toml"), "--demo-secret"],
-                         capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grader",
+            "grade",
+            str(tmp_path),
+            "--candidate",
+            "x",
+            "--out",
+            str(tmp_path / "out"),
+            "--policy",
+            str(tmp_path / "typo.toml"),
+            "--demo-secret",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 2 and "is invalid" in run.stderr and "Traceback" not in run.stderr
 
 
@@ -128,8 +148,9 @@ def test_a_huge_sparse_file_is_fingerprinted_without_reading_it(tmp_path: Path) 
 def test_a_committed_store_is_copied_without_links_and_read_only_inside(tmp_path: Path) -> None:
     store = tmp_path / "mlruns"
     (store / "0").mkdir(parents=True)
-    (store / "0" / "meta.yaml").write_text("artifact_location: file:///nowhere/mlruns/0\nexperiment_id: '0'\n"
-                                          "lifecycle_stage: active\nname: Default\n")
+    (store / "0" / "meta.yaml").write_text(
+        "artifact_location: file:///nowhere/mlruns/0\nexperiment_id: '0'\nlifecycle_stage: active\nname: Default\n"
+    )
     (store / "0" / "zero").symlink_to("/dev/zero")  # followed, it would fill the disk
     (store / "0" / "shadow").symlink_to("/etc/shadow")
     destination = tmp_path / "copy"
@@ -160,15 +181,16 @@ def test_each_local_run_takes_a_user_of_its_own() -> None:
 
 
 def test_predictions_are_counted_before_they_are_read(tmp_path: Path, make_world, monkeypatch) -> None:
-    from grader.notebook.execute import GradingFolder
     from grader.notebook import score
+    from grader.notebook.execute import GradingFolder
 
     seeded = make_world("units-score", 2000)
     folder = GradingFolder(root=tmp_path)
     (tmp_path / "scored").mkdir()
     # A sandbox that writes ten times the rows asked for: refused from the file's metadata.
     pd.DataFrame({"prediction": [0.1] * (10 * len(seeded.world.holdout_labels))}).to_parquet(
-        tmp_path / "scored" / "predictions.parquet")
+        tmp_path / "scored" / "predictions.parquet"
+    )
     (tmp_path / "scored" / "score.json").write_text(json.dumps({"chosen": {"uri": "m"}}))
     result = SandboxResult(backend="local", exit_code=0, timed_out=False, seconds=0.1)
     monkeypatch.setattr(score, "run_in_sandbox", lambda *args, **kwargs: result)

@@ -21,10 +21,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
-
 import hostile_kit as kit
+import pytest
 from conftest import docker_client_or_skip
+
 from grader.cohort.layout import CohortLayout, read_log
 from grader.cohort.state import read_states
 from grader.sandbox.hostguard import COMMENT
@@ -36,13 +36,42 @@ from grader.world.spec import load_spec
 pytestmark = [pytest.mark.slow, pytest.mark.docker, pytest.mark.timeout(900)]
 ROWS = 3000
 # Everything a concurrent edit of the repository may touch, besides this suite's own files.
-REPO_SKIP = (".venv", ".git", "churn_grader.egg-info", "grader/report", "grader/decide", "interview", "tests/decide",
-             "tests/report", "README.md", ".ci")
+REPO_SKIP = (
+    ".venv",
+    ".git",
+    "churn_grader.egg-info",
+    "grader/report",
+    "grader/decide",
+    "interview",
+    "tests/decide",
+    "tests/report",
+    "README.md",
+    ".ci",
+)
 
-BUILDERS = [kit.honest, kit.read_key, kit.network, kit.fork_bomb, kit.memory_hog, kit.infinite_loop, kit.disk_fill,
-            kit.gigabyte_print, kit.writes_outside, kit.background, kit.forger, kit.symlinks, kit.bad_notebook,
-            kit.binary_readme, kit.huge_readme, kit.huge_file, kit.zip_bomb, kit.build_never_ends, kit.exits_at_once,
-            kit.never_healthy, kit.dies_under_load]
+BUILDERS = [
+    kit.honest,
+    kit.read_key,
+    kit.network,
+    kit.fork_bomb,
+    kit.memory_hog,
+    kit.infinite_loop,
+    kit.disk_fill,
+    kit.gigabyte_print,
+    kit.writes_outside,
+    kit.background,
+    kit.forger,
+    kit.symlinks,
+    kit.bad_notebook,
+    kit.binary_readme,
+    kit.huge_readme,
+    kit.huge_file,
+    kit.zip_bomb,
+    kit.build_never_ends,
+    kit.exits_at_once,
+    kit.never_healthy,
+    kit.dies_under_load,
+]
 
 
 @dataclass
@@ -100,10 +129,18 @@ def _grade_hostile_cohort(client, root: Path) -> HostileRun:
     write_key(generate(load_spec(), secret.encode(), "honest", ROWS, False), key)
     listener = kit.Listener()
     try:
-        targets = kit.Targets(root=root, key=key, submissions=submissions, reports=reports,
-                              work_base=Path("/tmp") / f"churn-grader-{os.geteuid()}", home_canary=_home_canary(),
-                              tmp_canary=root / "canary.txt", listener_port=listener.port,
-                              gateway=kit.bridge_gateway(client), secret=secret)
+        targets = kit.Targets(
+            root=root,
+            key=key,
+            submissions=submissions,
+            reports=reports,
+            work_base=Path("/tmp") / f"churn-grader-{os.geteuid()}",
+            home_canary=_home_canary(),
+            tmp_canary=root / "canary.txt",
+            listener_port=listener.port,
+            gateway=kit.bridge_gateway(client),
+            secret=secret,
+        )
         targets.home_canary.write_text(f"canary {kit.TAG}\n")
         targets.tmp_canary.write_text(f"canary {kit.TAG}\n")
         for build in BUILDERS:
@@ -112,13 +149,35 @@ def _grade_hostile_cohort(client, root: Path) -> HostileRun:
         (root / "quick.toml").write_text(kit.QUICK_SERVING)
         before = _snapshots(targets)
         logs = kit.LogWatch(client)
-        command = [sys.executable, "-m", "grader", "grade", str(submissions), "--out", str(reports), "--jobs", "2",
-                   "--rows", str(ROWS), "--backend", "docker", "--serving-settings", str(root / "quick.toml"),
-                   "--policy", str(root / "policy.toml"), "--ci"]
+        command = [
+            sys.executable,
+            "-m",
+            "grader",
+            "grade",
+            str(submissions),
+            "--out",
+            str(reports),
+            "--jobs",
+            "2",
+            "--rows",
+            str(ROWS),
+            "--backend",
+            "docker",
+            "--serving-settings",
+            str(root / "quick.toml"),
+            "--policy",
+            str(root / "policy.toml"),
+            "--ci",
+        ]
         started = time.monotonic()
         try:
-            completed = subprocess.run(command, capture_output=True, text=True, timeout=800,
-                                       env={**os.environ, "GRADER_SECRET": secret, "COLUMNS": "160"})
+            completed = subprocess.run(
+                command,
+                capture_output=True,
+                text=True,
+                timeout=800,
+                env={**os.environ, "GRADER_SECRET": secret, "COLUMNS": "160"},
+            )
         finally:
             seconds = time.monotonic() - started
             logs.close()
@@ -128,10 +187,21 @@ def _grade_hostile_cohort(client, root: Path) -> HostileRun:
     time.sleep(1.0)  # anything the run left would still be there; nothing should be
     events = read_log(CohortLayout(reports))
     grader_pids = {event["pid"] for event in events if "pid" in event}
-    found = HostileRun(root=root, submissions=submissions, reports=reports, targets=targets, completed=completed,
-                       seconds=seconds, accepted=list(listener.accepted), largest_log=logs.largest, before=before,
-                       after=_snapshots(targets), tagged=kit.tagged_processes(),
-                       sandbox_processes=kit.sandbox_processes(), grader_pids=grader_pids)
+    found = HostileRun(
+        root=root,
+        submissions=submissions,
+        reports=reports,
+        targets=targets,
+        completed=completed,
+        seconds=seconds,
+        accepted=list(listener.accepted),
+        largest_log=logs.largest,
+        before=before,
+        after=_snapshots(targets),
+        tagged=kit.tagged_processes(),
+        sandbox_processes=kit.sandbox_processes(),
+        grader_pids=grader_pids,
+    )
     for path in reports.glob("_graded/*/evidence.json"):
         found.evidence[path.parent.name] = json.loads(path.read_text())
     return found
@@ -177,8 +247,10 @@ def test_the_grader_finishes_and_records_every_submission(run: HostileRun) -> No
 def test_the_honest_submission_is_graded_normally(run: HostileRun) -> None:
     stages = {name: run.stage("honest", name)["status"] for name in run.evidence["honest"]["stages"]}
     assert stages["notebooks"] == "ok", run.reasons("honest", "notebooks")
-    assert stages["mlflow"] == stages["holdout"] == "ok", (run.reasons("honest", "mlflow"),
-                                                          run.reasons("honest", "holdout"))
+    assert stages["mlflow"] == stages["holdout"] == "ok", (
+        run.reasons("honest", "mlflow"),
+        run.reasons("honest", "holdout"),
+    )
     assert "no Dockerfile" in run.reasons("honest", "serving")
     candidate = next(s for s in run.evidence["honest"]["modeling"]["holdout"] if s["who"].startswith("candidate"))
     # A real, scored prediction on every holdout row; its quality at this tiny size (3K rows) is noise.
@@ -279,12 +351,26 @@ def test_writes_outside_its_folder_change_nothing(run: HostileRun) -> None:
         changed = kit.changed(run.before[what], run.after[what])
         if what == "repo":
             # Other sessions may edit the repository meanwhile; every hostile write carries TAG.
-            changed = [path for path in changed if kit.TAG in path or (
-                (kit.REPO / path).is_file() and kit.TAG in (kit.REPO / path).read_text(errors="replace"))]
+            changed = [
+                path
+                for path in changed
+                if kit.TAG in path
+                or ((kit.REPO / path).is_file() and kit.TAG in (kit.REPO / path).read_text(errors="replace"))
+            ]
         assert changed == [], what
     outputs = run.outputs("writes-outside")
-    for label in ("home-canary", "tmp-canary", "repo-file", "honest-report", "own-original", "key-json", "etc",
-                  "next-to-run", "data", "data-new"):
+    for label in (
+        "home-canary",
+        "tmp-canary",
+        "repo-file",
+        "honest-report",
+        "own-original",
+        "key-json",
+        "etc",
+        "next-to-run",
+        "data",
+        "data-new",
+    ):
         assert f"{label} blocked" in outputs, label
 
 
@@ -293,21 +379,33 @@ def test_nothing_is_left_running(run: HostileRun) -> None:
     client = docker_client_or_skip()
     ours = {str(pid) for pid in run.grader_pids}
     left = {
-        "containers": [c.name for c in client.containers.list(all=True, filters={"label": OWNER_PID})
-                       if c.labels.get(OWNER_PID) in ours],
-        "networks": [n.name for n in client.networks.list(filters={"label": OWNER_PID})
-                     if (n.attrs.get("Labels") or {}).get(OWNER_PID) in ours],
+        "containers": [
+            c.name
+            for c in client.containers.list(all=True, filters={"label": OWNER_PID})
+            if c.labels.get(OWNER_PID) in ours
+        ],
+        "networks": [
+            n.name
+            for n in client.networks.list(filters={"label": OWNER_PID})
+            if (n.attrs.get("Labels") or {}).get(OWNER_PID) in ours
+        ],
         "images": [i.id for i in client.images.list(filters={"label": OWNER_PID}) if i.labels.get(OWNER_PID) in ours],
     }
     assert left == {"containers": [], "networks": [], "images": []}
     # Sandbox-user processes now running belong to other graders' live containers, never to this run.
     live = {c.id: c.labels.get(OWNER_PID) for c in client.containers.list(all=True)}
-    strays = {pid: container for pid, container in run.sandbox_processes.items()
-              if container not in live or live[container] in ours}
+    strays = {
+        pid: container
+        for pid, container in run.sandbox_processes.items()
+        if container not in live or live[container] in ours
+    }
     assert strays == {}
     rules = subprocess.run(["iptables", "-S", "INPUT"], capture_output=True, text=True).stdout
-    stale = [line for line in rules.splitlines() if COMMENT in line
-             and not Path("/sys/class/net", line.split(f"{COMMENT} ")[-1].strip('"')).exists()]
+    stale = [
+        line
+        for line in rules.splitlines()
+        if COMMENT in line and not Path("/sys/class/net", line.split(f"{COMMENT} ")[-1].strip('"')).exists()
+    ]
     assert stale == []
     assert not CohortLayout(run.reports).work.exists()
 
@@ -329,8 +427,11 @@ def test_forged_results_are_not_believed(run: HostileRun) -> None:
     outputs = run.outputs("forger")
     assert "status blocked PermissionError" in outputs and "executed blocked PermissionError" in outputs
     # Writes to the guessed REPORTS paths land, if anywhere, in the sandbox's own /tmp: never on the host.
-    for path in (run.reports / "honest" / "report.json", run.reports / "summary.json",
-                 run.reports / "_graded" / "forger" / "evidence.json"):
+    for path in (
+        run.reports / "honest" / "report.json",
+        run.reports / "summary.json",
+        run.reports / "_graded" / "forger" / "evidence.json",
+    ):
         assert kit.TAG not in path.read_text(), path
     for line in run.completed.stdout.splitlines():
         if line.startswith("forger"):
@@ -375,8 +476,10 @@ def test_one_huge_sparse_file_is_neither_copied_nor_read_in_full(run: HostileRun
 
 
 def test_archives_are_never_unpacked(run: HostileRun) -> None:
-    assert "candidate-sent-a.zip is not a submission folder and was not graded: archives are never unpacked" \
+    assert (
+        "candidate-sent-a.zip is not a submission folder and was not graded: archives are never unpacked"
         in run.completed.stderr
+    )
     assert "data-archive.zip" in run.outputs("zip-bomb")
     assert "expanded-bomb-member" not in run.outputs("zip-bomb")
     assert "expanded-bomb-member" not in json.dumps(run.evidence["zip-bomb"])

@@ -21,9 +21,9 @@ import time
 import uuid
 from pathlib import Path
 
+import hostile_kit as kit
 import pytest
 
-import hostile_kit as kit
 from grader.cohort.layout import CohortLayout
 from grader.cohort.state import read_states
 from grader.world.packet import generate, write_key
@@ -50,28 +50,70 @@ def local_run(tmp_path_factory):
     exposed = Path("/tmp") / f"{kit.TAG}-exposed-key"
     write_key(generate(load_spec(), secret.encode(), "read-key", ROWS, False), exposed)
     listener = kit.Listener()
-    targets = kit.Targets(root=root, key=exposed, submissions=submissions, reports=reports,
-                          work_base=Path("/tmp") / f"churn-grader-{os.geteuid()}", home_canary=root / "home-canary",
-                          tmp_canary=root / "canary.txt", listener_port=listener.port, gateway="127.0.0.1",
-                          secret=secret)
-    for build in (kit.honest, kit.read_key, kit.fork_bomb, kit.memory_hog, kit.infinite_loop, kit.disk_fill,
-                  kit.background):
+    targets = kit.Targets(
+        root=root,
+        key=exposed,
+        submissions=submissions,
+        reports=reports,
+        work_base=Path("/tmp") / f"churn-grader-{os.geteuid()}",
+        home_canary=root / "home-canary",
+        tmp_canary=root / "canary.txt",
+        listener_port=listener.port,
+        gateway="127.0.0.1",
+        secret=secret,
+    )
+    for build in (
+        kit.honest,
+        kit.read_key,
+        kit.fork_bomb,
+        kit.memory_hog,
+        kit.infinite_loop,
+        kit.disk_fill,
+        kit.background,
+    ):
         build(submissions, targets)
     kit.network(submissions, targets, with_service=False)
     (root / "policy.toml").write_text(kit.POLICY)
     started = time.monotonic()
     try:
         completed = subprocess.run(
-            [sys.executable, "-m", "grader", "grade", str(submissions), "--out", str(reports), "--jobs", "2",
-             "--rows", str(ROWS), "--backend", "local", "--policy", str(root / "policy.toml"), "--ci"],
-            capture_output=True, text=True, timeout=500, env={**os.environ, "GRADER_SECRET": secret})
+            [
+                sys.executable,
+                "-m",
+                "grader",
+                "grade",
+                str(submissions),
+                "--out",
+                str(reports),
+                "--jobs",
+                "2",
+                "--rows",
+                str(ROWS),
+                "--backend",
+                "local",
+                "--policy",
+                str(root / "policy.toml"),
+                "--ci",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=500,
+            env={**os.environ, "GRADER_SECRET": secret},
+        )
     finally:
         listener.close()
     seconds = time.monotonic() - started
     evidence = {p.parent.name: json.loads(p.read_text()) for p in reports.glob("_graded/*/evidence.json")}
-    yield {"completed": completed, "evidence": evidence, "reports": reports, "accepted": listener.accepted,
-           "targets": targets, "seconds": seconds, "tagged": kit.tagged_processes(),
-           "exposed_key": (exposed / "answer_key.json").read_text()}
+    yield {
+        "completed": completed,
+        "evidence": evidence,
+        "reports": reports,
+        "accepted": listener.accepted,
+        "targets": targets,
+        "seconds": seconds,
+        "tagged": kit.tagged_processes(),
+        "exposed_key": (exposed / "answer_key.json").read_text(),
+    }
     subprocess.run(["rm", "-rf", str(exposed)])
 
 
@@ -92,8 +134,9 @@ def test_local_grader_finishes_and_grades_the_honest_one(local_run) -> None:
     assert honest["notebooks"]["status"] == honest["mlflow"]["status"] == honest["holdout"]["status"] == "ok"
     sandbox = local_run["evidence"]["honest"]["notebook_run"]["sandbox"]
     assert sandbox["backend"] == "local" and any("private root" in item for item in sandbox["isolation"])
-    assert "the runner and the kernel run as one user: the kernel can alter the runner's record" \
-        in sandbox["not_enforced"]
+    assert (
+        "the runner and the kernel run as one user: the kernel can alter the runner's record" in sandbox["not_enforced"]
+    )
     print(f"\nlocal hostile cohort graded in {local_run['seconds']:.0f} s")
 
 
@@ -122,8 +165,9 @@ def test_local_limits_hold(local_run) -> None:
     assert "memory limit of 1024 MB reached (OOM-killed)" in memory or "out of memory" in memory, memory
     assert "loop.ipynb: cell 1 ran past the 15 s cell limit" in _reasons(local_run, "infinite-loop")
     assert "more than the disk limit of 256 MB" in _reasons(local_run, "disk-fill")
-    assert "linger.ipynb: left processes running after it ended; the runner killed them" \
-        in _reasons(local_run, "background")
+    assert "linger.ipynb: left processes running after it ended; the runner killed them" in _reasons(
+        local_run, "background"
+    )
 
 
 def test_local_leaves_nothing_running(local_run) -> None:

@@ -17,34 +17,57 @@ import time
 import uuid
 from pathlib import Path
 
-import pytest
-
 import hostile_kit as kit
+import pytest
 from conftest import docker_client_or_skip
+
 from grader.cohort.layout import CohortLayout, read_log
 from grader.sandbox.backends import RUN_LABEL, STAGE_LABEL
 from grader.sandbox.hostguard import COMMENT
 from grader.sandbox.owner import OWNER_PID, owner_alive, owner_labels
 
 pytestmark = [pytest.mark.slow, pytest.mark.docker, pytest.mark.timeout(300)]
-PATIENT_POLICY = kit.POLICY.replace("cell_timeout_s = 15", "cell_timeout_s = 600").replace(
-    "total_timeout_s = 45", "total_timeout_s = 900").replace("startup_timeout_s = 10", "startup_timeout_s = 600")
+PATIENT_POLICY = (
+    kit.POLICY.replace("cell_timeout_s = 15", "cell_timeout_s = 600")
+    .replace("total_timeout_s = 45", "total_timeout_s = 900")
+    .replace("startup_timeout_s = 10", "startup_timeout_s = 600")
+)
 
 
 def _objects(client, pids: set[str]) -> dict[str, list]:
     selector = {"label": OWNER_PID}
     return {
-        "containers": [c for c in client.containers.list(all=True, filters=selector) if c.labels.get(OWNER_PID) in pids],
-        "networks": [n for n in client.networks.list(filters=selector)
-                     if (n.attrs.get("Labels") or {}).get(OWNER_PID) in pids],
+        "containers": [
+            c for c in client.containers.list(all=True, filters=selector) if c.labels.get(OWNER_PID) in pids
+        ],
+        "networks": [
+            n for n in client.networks.list(filters=selector) if (n.attrs.get("Labels") or {}).get(OWNER_PID) in pids
+        ],
         "images": [i for i in client.images.list(filters=selector) if i.labels.get(OWNER_PID) in pids],
     }
 
 
 def _grade(submissions: Path, reports: Path, root: Path) -> list[str]:
-    return [sys.executable, "-m", "grader", "grade", str(submissions), "--out", str(reports), "--jobs", "2",
-            "--overlap-serving", "--rows", "3000", "--backend", "docker", "--policy", str(root / "policy.toml"),
-            "--serving-settings", str(root / "quick.toml")]
+    return [
+        sys.executable,
+        "-m",
+        "grader",
+        "grade",
+        str(submissions),
+        "--out",
+        str(reports),
+        "--jobs",
+        "2",
+        "--overlap-serving",
+        "--rows",
+        "3000",
+        "--backend",
+        "docker",
+        "--policy",
+        str(root / "policy.toml"),
+        "--serving-settings",
+        str(root / "quick.toml"),
+    ]
 
 
 def test_a_sigkilled_graders_leftovers_are_removed_by_the_next_grading(tmp_path: Path) -> None:
@@ -56,15 +79,29 @@ def test_a_sigkilled_graders_leftovers_are_removed_by_the_next_grading(tmp_path:
     (tmp_path / "policy.toml").write_text(PATIENT_POLICY)
     (tmp_path / "quick.toml").write_text(kit.QUICK_SERVING)
     submissions, reports = tmp_path / "submissions", tmp_path / "REPORTS"
-    targets = kit.Targets(root=tmp_path, key=tmp_path / "key", submissions=submissions, reports=reports,
-                          work_base=tmp_path, home_canary=tmp_path / "c", tmp_canary=tmp_path / "c", listener_port=9,
-                          gateway="127.0.0.1", secret="")
+    targets = kit.Targets(
+        root=tmp_path,
+        key=tmp_path / "key",
+        submissions=submissions,
+        reports=reports,
+        work_base=tmp_path,
+        home_canary=tmp_path / "c",
+        tmp_canary=tmp_path / "c",
+        listener_port=9,
+        gateway="127.0.0.1",
+        secret="",
+    )
     kit.notebook(submissions / "sleeper" / "sleep.ipynb", ["import time\ntime.sleep(3600)"])
     kit.never_healthy(submissions, targets)
     env = {**os.environ, "GRADER_SECRET": f"killed-{uuid.uuid4().hex}"}
     with open(tmp_path / "first.log", "w") as log:
-        first = subprocess.Popen(_grade(submissions, reports, tmp_path), stdout=log, stderr=subprocess.STDOUT,
-                                 env=env, start_new_session=True)
+        first = subprocess.Popen(
+            _grade(submissions, reports, tmp_path),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
     try:
         deadline, pids, found = time.monotonic() + 150, set(), {}
         while time.monotonic() < deadline and first.poll() is None:
@@ -89,14 +126,16 @@ def test_a_sigkilled_graders_leftovers_are_removed_by_the_next_grading(tmp_path:
     # A live grader's objects: this test process owns them.
     live_labels = {**owner_labels(), RUN_LABEL: uuid.uuid4().hex, STAGE_LABEL: "notebook"}
     live_container = client.containers.create("python:3.11-slim", ["sleep", "60"], labels=live_labels)
-    live_network = client.networks.create(f"churn-grader-live-{uuid.uuid4().hex[:8]}", internal=True,
-                                          labels=live_labels)
+    live_network = client.networks.create(
+        f"churn-grader-live-{uuid.uuid4().hex[:8]}", internal=True, labels=live_labels
+    )
     try:
         empty = tmp_path / "next-cohort"
         (empty / "readme-only").mkdir(parents=True)
         (empty / "readme-only" / "README.md").write_text("# nothing to run\n")
-        second = subprocess.run(_grade(empty, tmp_path / "REPORTS-next", tmp_path), capture_output=True, text=True,
-                                env=env, timeout=180)
+        second = subprocess.run(
+            _grade(empty, tmp_path / "REPORTS-next", tmp_path), capture_output=True, text=True, env=env, timeout=180
+        )
         assert second.returncode == 0, second.stderr[-3000:]
         assert "of stopped graders:" in second.stderr
         assert _objects(client, pids) == {"containers": [], "networks": [], "images": []}

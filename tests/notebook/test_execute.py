@@ -9,12 +9,12 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
+from conftest import docker_client_or_skip
 
 from grader.notebook.cells import read_cells
 from grader.notebook.execute import execute_notebooks, grading_folder
 from grader.notebook.mlflow_store import read_store
 from grader.sandbox.policy import load_policy
-from conftest import docker_client_or_skip
 
 BACKENDS = ["local", pytest.param("docker", marks=pytest.mark.docker)]
 
@@ -74,8 +74,15 @@ def _run(tmp_path: Path, backend: str, client, sources: list[str], policy=None, 
     (submission / "outside-link").symlink_to("/etc")
     data.mkdir()
     pd.DataFrame({"customer_id": ["a", "b", "a"], "x": [1.0, 2.0, 1.0]}).to_parquet(data / "churn.parquet")
-    run = execute_notebooks(submission, ["notebooks/01_audit.ipynb"], data, folder, policy or load_policy(),
-                            backend, client if backend == "docker" else None)
+    run = execute_notebooks(
+        submission,
+        ["notebooks/01_audit.ipynb"],
+        data,
+        folder,
+        policy or load_policy(),
+        backend,
+        client if backend == "docker" else None,
+    )
     cells, problem = read_cells(Path(run.notebooks[0].executed_path), "notebooks/01_audit.ipynb")
     assert problem is None
     return run, {c.index: c for c in cells}, folder
@@ -85,17 +92,23 @@ def _run(tmp_path: Path, backend: str, client, sources: list[str], policy=None, 
 def test_errors_do_not_stop_later_cells_and_data_is_read_only(tmp_path, backend, request, listener, folder) -> None:
     client = request.getfixturevalue("docker_client") if backend == "docker" else None
     port, reached = listener
-    run, cells, folder = _run(tmp_path, backend, client, folder=folder, sources=[
-        "import pandas as pd\nframe = pd.read_parquet('../data/churn.parquet')\nprint('rows', len(frame))",
-        "raise ValueError('boom in cell 2')",
-        "print('after the error', frame.duplicated().sum())",
-        "try:\n    open('../data/churn.parquet', 'ab').write(b'x')\n    print('DATA WRITABLE')\n"
-        "except OSError as exc:\n    print('data read-only', type(exc).__name__)",
-        f"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {port}), timeout=2)\n    print('NETWORK REACHED')\n"
-        "except OSError as exc:\n    print('network blocked', type(exc).__name__)",
-        "import os\nprint('symlink copied' if os.path.lexists('../outside-link') else 'no symlink')",
-        "print('x' * 200_000)",
-    ])
+    run, cells, folder = _run(
+        tmp_path,
+        backend,
+        client,
+        folder=folder,
+        sources=[
+            "import pandas as pd\nframe = pd.read_parquet('../data/churn.parquet')\nprint('rows', len(frame))",
+            "raise ValueError('boom in cell 2')",
+            "print('after the error', frame.duplicated().sum())",
+            "try:\n    open('../data/churn.parquet', 'ab').write(b'x')\n    print('DATA WRITABLE')\n"
+            "except OSError as exc:\n    print('data read-only', type(exc).__name__)",
+            f"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {port}), timeout=2)\n    print('NETWORK REACHED')\n"
+            "except OSError as exc:\n    print('network blocked', type(exc).__name__)",
+            "import os\nprint('symlink copied' if os.path.lexists('../outside-link') else 'no symlink')",
+            "print('x' * 200_000)",
+        ],
+    )
     assert run.outcome.status == "partial"
     assert any("boom in cell 2" in reason for reason in run.outcome.reasons)
     assert "rows 3" in cells[1].output
@@ -113,15 +126,23 @@ def test_errors_do_not_stop_later_cells_and_data_is_read_only(tmp_path, backend,
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_mlflow_runs_land_in_a_fresh_store(tmp_path, backend, request, folder) -> None:
     client = request.getfixturevalue("docker_client") if backend == "docker" else None
-    run, cells, folder = _run(tmp_path, backend, client, folder=folder, sources=[
-        "import mlflow, os\nprint(os.environ['MLFLOW_TRACKING_URI'])\n"
-        "with mlflow.start_run(run_name='baseline-logreg'):\n"
-        "    mlflow.log_param('C', 1.0)\n    mlflow.log_metric('pr_auc', 0.21)\n    mlflow.log_metric('brier', 0.04)",
-    ])
+    run, _cells, folder = _run(
+        tmp_path,
+        backend,
+        client,
+        folder=folder,
+        sources=[
+            "import mlflow, os\nprint(os.environ['MLFLOW_TRACKING_URI'])\n"
+            "with mlflow.start_run(run_name='baseline-logreg'):\n"
+            "    mlflow.log_param('C', 1.0)\n    mlflow.log_metric('pr_auc', 0.21)\n    mlflow.log_metric('brier', 0.04)",
+        ],
+    )
     assert run.outcome.status == "ok", run.outcome.reasons
     store = read_store(folder.tracking_uri, "fresh")
     assert store.error is None
-    assert [(r.name, r.metrics, r.params) for r in store.runs] == [("baseline-logreg", {"pr_auc": 0.21, "brier": 0.04}, {"C": "1.0"})]
+    assert [(r.name, r.metrics, r.params) for r in store.runs] == [
+        ("baseline-logreg", {"pr_auc": 0.21, "brier": 0.04}, {"C": "1.0"})
+    ]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -130,16 +151,25 @@ def test_a_cell_that_never_ends_is_stopped_and_earlier_cells_kept(tmp_path, back
     policy = load_policy().model_copy(deep=True)
     policy.notebook.cell_timeout_s = 5
     policy.notebook.total_timeout_s = 60
-    run, cells, folder = _run(tmp_path, backend, client, folder=folder, sources=[
-        "print('first cell ran')",
-        "import time\nwhile True:\n    time.sleep(1)",
-        "print('never reached?')",
-    ], policy=policy)
+    run, cells, folder = _run(
+        tmp_path,
+        backend,
+        client,
+        folder=folder,
+        sources=[
+            "print('first cell ran')",
+            "import time\nwhile True:\n    time.sleep(1)",
+            "print('never reached?')",
+        ],
+        policy=policy,
+    )
     assert "first cell ran" in cells[1].output
     assert run.outcome.status in ("partial", "failed")
     assert run.sandbox.seconds < 60
-    assert "notebooks/01_audit.ipynb: cell 2 ran past the 5 s cell limit; the cells after it did not run" \
+    assert (
+        "notebooks/01_audit.ipynb: cell 2 ran past the 5 s cell limit; the cells after it did not run"
         in run.outcome.reasons
+    )
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

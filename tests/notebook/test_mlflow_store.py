@@ -29,9 +29,13 @@ with mlflow.start_run(run_name="tuned_model"):
 def test_a_store_committed_on_another_machine_is_read_from_its_copy(tmp_path: Path, kind: str) -> None:
     candidate_machine = tmp_path / "home" / "candidate" / "project"
     candidate_machine.mkdir(parents=True)
-    uri = f"sqlite:///{candidate_machine / 'mlflow.db'}" if kind == "sqlite" else (candidate_machine / "mlruns").as_uri()
+    uri = (
+        f"sqlite:///{candidate_machine / 'mlflow.db'}" if kind == "sqlite" else (candidate_machine / "mlruns").as_uri()
+    )
     env = {**os.environ, "MLFLOW_ALLOW_FILE_STORE": "true"}
-    done = subprocess.run([sys.executable, "-c", LOG_A_RUN, uri], cwd=candidate_machine, capture_output=True, text=True, env=env)
+    done = subprocess.run(
+        [sys.executable, "-c", LOG_A_RUN, uri], cwd=candidate_machine, capture_output=True, text=True, env=env
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     # The submission arrives elsewhere; the candidate's absolute paths no longer exist.
     submission = tmp_path / "submission"

@@ -14,13 +14,13 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
+from conftest import docker_client_or_skip
 
 from grader.notebook.cells import read_cells
 from grader.notebook.execute import execute_notebooks, grading_folder
 from grader.notebook.score import score_candidate_model
 from grader.sandbox.policy import load_policy
 from grader.world.packet import SeededWorld, write_packet
-from conftest import docker_client_or_skip
 
 BACKENDS = ["local", pytest.param("docker", marks=pytest.mark.docker)]
 ROWS = 2000
@@ -116,21 +116,24 @@ def _submission(root: Path, sources: list[str]) -> Path:
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("kind", ["plain_tree", "pipeline"])
 def test_a_model_logged_with_mlflows_plain_calls_is_scored_on_the_holdout(
-        tmp_path, backend, kind, request, seeded) -> None:
+    tmp_path, backend, kind, request, seeded
+) -> None:
     client = request.getfixturevalue("docker_client") if backend == "docker" else None
     packet = write_packet(seeded, tmp_path / "packet")
     submission = _submission(tmp_path, [READ_DATA, PLAIN_TREE if kind == "plain_tree" else PIPELINE])
     policy = load_policy()
     with grading_folder() as folder:
-        run = execute_notebooks(submission, ["notebooks/01_model.ipynb"], packet / "data", folder, policy, backend,
-                                client)
+        run = execute_notebooks(
+            submission, ["notebooks/01_model.ipynb"], packet / "data", folder, policy, backend, client
+        )
         cells, problem = read_cells(Path(run.notebooks[0].executed_path), "notebooks/01_model.ipynb")
         assert problem is None
         outputs = {c.index: c for c in cells}
         assert not outputs[1].error, outputs[1].error
         assert "logged cloudpickle" in outputs[1].output
-        score, report, predictions = score_candidate_model(seeded.world, folder, policy, backend, run.runner_image,
-                                                           client)
+        score, report, predictions = score_candidate_model(
+            seeded.world, folder, policy, backend, run.runner_image, client
+        )
     assert score is not None, report.get("error")
     assert report["method"] == "sklearn.predict_proba" and report["output_kind"] == "scores"
     if kind == "pipeline":

@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import docker_client_or_skip
 
 from grader.world.packet import write_packet
-from conftest import docker_client_or_skip
 
 REFERENCE = Path(__file__).resolve().parents[2] / "reference"
 ROWS = 12_000
@@ -23,8 +23,13 @@ ROWS = 12_000
 
 def _preflight(*args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "GRADER_SECRET"}
-    return subprocess.run([sys.executable, "-m", "grader", "check", *args], capture_output=True, text=True,
-                          env={**env, "COLUMNS": "200"}, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "grader", "check", *args],
+        capture_output=True,
+        text=True,
+        env={**env, "COLUMNS": "200"},
+        timeout=600,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +67,9 @@ def test_a_git_lfs_pointer_instead_of_the_data_is_named_as_such(tmp_path: Path) 
 @pytest.mark.timeout(600)
 def test_the_strong_reference_passes(docker, packet_data: Path, tmp_path: Path) -> None:
     report = tmp_path / "preflight.json"
-    done = _preflight(str(REFERENCE / "strong"), "--data", str(packet_data), "--backend", "docker",
-                      "--json", str(report))
+    done = _preflight(
+        str(REFERENCE / "strong"), "--data", str(packet_data), "--backend", "docker", "--json", str(report)
+    )
     assert done.returncode == 0, done.stdout[-4000:]
     assert "No problems found" in done.stdout
     steps = {f["step"] for f in _findings(report) if f["status"] == "ok"}
@@ -82,8 +88,9 @@ def test_the_strong_reference_passes(docker, packet_data: Path, tmp_path: Path) 
 @pytest.mark.timeout(600)
 def test_broken_serving_names_its_faults(docker, packet_data: Path, tmp_path: Path) -> None:
     report = tmp_path / "preflight.json"
-    done = _preflight(str(REFERENCE / "broken-serving"), "--data", str(packet_data), "--backend", "docker",
-                      "--json", str(report))
+    done = _preflight(
+        str(REFERENCE / "broken-serving"), "--data", str(packet_data), "--backend", "docker", "--json", str(report)
+    )
     assert done.returncode == 1, done.stdout[-4000:]
     problems = {f["message"]: f for f in _findings(report) if f["status"] == "problem"}
     health = problems["no health route: GET /health (or /healthz) does not answer 200"]

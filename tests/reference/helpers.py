@@ -27,9 +27,9 @@ from typing import Any
 
 import httpx
 import nbformat
+from conftest import docker_client_or_skip  # noqa: F401  (tests/conftest.py; re-exported for the reference tests)
 from nbclient import NotebookClient
 
-from conftest import docker_client_or_skip  # noqa: F401  (tests/conftest.py; re-exported for the reference tests)
 from grader.sandbox.policy import load_policy
 from grader.world.key import AnswerKey
 from grader.world.packet import SeededWorld, write_packet

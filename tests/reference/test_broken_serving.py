@@ -12,8 +12,6 @@ from collections.abc import Iterator
 import httpx
 import numpy as np
 import pytest
-
-from grader.serving.loadprobe import probe
 from helpers import (
     ExecutedSubmission,
     RunningService,
@@ -26,6 +24,8 @@ from helpers import (
     running_service,
     runs_with_role,
 )
+
+from grader.serving.loadprobe import probe
 
 pytestmark = pytest.mark.slow
 

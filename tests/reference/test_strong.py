@@ -14,13 +14,11 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-
-from grader import metrics
 from helpers import (
     ExecutedSubmission,
-    audit_mismatches,
     LoggedRun,
     RunningService,
+    audit_mismatches,
     docker_client_or_skip,
     executed_reference,
     holdout_records,
@@ -30,6 +28,8 @@ from helpers import (
     running_service,
     runs_with_role,
 )
+
+from grader import metrics
 
 pytestmark = pytest.mark.slow
 

@@ -13,10 +13,10 @@ import pytest
 from matplotlib.image import imread
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "rubric"))
-from synthetic import perfect  # noqa: E402
+from synthetic import perfect
 
-from grader.report import render_reports  # noqa: E402
-from grader.rubric import load_rubric, score  # noqa: E402
+from grader.report import render_reports
+from grader.rubric import load_rubric, score
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -44,9 +44,19 @@ window.addEventListener('load', function () {
 
 
 def chromium(profile: Path, *args: str) -> subprocess.CompletedProcess:
-    command = [BROWSER, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-extensions",
-               f"--user-data-dir={profile}", *args]
+    command = [
+        BROWSER,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-extensions",
+        f"--user-data-dir={profile}",
+        *args,
+    ]
     return subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
 
 
@@ -66,8 +76,12 @@ def test_every_plot_decodes_and_has_a_size(page: Path, tmp_path: Path) -> None:
     assert '<pre id="probe">' in dom, dom[-2000:]
     rows = dom.split('<pre id="probe">', 1)[1].split("</pre>", 1)[0].strip().splitlines()
     sizes = {alt: [int(v) for v in rest] for alt, *rest in (row.split("|") for row in rows)}
-    assert set(sizes) == {"Calibration on the hidden holdout", "PR-AUC on the hidden holdout",
-                          "Lift by decile on the hidden holdout", "Latency against request rate"}
+    assert set(sizes) == {
+        "Calibration on the hidden holdout",
+        "PR-AUC on the hidden holdout",
+        "Lift by decile on the hidden holdout",
+        "Latency against request rate",
+    }
     for alt, (natural_width, natural_height, width, height) in sizes.items():
         assert natural_width > 100 and natural_height > 100, alt
         assert width > 200 and height > 100, alt
@@ -75,8 +89,9 @@ def test_every_plot_decodes_and_has_a_size(page: Path, tmp_path: Path) -> None:
 
 def test_a_screenshot_shows_the_page_and_its_plots(page: Path, tmp_path: Path) -> None:
     shot = tmp_path / "shot.png"
-    result = chromium(tmp_path / "profile", "--window-size=1200,1600", "--hide-scrollbars",
-                      f"--screenshot={shot}", page.as_uri())
+    result = chromium(
+        tmp_path / "profile", "--window-size=1200,1600", "--hide-scrollbars", f"--screenshot={shot}", page.as_uri()
+    )
     assert result.returncode == 0 and shot.is_file(), result.stderr[-2000:]
     pixels = imread(shot)[..., :3]
     assert pixels.shape[0] >= 1500 and pixels.shape[1] >= 1100

@@ -10,11 +10,11 @@ import typer
 from typer.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "rubric"))
-from synthetic import perfect  # noqa: E402
+from synthetic import perfect
 
-from grader.errors import BadInput  # noqa: E402
-from grader.report import report_command  # noqa: E402
-from grader.rubric import OverridesError, RubricError  # noqa: E402
+from grader.errors import BadInput
+from grader.report import report_command
+from grader.rubric import OverridesError, RubricError
 
 app = typer.Typer()
 app.command("report")(report_command)
@@ -45,12 +45,15 @@ def test_report_rerenders_into_report_dir_reports(tmp_path: Path) -> None:
 def test_report_with_overrides_and_another_rubric(tmp_path: Path) -> None:
     folder = graded_folder(tmp_path)
     overrides = tmp_path / "overrides.toml"
-    overrides.write_text('[[override]]\ncandidate = "cand-1"\ncriterion = "judgment.monitoring"\npoints = 5\n'
-                         'reason = "half the plan is generic"\nreviewer = "m.jones"\n')
+    overrides.write_text(
+        '[[override]]\ncandidate = "cand-1"\ncriterion = "judgment.monitoring"\npoints = 5\n'
+        'reason = "half the plan is generic"\nreviewer = "m.jones"\n'
+    )
     junior = Path(__file__).resolve().parents[2] / "rubrics" / "churn-take-home-junior.toml"
     out = tmp_path / "REPORTS"
-    result = CliRunner().invoke(app, ["report", str(folder), "--overrides", str(overrides), "--rubric", str(junior),
-                                      "--out", str(out)])
+    result = CliRunner().invoke(
+        app, ["report", str(folder), "--overrides", str(overrides), "--rubric", str(junior), "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     assert "1 reviewer override(s) applied" in result.output
     payload = json.loads((out / "cand-1" / "report.json").read_text())
@@ -63,7 +66,9 @@ def test_report_with_overrides_and_another_rubric(tmp_path: Path) -> None:
 def test_user_errors_are_grader_errors(tmp_path: Path) -> None:
     folder = graded_folder(tmp_path)
     bad = tmp_path / "bad.toml"
-    bad.write_text('[[override]]\ncandidate = "cand-1"\ncriterion = "nope.nope"\npoints = 1\nreason = "x y z"\nreviewer = "me"\n')
+    bad.write_text(
+        '[[override]]\ncandidate = "cand-1"\ncriterion = "nope.nope"\npoints = 1\nreason = "x y z"\nreviewer = "me"\n'
+    )
     result = CliRunner().invoke(app, ["report", str(folder), "--overrides", str(bad)])
     assert isinstance(result.exception, OverridesError) and "nope.nope" in str(result.exception)
     result = CliRunner().invoke(app, ["report", str(tmp_path / "missing")])

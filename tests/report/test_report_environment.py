@@ -11,12 +11,12 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "rubric"))
-from synthetic import ENVIRONMENT, perfect, serving_stopped, with_control_characters  # noqa: E402
+from synthetic import ENVIRONMENT, perfect, serving_stopped, with_control_characters
 
-from grader.report import render_reports, write_leaderboard  # noqa: E402
-from grader.report.text import NOT_RECORDED, printable  # noqa: E402
-from grader.rubric import load_rubric, score  # noqa: E402
-from grader.rubric.environment import REMEDY  # noqa: E402
+from grader.report import render_reports, write_leaderboard
+from grader.report.text import NOT_RECORDED, printable
+from grader.rubric import load_rubric, score
+from grader.rubric.environment import REMEDY
 
 RUBRIC = load_rubric()
 # Every control character but tab and newline, C1 included: none may reach a written report.
@@ -45,8 +45,10 @@ def test_markdown_says_not_graded_here_with_the_reason_and_what_to_do(tmp_path: 
     stages = markdown.split("## Stages")[1].splitlines()
     stage = next(line for line in stages if line.startswith("- serving: "))
     # The stage records the problem among its reasons too: the report says it once.
-    assert stage == (f"- serving: failed, **not run here (environment)**: {ENVIRONMENT.replace('|', chr(92) + '|')} "
-                     "(base image python:3.12-slim is not available)")
+    assert stage == (
+        f"- serving: failed, **not run here (environment)**: {ENVIRONMENT.replace('|', chr(92) + '|')} "
+        "(base image python:3.12-slim is not available)"
+    )
 
 
 def test_html_shows_an_incomplete_badge_and_the_environment_card(tmp_path: Path) -> None:
@@ -81,18 +83,25 @@ def test_a_stage_that_stopped_early_is_one_line_not_one_per_path(tmp_path: Path)
     folder = write(document, tmp_path)
     markdown = (folder / "report.md").read_text()
     notes = markdown.split("## Rubric notes")[1].split("\n\n")[1]
-    assert notes == ("- serving: the serving stage did not run to the end (failed: no Dockerfile in the submission: "
-                     "discovery found none), so 12 of its criteria read evidence it never recorded")
+    assert notes == (
+        "- serving: the serving stage did not run to the end (failed: no Dockerfile in the submission: "
+        "discovery found none), so 12 of its criteria read evidence it never recorded"
+    )
     # Only criteria that found some of their evidence still give their own reason.
     assert [row.split(" | ")[0] for row in markdown.splitlines() if "records no" in row] == [
-        "| The image builds and the service becomes healthy", "| A typed, validated input schema (not a free-form dict)"]
+        "| The image builds and the service becomes healthy",
+        "| A typed, validated input schema (not a free-form dict)",
+    ]
     assert markdown.count(f"| {NOT_RECORDED} |") == 10
     assert "**The serving stage did not run to the end (failed: no Dockerfile in the submission" in markdown
     page = (folder / "report.html").read_text()
     assert page.count(NOT_RECORDED) == 10 and page.count("records no") == 2
     # What the reader is spared stays in report.json, path by path.
-    latency = next(c for c in json.loads((folder / "report.json").read_text())["sections"]["serving"]["criteria"]
-                   if c["id"] == "serving.latency")
+    latency = next(
+        c
+        for c in json.loads((folder / "report.json").read_text())["sections"]["serving"]["criteria"]
+        if c["id"] == "serving.latency"
+    )
     assert latency["evidence"][0]["path"] == "serving.load.p99_under_bar" and not latency["evidence"][0]["found"]
     assert "records no load.p99_under_bar" in latency["reason"]
 
@@ -100,11 +109,17 @@ def test_a_stage_that_stopped_early_is_one_line_not_one_per_path(tmp_path: Path)
 def test_no_control_character_reaches_a_written_report(tmp_path: Path) -> None:
     document = with_control_characters(blocked())
     document["serving"]["outcome"]["environment"] = document["stages"]["serving"]["environment"] = (
-        "base image \x1b[31mpython:3.12-slim\x00 is missing: pre-pull it")
+        "base image \x1b[31mpython:3.12-slim\x00 is missing: pre-pull it"
+    )
     folder = write(document, tmp_path)
     write_leaderboard([score(document, RUBRIC)], tmp_path)
-    written = [folder / "report.md", folder / "report.html", folder / "report.json", tmp_path / "leaderboard.csv",
-               tmp_path / "leaderboard.html"]
+    written = [
+        folder / "report.md",
+        folder / "report.html",
+        folder / "report.json",
+        tmp_path / "leaderboard.csv",
+        tmp_path / "leaderboard.html",
+    ]
     for path in written:
         text = path.read_bytes().decode("utf-8")
         assert not CONTROL.search(text), (path.name, CONTROL.search(text))

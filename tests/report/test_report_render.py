@@ -14,14 +14,14 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "rubric"))
-from synthetic import perfect, set_check, without  # noqa: E402
+from synthetic import perfect, set_check, without
 
-from grader.errors import BadInput, GraderError  # noqa: E402
-from grader.report import load_evidence, render_reports, rerender, write_leaderboard  # noqa: E402
-from grader.metrics import pr_curve_points  # noqa: E402
-from grader.report.leaderboard import leaderboard_csv, leaderboard_html  # noqa: E402
-from grader.report.plots import all_plots  # noqa: E402
-from grader.rubric import Scorecard, load_rubric, parse_overrides, score  # noqa: E402
+from grader.errors import BadInput, GraderError
+from grader.metrics import pr_curve_points
+from grader.report import load_evidence, render_reports, rerender, write_leaderboard
+from grader.report.leaderboard import leaderboard_csv, leaderboard_html
+from grader.report.plots import all_plots
+from grader.rubric import Scorecard, load_rubric, parse_overrides, score
 
 RUBRIC = load_rubric()
 HOSTILE = '<script>alert("x")</script><img src="https://evil.example/x.png">'
@@ -55,7 +55,8 @@ def test_red_flags_are_objects_with_id_and_message(tmp_path: Path) -> None:
     folder = write(set_check(perfect(), "audit.leak_excluded", False), tmp_path)
     flags = json.loads((folder / "report.json").read_text())["red_flags"]
     assert [(f["id"], f["message"]) for f in flags] == [
-        ("leak_in_final_model", "The seeded target-leakage column is among the final model's inputs.")]
+        ("leak_in_final_model", "The seeded target-leakage column is among the final model's inputs.")
+    ]
 
 
 def test_the_same_evidence_renders_byte_identical_reports(tmp_path: Path) -> None:
@@ -68,8 +69,12 @@ def test_the_same_evidence_renders_byte_identical_reports(tmp_path: Path) -> Non
 def test_html_is_self_contained_with_four_plots(tmp_path: Path) -> None:
     html = (write(perfect(), tmp_path) / "report.html").read_text()
     images = re.findall(r'<img alt="([^"]*)" src="data:image/svg\+xml;base64,', html)
-    assert images == ["Calibration on the hidden holdout", "PR-AUC on the hidden holdout",
-                      "Lift by decile on the hidden holdout", "Latency against request rate"]
+    assert images == [
+        "Calibration on the hidden holdout",
+        "PR-AUC on the hidden holdout",
+        "Lift by decile on the hidden holdout",
+        "Latency against request rate",
+    ]
     assert not re.search(r'(src|href)="(?!data:)', html)
     assert "<link" not in html and "@import" not in html
     for criterion in score(perfect(), RUBRIC).sections["audit"].criteria:
@@ -119,26 +124,39 @@ def test_markdown_lists_sections_flags_and_evidence(tmp_path: Path) -> None:
 
 
 def test_overrides_show_original_and_overridden_values(tmp_path: Path) -> None:
-    overrides = parse_overrides("""
+    overrides = parse_overrides(
+        """
 [[override]]
 candidate = "cand-1"
 criterion = "serving.latency"
 points = 2
 reason = "the load probe ran on a saturated host"
 reviewer = "m.jones"
-""", RUBRIC)
+""",
+        RUBRIC,
+    )
     folder = render_reports(perfect(), score(perfect(), RUBRIC, overrides), tmp_path)
-    latency = next(c for c in json.loads((folder / "report.json").read_text())["sections"]["serving"]["criteria"]
-                   if c["id"] == "serving.latency")
+    latency = next(
+        c
+        for c in json.loads((folder / "report.json").read_text())["sections"]["serving"]["criteria"]
+        if c["id"] == "serving.latency"
+    )
     assert latency["points"] == 2 and latency["override"] == {
-        "reviewer": "m.jones", "reason": "the load probe ran on a saturated host", "original": 4.0, "value": 2.0}
+        "reviewer": "m.jones",
+        "reason": "the load probe ran on a saturated host",
+        "original": 4.0,
+        "value": 2.0,
+    }
     assert "overridden by m.jones: 4.0 &rarr; <b>2.0</b>" in (folder / "report.html").read_text()
     assert "**Overridden by m.jones: 4.0 \u2192 2.0.**" in (folder / "report.md").read_text()
 
 
 def test_leaderboard_csv_and_sortable_html(tmp_path: Path) -> None:
-    cards = [score(perfect("zed"), RUBRIC), score(set_check(perfect("amy"), "modeling.baseline_run", False), RUBRIC),
-             score(without(perfect("bob"), "serving"), RUBRIC)]
+    cards = [
+        score(perfect("zed"), RUBRIC),
+        score(set_check(perfect("amy"), "modeling.baseline_run", False), RUBRIC),
+        score(without(perfect("bob"), "serving"), RUBRIC),
+    ]
     written = write_leaderboard(cards, tmp_path)
     assert [p.name for p in written] == ["leaderboard.csv", "leaderboard.html"]
     rows = list(csv.DictReader((tmp_path / "leaderboard.csv").open()))
@@ -174,8 +192,10 @@ def test_rerender_reads_saved_evidence_only(tmp_path: Path) -> None:
         rerender([cohort / "ann", cohort / "ann"], tmp_path / "R2", RUBRIC)
 
 
-@pytest.mark.parametrize(("content", "message"), [(None, "no evidence.json"), ("{", "not a readable evidence file"),
-                                                  ("[1, 2]", "not an evidence file")])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(None, "no evidence.json"), ("{", "not a readable evidence file"), ("[1, 2]", "not an evidence file")],
+)
 def test_unusable_evidence_is_a_clear_error(tmp_path: Path, content: str | None, message: str) -> None:
     if content is not None:
         (tmp_path / "evidence.json").write_text(content)

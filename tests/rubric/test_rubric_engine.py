@@ -27,7 +27,11 @@ def test_perfect_evidence_earns_every_point(rubric: Rubric) -> None:
     assert card.bonus == 5 and card.bonus_detail is not None and card.bonus_detail.awarded
     assert card.passed and card.verdict == "pass"
     assert {s: (v.score, v.max, v.level) for s, v in card.sections.items()} == {
-        "audit": (25, 25, 4), "modeling": (30, 30, 4), "serving": (20, 20, 4), "judgment": (25, 25, 4)}
+        "audit": (25, 25, 4),
+        "modeling": (30, 30, 4),
+        "serving": (20, 20, 4),
+        "judgment": (25, 25, 4),
+    }
     assert card.red_flags == [] and all(f.judged for f in card.red_flags_checked)
     assert card.warnings == []
 
@@ -35,8 +39,14 @@ def test_perfect_evidence_earns_every_point(rubric: Rubric) -> None:
 def test_section_weights_follow_the_take_home(rubric: Rubric) -> None:
     assert {s.id: s.weight for s in rubric.sections} == {"audit": 25, "modeling": 30, "serving": 20, "judgment": 25}
     assert rubric.pass_rule.mark == 70 and rubric.pass_rule.max_red_flags == 0
-    assert {f.id for f in rubric.red_flags} == {"no_baseline", "roc_auc_on_rare_class", "no_monitoring_plan",
-                                               "deployment_not_my_problem", "offline_online_confusion", "leak_in_final_model"}
+    assert {f.id for f in rubric.red_flags} == {
+        "no_baseline",
+        "roc_auc_on_rare_class",
+        "no_monitoring_plan",
+        "deployment_not_my_problem",
+        "offline_online_confusion",
+        "leak_in_final_model",
+    }
 
 
 def test_a_failed_check_costs_its_points_and_the_reason_quotes_the_evidence(rubric: Rubric) -> None:
@@ -56,10 +66,12 @@ def test_share_gives_partial_credit(rubric: Rubric) -> None:
     assert criterion.reason.startswith("3 of 5 hold")
 
 
-@pytest.mark.parametrize(("candidate_pr_auc", "expected"), [(0.22, 5.0), (0.22 * 0.6, 2.5), (0.22 * 0.35, 0.0),
-                                                           (0.01, 0.0), (0.3, 5.0)])
-def test_holdout_pr_auc_scales_between_bounds_relative_to_the_oracle(rubric: Rubric, candidate_pr_auc: float,
-                                                                    expected: float) -> None:
+@pytest.mark.parametrize(
+    ("candidate_pr_auc", "expected"), [(0.22, 5.0), (0.22 * 0.6, 2.5), (0.22 * 0.35, 0.0), (0.01, 0.0), (0.3, 5.0)]
+)
+def test_holdout_pr_auc_scales_between_bounds_relative_to_the_oracle(
+    rubric: Rubric, candidate_pr_auc: float, expected: float
+) -> None:
     document = perfect()
     document["modeling"]["holdout"][0]["pr_auc"] = candidate_pr_auc
     criterion = score(document, rubric).criterion("modeling.holdout_pr_auc")
@@ -73,15 +85,18 @@ def test_lower_is_better_scales_by_difference(rubric: Rubric) -> None:
     assert score(document, rubric).criterion("modeling.holdout_calibration").points == pytest.approx(1.75, abs=0.01)
 
 
-@pytest.mark.parametrize(("words", "expected"), [(0, 0), (100, 0), (225, 1.0), (350, 2), (500, 2), (800, 2),
-                                                 (1900, 1.0), (3000, 0), (5000, 0)])
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [(0, 0), (100, 0), (225, 1.0), (350, 2), (500, 2), (800, 2), (1900, 1.0), (3000, 0), (5000, 0)],
+)
 def test_length_band_costs_too_short_and_far_too_long(rubric: Rubric, words: int, expected: float) -> None:
     document = set_check(perfect(), "writeup.length", True, words=words)
     assert score(document, rubric).criterion("judgment.length").points == pytest.approx(expected, abs=0.01)
 
 
-@pytest.mark.parametrize(("share", "level"), [(0.0, 1), (0.39, 1), (0.40, 2), (0.64, 2), (0.65, 3), (0.84, 3),
-                                              (0.85, 4), (1.0, 4)])
+@pytest.mark.parametrize(
+    ("share", "level"), [(0.0, 1), (0.39, 1), (0.40, 2), (0.64, 2), (0.65, 3), (0.84, 3), (0.85, 4), (1.0, 4)]
+)
 def test_levels_follow_the_guides_scale(rubric: Rubric, share: float, level: int) -> None:
     assert rubric.levels.level(share) == level
 
@@ -101,17 +116,21 @@ def test_bonus_needs_the_leak_named_and_kept_out(rubric: Rubric) -> None:
     assert card.total == 98  # the bonus is apart: the total loses only the criterion
 
 
-@pytest.mark.parametrize(("path", "passed", "flag"), [
-    ("modeling.baseline_run", False, "no_baseline"),
-    ("modeling.tuned_run", False, "no_baseline"),
-    ("modeling.roc_auc_only", True, "roc_auc_on_rare_class"),
-    ("writeup.roc_auc_headline", True, "roc_auc_on_rare_class"),
-    ("writeup.monitoring_plan", False, "no_monitoring_plan"),
-    ("writeup.deployment_disowned", True, "deployment_not_my_problem"),
-    ("audit.leak_excluded", False, "leak_in_final_model"),
-])
-def test_each_red_flag_is_raised_by_its_evidence_and_fails_the_take_home(rubric: Rubric, path: str, passed: bool,
-                                                                        flag: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "passed", "flag"),
+    [
+        ("modeling.baseline_run", False, "no_baseline"),
+        ("modeling.tuned_run", False, "no_baseline"),
+        ("modeling.roc_auc_only", True, "roc_auc_on_rare_class"),
+        ("writeup.roc_auc_headline", True, "roc_auc_on_rare_class"),
+        ("writeup.monitoring_plan", False, "no_monitoring_plan"),
+        ("writeup.deployment_disowned", True, "deployment_not_my_problem"),
+        ("audit.leak_excluded", False, "leak_in_final_model"),
+    ],
+)
+def test_each_red_flag_is_raised_by_its_evidence_and_fails_the_take_home(
+    rubric: Rubric, path: str, passed: bool, flag: str
+) -> None:
     card = score(set_check(perfect(), path, passed), rubric)
     assert [f.id for f in card.red_flags] == [flag]
     raised = card.red_flags[0]
@@ -198,11 +217,14 @@ all = [{ evidence = "audit.leak_excluded", is = false }]
 """
 
 
-@pytest.mark.parametrize(("share", "leak_excluded", "verdict"), [(0.7, True, "pass"), (0.6999, True, "fail"),
-                                                                  (1.0, False, "fail")])
+@pytest.mark.parametrize(
+    ("share", "leak_excluded", "verdict"), [(0.7, True, "pass"), (0.6999, True, "fail"), (1.0, False, "fail")]
+)
 def test_pass_mark_and_red_flags_decide_the_verdict(share: float, leak_excluded: bool, verdict: str) -> None:
     tiny = parse_rubric(TINY)
-    document = set_check(set_check(perfect(), "audit.leak_named", True, share=share), "audit.leak_excluded", leak_excluded)
+    document = set_check(
+        set_check(perfect(), "audit.leak_named", True, share=share), "audit.leak_excluded", leak_excluded
+    )
     card = score(without(document, "serving"), tiny)
     assert card.verdict == verdict and card.passed is (verdict == "pass")
     assert card.sections["audit"].score == pytest.approx(100 * share, abs=0.005)

@@ -43,8 +43,9 @@ def test_the_verdict_is_incomplete_with_the_reason_and_what_to_do(rubric: Rubric
 
 
 def test_incomplete_even_when_the_rubric_does_not_require_every_section() -> None:
-    lenient = parse_rubric(DEFAULT_RUBRIC.read_text().replace("require_all_sections = true",
-                                                              "require_all_sections = false"))
+    lenient = parse_rubric(
+        DEFAULT_RUBRIC.read_text().replace("require_all_sections = true", "require_all_sections = false")
+    )
     assert not lenient.pass_rule.require_all_sections
     assert score(perfect(), lenient).verdict == "pass"
     card = score(blocked(), lenient)
@@ -52,8 +53,9 @@ def test_incomplete_even_when_the_rubric_does_not_require_every_section() -> Non
 
 
 def test_a_candidate_who_broke_their_own_build_is_graded_as_today(rubric: Rubric) -> None:
-    card = score(serving_stopped(perfect(), "the image failed to build at step 3: pip could not resolve numpy==9"),
-                 rubric)
+    card = score(
+        serving_stopped(perfect(), "the image failed to build at step 3: pip could not resolve numpy==9"), rubric
+    )
     serving = card.sections["serving"]
     assert serving.graded and serving.environment is None and card.environment == {}
     assert card.criterion("serving.builds_and_runs").points == 0
@@ -78,7 +80,9 @@ def test_a_stage_no_section_reads_still_makes_the_verdict_incomplete(rubric: Rub
     document["stages"]["notebooks"]["environment"] = "the runner image is missing: run make test or build it"
     card = score(document, rubric)
     assert all(s.graded for s in card.sections.values()) and card.total == 100
-    assert card.verdict == "incomplete" and card.environment == {"notebooks": document["stages"]["notebooks"]["environment"]}
+    assert card.verdict == "incomplete" and card.environment == {
+        "notebooks": document["stages"]["notebooks"]["environment"]
+    }
 
 
 FLAGS = """
@@ -100,8 +104,12 @@ def with_flags() -> Rubric:
 
 def test_red_flags_from_a_blocked_stage_are_not_judged_and_never_raised(rubric: Rubric) -> None:
     flagged = with_flags()
-    crashing = serving_stopped(set_check(perfect(), "serving.bad_input.no_5xx", False), MISSING_IMAGE,
-                               environment=ENVIRONMENT, kept=("dockerfile.", "bad_input."))
+    crashing = serving_stopped(
+        set_check(perfect(), "serving.bad_input.no_5xx", False),
+        MISSING_IMAGE,
+        environment=ENVIRONMENT,
+        kept=("dockerfile.", "bad_input."),
+    )
     control = copy.deepcopy(crashing)
     control["serving"]["outcome"]["environment"] = control["stages"]["serving"]["environment"] = None
     assert {f.id for f in score(control, flagged).red_flags} == {"serving_crashes", "careless_deployment"}
@@ -115,8 +123,9 @@ def test_red_flags_from_a_blocked_stage_are_not_judged_and_never_raised(rubric: 
 
 def test_a_flag_with_evidence_from_another_stage_is_still_judged_on_it(rubric: Rubric) -> None:
     flagged = with_flags()
-    disowned = serving_stopped(set_check(perfect(), "writeup.deployment_disowned", True), MISSING_IMAGE,
-                               environment=ENVIRONMENT)
+    disowned = serving_stopped(
+        set_check(perfect(), "writeup.deployment_disowned", True), MISSING_IMAGE, environment=ENVIRONMENT
+    )
     card = score(disowned, flagged)
     assert "careless_deployment" in {f.id for f in card.red_flags}
     assert card.flag("careless_deployment").judged and card.flag("careless_deployment").environment is None
@@ -125,9 +134,11 @@ def test_a_flag_with_evidence_from_another_stage_is_still_judged_on_it(rubric: R
 
 
 def test_a_reviewer_who_grades_the_whole_section_lifts_the_incomplete(rubric: Rubric) -> None:
-    entries = "".join(f'[[override]]\ncandidate = "cand-1"\ncriterion = "serving.{c.id}"\npoints = {c.points}\n'
-                      'reason = "graded by hand on a machine with the image"\nreviewer = "m.jones"\n\n'
-                      for c in rubric.section("serving").criteria)
+    entries = "".join(
+        f'[[override]]\ncandidate = "cand-1"\ncriterion = "serving.{c.id}"\npoints = {c.points}\n'
+        'reason = "graded by hand on a machine with the image"\nreviewer = "m.jones"\n\n'
+        for c in rubric.section("serving").criteria
+    )
     card = score(blocked(), rubric, parse_overrides(entries, rubric))
     assert card.sections["serving"].graded and card.sections["serving"].environment is None
     assert card.environment == {} and card.verdict == "pass" and card.total == 100
@@ -148,13 +159,20 @@ def test_a_missing_path_of_a_stage_that_ran_is_still_its_own_warning(rubric: Rub
     document["serving"]["checks"] = [c for c in document["serving"]["checks"] if c["id"] != "load.no_errors"]
     card = score(document, rubric)
     assert card.sections["serving"].stage_stopped is None
-    assert card.warnings == ["serving.load_errors reads serving.load.no_errors: serving evidence records no load.no_errors"]
+    assert card.warnings == [
+        "serving.load_errors reads serving.load.no_errors: serving evidence records no load.no_errors"
+    ]
 
 
 def test_evidence_without_an_environment_problem_scores_as_before(rubric: Rubric) -> None:
     document = perfect()
-    document["stages"]["serving"] = {"status": "ok", "reasons": [], "duration_s": 1.0, "backend": "docker",
-                                     "environment": None}
+    document["stages"]["serving"] = {
+        "status": "ok",
+        "reasons": [],
+        "duration_s": 1.0,
+        "backend": "docker",
+        "environment": None,
+    }
     card = score(document, rubric)
     assert card.environment == {} and card.verdict == "pass" and card.total == 100
     assert all(s.environment is None and s.stage_stopped is None for s in card.sections.values())
@@ -169,4 +187,5 @@ def test_a_problem_recorded_in_stages_and_in_the_stages_own_evidence_counts_once
     card = score(document, rubric)
     assert card.environment == {"notebooks": problem}
     assert [r for r in card.verdict_reasons if r.startswith("not graded (environment)")] == [
-        f"not graded (environment): notebooks: {problem}"]
+        f"not graded (environment): notebooks: {problem}"
+    ]

@@ -18,35 +18,63 @@ def mutated(old: str, new: str, count: int = 1) -> str:
     return SHIPPED.replace(old, new, count)
 
 
-@pytest.mark.parametrize(("text", "names"), [
-    (mutated('id = "leak_named"\ntitle = "Names the seeded leakage column as leakage (and not every column)"\npoints = 5',
-             'id = "leak_named"\ntitle = "Names the seeded leakage column as leakage (and not every column)"\npoints = 6'),
-     ["sections[audit]", "add up to 26", "weight 25"]),
-    (mutated('all = ["audit.drift_named"]', 'all = ["audit.drift_named"]\nany = ["audit.drift_month"]'),
-     ["sections[audit].criteria[drift_named]", "exactly one rule"]),
-    (mutated('all = ["audit.drift_named"]', 'all = ["notes.drift_named"]'),
-     ["sections[audit].criteria[drift_named]", "notes.drift_named", "starts with 'notes'"]),
-    (mutated('"writeup.covers.rollback.strength"', '"writeup.covers.rolback.strength"'),
-     ["sections[judgment].criteria[rollback]", "unknown writeup check", "writeup.covers.rolback.strength"]),
-    (mutated("weight = 20", "weight = 21"), ["sections[serving]", "not the section weight 21"]),
-    (mutated("weight = 20", "weight = 21").replace('id = "latency"\ntitle = "p99 under 100 ms at 500 requests/s"\npoints = 4',
-                                                   'id = "latency"\ntitle = "p99 under 100 ms at 500 requests/s"\npoints = 5'),
-     ["section weights add up to 101, not 100"]),
-    (mutated('id = "drift_dated"', 'id = "drift_named"'), ["sections[audit]", "criterion ids repeated: drift_named"]),
-    (mutated("zero_below = 100, full_from = 350", "zero_below = 400, full_from = 350"),
-     ["sections[judgment].criteria[length].band", "zero_below < full_from"]),
-    (mutated('matches = "(?i)calib"', 'matches = "(?i)calib("'), ["criteria[calibration_plot]", "bad regex"]),
-    (mutated('points = 1.5\nall = ["audit.drift_month"]', 'pionts = 1.5\nall = ["audit.drift_month"]'),
-     ["sections[audit].criteria[drift_dated]", "points"]),
-    (mutated("schema_version = 1", "schema_version = 7"), ["schema_version", "7 is not supported"]),
-    (mutated('id = "no_baseline"', 'id = "leak_in_final_model"'), ["red flag ids repeated: leak_in_final_model"]),
-    (mutated("mark = 70", "mark = 170"), ["pass_rule.mark"]),
-    (mutated('message = "Has never monitored a model after it launched."\n', ""),
-     ["red_flags[no_monitoring_plan].message", "Field required"]),
-    (mutated('all = [{ evidence = "writeup.monitoring_plan", is = false }]', "all = []"),
-     ["red_flags[no_monitoring_plan]", "exactly one non-empty rule"]),
-    ("schema_version = 1\nid = [", ["not valid TOML"]),
-])
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        (
+            mutated(
+                'id = "leak_named"\ntitle = "Names the seeded leakage column as leakage (and not every column)"\npoints = 5',
+                'id = "leak_named"\ntitle = "Names the seeded leakage column as leakage (and not every column)"\npoints = 6',
+            ),
+            ["sections[audit]", "add up to 26", "weight 25"],
+        ),
+        (
+            mutated('all = ["audit.drift_named"]', 'all = ["audit.drift_named"]\nany = ["audit.drift_month"]'),
+            ["sections[audit].criteria[drift_named]", "exactly one rule"],
+        ),
+        (
+            mutated('all = ["audit.drift_named"]', 'all = ["notes.drift_named"]'),
+            ["sections[audit].criteria[drift_named]", "notes.drift_named", "starts with 'notes'"],
+        ),
+        (
+            mutated('"writeup.covers.rollback.strength"', '"writeup.covers.rolback.strength"'),
+            ["sections[judgment].criteria[rollback]", "unknown writeup check", "writeup.covers.rolback.strength"],
+        ),
+        (mutated("weight = 20", "weight = 21"), ["sections[serving]", "not the section weight 21"]),
+        (
+            mutated("weight = 20", "weight = 21").replace(
+                'id = "latency"\ntitle = "p99 under 100 ms at 500 requests/s"\npoints = 4',
+                'id = "latency"\ntitle = "p99 under 100 ms at 500 requests/s"\npoints = 5',
+            ),
+            ["section weights add up to 101, not 100"],
+        ),
+        (
+            mutated('id = "drift_dated"', 'id = "drift_named"'),
+            ["sections[audit]", "criterion ids repeated: drift_named"],
+        ),
+        (
+            mutated("zero_below = 100, full_from = 350", "zero_below = 400, full_from = 350"),
+            ["sections[judgment].criteria[length].band", "zero_below < full_from"],
+        ),
+        (mutated('matches = "(?i)calib"', 'matches = "(?i)calib("'), ["criteria[calibration_plot]", "bad regex"]),
+        (
+            mutated('points = 1.5\nall = ["audit.drift_month"]', 'pionts = 1.5\nall = ["audit.drift_month"]'),
+            ["sections[audit].criteria[drift_dated]", "points"],
+        ),
+        (mutated("schema_version = 1", "schema_version = 7"), ["schema_version", "7 is not supported"]),
+        (mutated('id = "no_baseline"', 'id = "leak_in_final_model"'), ["red flag ids repeated: leak_in_final_model"]),
+        (mutated("mark = 70", "mark = 170"), ["pass_rule.mark"]),
+        (
+            mutated('message = "Has never monitored a model after it launched."\n', ""),
+            ["red_flags[no_monitoring_plan].message", "Field required"],
+        ),
+        (
+            mutated('all = [{ evidence = "writeup.monitoring_plan", is = false }]', "all = []"),
+            ["red_flags[no_monitoring_plan]", "exactly one non-empty rule"],
+        ),
+        ("schema_version = 1\nid = [", ["not valid TOML"]),
+    ],
+)
 def test_invalid_rubric_names_the_bad_entry(text: str, names: list[str]) -> None:
     with pytest.raises(RubricError) as raised:
         parse_rubric(text, "bad.toml")

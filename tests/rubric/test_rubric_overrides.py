@@ -51,7 +51,11 @@ def test_overrides_replace_points_and_keep_the_original(rubric: Rubric) -> None:
     ownership = card.criterion("judgment.ownership")
     assert ownership.points == 0.25 and ownership.max == 0.75
     assert ownership.override is not None
-    assert (ownership.override.original, ownership.override.value, ownership.override.reviewer) == (0.75, 0.25, "m.jones")
+    assert (ownership.override.original, ownership.override.value, ownership.override.reviewer) == (
+        0.75,
+        0.25,
+        "m.jones",
+    )
     assert card.sections["judgment"].score == 24.5 and card.total == 99.5
     flag = card.flag("offline_online_confusion")
     assert flag.raised and flag.override.original is False and flag.override.value is True
@@ -64,14 +68,17 @@ def test_overrides_replace_points_and_keep_the_original(rubric: Rubric) -> None:
 def test_an_override_can_clear_a_raised_flag(rubric: Rubric) -> None:
     document = set_check(perfect(), "writeup.monitoring_plan", False)
     assert not score(document, rubric).passed
-    cleared = parse_overrides("""
+    cleared = parse_overrides(
+        """
 [[override]]
 candidate = "cand-1"
 red_flag = "no_monitoring_plan"
 raised = false
 reason = "the monitoring plan is in docs/monitoring.md, which the grader does not read"
 reviewer = "m.jones"
-""", rubric)
+""",
+        rubric,
+    )
     card = score(document, rubric, cleared)
     assert card.passed and card.red_flags == [] and card.flag("no_monitoring_plan").override.original is True
 
@@ -79,28 +86,37 @@ reviewer = "m.jones"
 def test_a_reviewer_can_grade_a_section_the_grader_could_not(rubric: Rubric) -> None:
     document = perfect()
     document["serving"] = None
-    entries = "".join(f"""
+    entries = "".join(
+        f"""
 [[override]]
 candidate = "cand-1"
 criterion = "serving.{c.id}"
 points = {c.points}
 reason = "ran the service by hand"
 reviewer = "m.jones"
-""" for c in rubric.section("serving").criteria)
+"""
+        for c in rubric.section("serving").criteria
+    )
     card = score(document, rubric, parse_overrides(entries, rubric))
     assert card.sections["serving"].graded and card.sections["serving"].score == 20 and card.passed
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ('criterion = "judgment.owner"\npoints = 1', "no criterion 'judgment.owner'"),
-    ('criterion = "judgment.ownership"\npoints = 3', "points 3 outside 0-0.75"),
-    ('criterion = "judgment.ownership"\npoints = -1', "outside 0-0.75"),
-    ('red_flag = "eats_paste"\nraised = true', "no red flag 'eats_paste'"),
-    ('criterion = "judgment.ownership"\nred_flag = "no_baseline"\npoints = 1', "exactly one of criterion or red_flag"),
-    ('criterion = "judgment.ownership"', "gives points"),
-    ('red_flag = "no_baseline"\npoints = 1', "raised = true/false"),
-    ('criterion = "judgment.ownership"\npoints = 1\ncolour = "red"', "colour"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('criterion = "judgment.owner"\npoints = 1', "no criterion 'judgment.owner'"),
+        ('criterion = "judgment.ownership"\npoints = 3', "points 3 outside 0-0.75"),
+        ('criterion = "judgment.ownership"\npoints = -1', "outside 0-0.75"),
+        ('red_flag = "eats_paste"\nraised = true', "no red flag 'eats_paste'"),
+        (
+            'criterion = "judgment.ownership"\nred_flag = "no_baseline"\npoints = 1',
+            "exactly one of criterion or red_flag",
+        ),
+        ('criterion = "judgment.ownership"', "gives points"),
+        ('red_flag = "no_baseline"\npoints = 1', "raised = true/false"),
+        ('criterion = "judgment.ownership"\npoints = 1\ncolour = "red"', "colour"),
+    ],
+)
 def test_invalid_overrides_name_the_entry(rubric: Rubric, text: str, message: str) -> None:
     entry = f'[[override]]\ncandidate = "cand-1"\n{text}\nreason = "because"\nreviewer = "me"\n'
     with pytest.raises(OverridesError) as raised:
@@ -116,7 +132,7 @@ def test_overrides_need_a_reason_a_reviewer_and_no_duplicates(rubric: Rubric, tm
     with pytest.raises(OverridesError, match="second override"):
         parse_overrides(twice, rubric)
     with pytest.raises(OverridesError, match="unknown key"):
-        parse_overrides('[override_list]\nx = 1\n', rubric)
+        parse_overrides("[override_list]\nx = 1\n", rubric)
     with pytest.raises(OverridesError, match="cannot read it"):
         load_overrides(tmp_path / "none.toml", rubric)
     saved = tmp_path / "overrides.toml"

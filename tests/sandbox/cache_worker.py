@@ -43,8 +43,9 @@ def main(mode: str, *args: str) -> None:
     if mode == "venv":
         folder, key, out = Path(args[0]), args[1], Path(args[2])
         with folder_cache(folder).use(key, build_venv(folder, key, "--hang" in args)) as use:
-            out.write_text(json.dumps({"where": use.where, "built": use.built, "waited_s": use.waited_s,
-                                       "summary": use.summary}))
+            out.write_text(
+                json.dumps({"where": use.where, "built": use.built, "waited_s": use.waited_s, "summary": use.summary})
+            )
     elif mode == "hold":
         folder, key, ready = Path(args[0]), args[1], Path(args[2])
         with folder_cache(folder).use(key, build_venv(folder, key, False)):

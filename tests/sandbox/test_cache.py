@@ -25,8 +25,13 @@ pytestmark = pytest.mark.timeout(300)
 
 
 def worker(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(WORKER), *args], env={**os.environ, **(env or {})},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, str(WORKER), *args],
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def finished(process: subprocess.Popen) -> None:
@@ -169,8 +174,7 @@ def test_half_built_entries_are_evicted_first_and_unknown_ones_are_measured(tmp_
 
 
 def test_an_entry_over_the_per_entry_limit_serves_its_users_then_goes(tmp_path: Path) -> None:
-    cache = Cache(tmp_path, FolderEntries(tmp_path), "service virtualenv", max_bytes=100 * MB,
-                  max_entry_bytes=MB // 2)
+    cache = Cache(tmp_path, FolderEntries(tmp_path), "service virtualenv", max_bytes=100 * MB, max_entry_bytes=MB // 2)
     with cache.use(KEY_A, filler(MB)) as first:
         assert first.built and not first.kept
         assert any("not cached" in note and "per-entry limit" in note for note in first.notes), first.notes
@@ -198,6 +202,7 @@ def test_local_runner_venv_two_processes_one_build(tmp_path: Path) -> None:
     assert got[0]["python"] == got[1]["python"]
     notes = sorted(g["notes"][0] for g in got)
     assert " built in " in notes[0] and "reused from the cache, after waiting" in notes[1], notes
-    done = subprocess.run([got[0]["python"], "-c", "import six; print(six.__version__)"], capture_output=True,
-                          text=True)
+    done = subprocess.run(
+        [got[0]["python"], "-c", "import six; print(six.__version__)"], capture_output=True, text=True
+    )
     assert done.stdout.strip() == "1.17.0", done.stderr

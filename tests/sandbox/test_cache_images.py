@@ -16,8 +16,8 @@ from pathlib import Path
 
 import docker.errors
 import pytest
-
 from conftest import docker_client_or_skip  # tests/conftest.py; pytest puts tests/ on sys.path
+
 from grader.sandbox.cache import Cache, ImageEntries
 from grader.sandbox.policy import load_policy
 from grader.sandbox.runner_image import candidate_runner_image, ensure_runner_image
@@ -53,14 +53,15 @@ def blob_image(nonce: str, size: int):
     def build(tag: str) -> None:
         buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode="w") as tar:
-            for name, data in {"Dockerfile": f"FROM {BASE}\nCOPY blob /blob\n".encode(),
-                               "blob": os.urandom(size)}.items():
+            for name, data in {
+                "Dockerfile": f"FROM {BASE}\nCOPY blob /blob\n".encode(),
+                "blob": os.urandom(size),
+            }.items():
                 info = tarfile.TarInfo(name)
                 info.size = len(data)
                 tar.addfile(info, io.BytesIO(data))
         buffer.seek(0)
-        _CLIENT.images.build(fileobj=buffer, custom_context=True, tag=tag, labels={LABEL: nonce}, rm=True,
-                             forcerm=True)
+        _CLIENT.images.build(fileobj=buffer, custom_context=True, tag=tag, labels={LABEL: nonce}, rm=True, forcerm=True)
 
     return build
 
@@ -117,8 +118,13 @@ def test_candidate_requirement_layer_built_reused_and_not_kept_when_too_big(tmp_
     repo = f"churn-grader-test/runner-req-{nonce}"
 
     def layers(max_entry_bytes: int | None = None) -> Cache:
-        return Cache(tmp_path / "layers", ImageEntries(_CLIENT, repo, base), "requirements layer",
-                     max_bytes=10 * 1024**3, max_entry_bytes=max_entry_bytes)
+        return Cache(
+            tmp_path / "layers",
+            ImageEntries(_CLIENT, repo, base),
+            "requirements layer",
+            max_bytes=10 * 1024**3,
+            max_entry_bytes=max_entry_bytes,
+        )
 
     # A comment only: pip installs nothing, and the nonce makes the key the test's own.
     submission = submission_with(tmp_path, f"# {nonce}\n")

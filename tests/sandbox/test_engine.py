@@ -17,8 +17,8 @@ import docker
 import docker.errors
 import httpx
 import pytest
-
 from conftest import docker_client_or_skip  # tests/conftest.py; pytest puts tests/ on sys.path
+
 from grader.sandbox.engine import (
     BOOTSTRAP_SCRIPT,
     BOOTSTRAP_TAGS,
@@ -32,7 +32,6 @@ from grader.sandbox.engine import (
     use_standin,
 )
 from grader.sandbox.standins import STANDIN_SUITES
-
 
 _CLIENT = docker_client_or_skip(module_level=True)
 
@@ -167,9 +166,11 @@ def test_each_standin_holds_its_python_in_a_venv_with_pip(client: docker.DockerC
     assert info.is_standin and info.bootstrap_version == BOOTSTRAP_VERSION
     assert info.python_version and info.python_version.startswith(f"{python}."), info
     script = "import sys, pip; print(sys.version.split()[0], sys.prefix, pip.__version__)"
-    version, prefix, _ = client.containers.run(
-        standin_image(python), ["python", "-c", script], network_mode="none", remove=True
-    ).decode().split()
+    version, prefix, _ = (
+        client.containers.run(standin_image(python), ["python", "-c", script], network_mode="none", remove=True)
+        .decode()
+        .split()
+    )
     assert (version, prefix) == (info.python_version, "/usr/local")
     assert ensure_standin(client, python, on_output=heard.append) == info  # cached: nothing more to hear
     assert not heard or heard[-1].startswith(f"python {python} stand-in ready in ")

@@ -53,9 +53,15 @@ def test_a_threaded_numeric_process_lives_within_the_service_memory_limit(tmp_pa
         readable = [Path(python).parent.parent]
         with confinement([Mount(path=workdir, read_only=True)], readable, workdir, limits) as confined:
             assert any(item.startswith("cgroup:") for item in confined.isolation), confined.not_enforced
-            done = subprocess.run([*confined.prefix, python, str(workdir / "threads.py")], cwd=workdir,
-                                  preexec_fn=confined.preexec, capture_output=True, text=True, timeout=300,
-                                  env={"PATH": "/usr/bin:/bin", "HOME": "/tmp", "OPENBLAS_NUM_THREADS": "2"})
+            done = subprocess.run(
+                [*confined.prefix, python, str(workdir / "threads.py")],
+                cwd=workdir,
+                preexec_fn=confined.preexec,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                env={"PATH": "/usr/bin:/bin", "HOME": "/tmp", "OPENBLAS_NUM_THREADS": "2"},
+            )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "survived" in done.stdout
     peak_kb = int(done.stdout.split()[-2])

@@ -25,7 +25,6 @@ def test_a_policy_without_cache_bounds_takes_the_shipped_ones(tmp_path: Path) ->
     assert load_policy(older).cache == load_policy().cache
 
 
-
 def test_the_policy_fingerprint_covers_candidate_limits_not_the_hosts_cache_caps(tmp_path) -> None:
     shipped = SHIPPED
     cache_changed = tmp_path / "cache.toml"

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from conftest import docker_client_or_skip  # tests/conftest.py; pytest puts tests/ on sys.path
+
 from grader.sandbox.cache import Cache, ImageEntries
 from grader.sandbox.policy import load_policy
 from grader.sandbox.runner_image import candidate_runner_image, ensure_runner_image
@@ -44,7 +44,8 @@ def test_requirements_saved_on_windows_install_in_the_runner_layer(tmp_path: Pat
     submission.mkdir()
     # Pins the runner already has: pip needs no index, and the repository makes the key the test's own.
     (submission / "requirements.txt").write_bytes(
-        f"# für die Notebooks ({repo})\n{pins['joblib']}\n-r requirements-dev.txt\n".encode("cp1252"))
+        f"# für die Notebooks ({repo})\n{pins['joblib']}\n-r requirements-dev.txt\n".encode("cp1252")
+    )
     (submission / "requirements-dev.txt").write_bytes(f"{pins['numpy']}\n".encode("utf-16"))
     layers = Cache(tmp_path / "layers", ImageEntries(client, repo, base), "requirements layer", max_bytes=10 * 1024**3)
     with candidate_runner_image(client, submission, load_policy(), layers) as (image, notes):

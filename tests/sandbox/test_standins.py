@@ -97,8 +97,10 @@ def test_every_python_tag_spelling_gets_the_stand_in_of_the_rule(reference: str,
 
 
 def test_the_reasons_say_why_a_neighbour_was_chosen() -> None:
-    assert "no stand-in holds python 3.12: the nearest is 3.11 (Debian bookworm)" in choose_standin(
-        "python:3.12.5-slim").reason
+    assert (
+        "no stand-in holds python 3.12: the nearest is 3.11 (Debian bookworm)"
+        in choose_standin("python:3.12.5-slim").reason
+    )
     assert "numpy 1.26" in choose_standin("python:3.12").reason
     assert "`int | None`" in choose_standin("python:3.10").reason
     assert "buster is gone" in choose_standin("python:3.8").reason
@@ -142,8 +144,16 @@ def test_what_no_stand_in_can_serve_is_said_plainly(reference: str, needle: str)
 
 @pytest.mark.parametrize(
     "reference",
-    ["ubuntu:22.04", "ghcr.io/astral-sh/uv:0.4.0", "ghcr.io/acme/python:3.11-slim", "pythonista:3.11",
-     "myorg/python:3.11", "localhost:5000/python:3.11", "continuumio/miniconda3", "scratch"],
+    [
+        "ubuntu:22.04",
+        "ghcr.io/astral-sh/uv:0.4.0",
+        "ghcr.io/acme/python:3.11-slim",
+        "pythonista:3.11",
+        "myorg/python:3.11",
+        "localhost:5000/python:3.11",
+        "continuumio/miniconda3",
+        "scratch",
+    ],
 )
 def test_other_images_are_not_docker_hubs_python(reference: str) -> None:
     assert official_python_tag(reference) is None and choose_standin(reference) is None

@@ -9,8 +9,8 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from enum import Enum
-from typing import Annotated, Any, Optional, Union
+from enum import StrEnum
+from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
@@ -52,7 +52,7 @@ def frame() -> pd.DataFrame:
     )
 
 
-class Contract(str, Enum):
+class Contract(StrEnum):
     monthly = "Monthly"
     annual = "Annual"
     two_year = "Two_Year"
@@ -64,8 +64,8 @@ class Customer(BaseModel):
     monthly_charges: float = Field(alias="monthlyCharges")
     contract_type: Contract = Field(alias="CONTRACT-TYPE")
     auto_renew: int
-    customer_age: Optional[float] = None
-    loyalty_tier: Optional[str] = None
+    customer_age: float | None = None
+    loyalty_tier: str | None = None
 
 
 def candidates_of(app: FastAPI) -> list[tuple[str, str, Any]]:
@@ -162,7 +162,7 @@ def test_body_shapes(build: str, expected: list[tuple[str, str | None]]) -> None
     elif build == "union_free":
 
         @app.post("/predict")
-        def predict(payload: Union[dict[str, Any], list[dict[str, Any]]]) -> dict:
+        def predict(payload: dict[str, Any] | list[dict[str, Any]]) -> dict:
             return {}
     elif build == "wrapper":
 
@@ -180,9 +180,7 @@ def test_body_shapes(build: str, expected: list[tuple[str, str | None]]) -> None
         def predict(body: FreeData) -> dict:
             return {}
     elif build == "discriminated":
-        body_type = Annotated[
-            Union[Annotated[Batch, Tag("batch")], Annotated[Customer, Tag("record")]], Discriminator(kind)
-        ]
+        body_type = Annotated[Annotated[Batch, Tag("batch")] | Annotated[Customer, Tag("record")], Discriminator(kind)]
 
         @app.post("/predict")
         def predict(body: Annotated[body_type, Body()]) -> dict:

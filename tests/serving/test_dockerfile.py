@@ -214,9 +214,7 @@ CMD ["python", "app.py"]
         ("python:3.13-slim", "COPY --from", 12),
     ]
     assert found.copied_from_images == ["ghcr.io/astral-sh/uv:0.4.0", "python:3.13-slim"]
-    assert found.base_images == [
-        "python:3.12.5-slim", "builder", "scratch", "docker.io/library/python:3.12.5-slim"
-    ]
+    assert found.base_images == ["python:3.12.5-slim", "builder", "scratch", "docker.io/library/python:3.12.5-slim"]
 
 
 @pytest.mark.parametrize(
@@ -235,7 +233,7 @@ def test_buildkit_only_syntax_is_a_clear_reason(tmp_path: Path, line: str, needl
 
 
 def test_syntax_directive_alone_is_noted_but_builds(tmp_path: Path) -> None:
-    found, checks = analyse(tmp_path, '# syntax=docker/dockerfile:1\nFROM python:3.11-slim\nCMD ["python", "-V"]\n')
+    _found, checks = analyse(tmp_path, '# syntax=docker/dockerfile:1\nFROM python:3.11-slim\nCMD ["python", "-V"]\n')
     assert checks["dockerfile.supported_syntax"].passed is True
     assert "ignores it" in checks["dockerfile.supported_syntax"].detail
 

@@ -18,7 +18,7 @@ import docker.errors
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures"))
-from serving_kit import (  # noqa: E402
+from serving_kit import (
     NOTHING_LEFT,
     docker_client_or_skip,
     quick_policy,
@@ -26,12 +26,12 @@ from serving_kit import (  # noqa: E402
     serving_leftovers,
 )
 
-from grader.sandbox.engine import STANDIN_LABEL, standin_image  # noqa: E402
-from grader.serving.dockerfile import parse  # noqa: E402
-from grader.serving.environment import base_images  # noqa: E402
-from grader.serving.evidence import BaseImage, ServingEvidence  # noqa: E402
-from grader.serving.stage import run_serving_stage  # noqa: E402
-from grader.world.packet import SeededWorld  # noqa: E402
+from grader.sandbox.engine import STANDIN_LABEL, standin_image
+from grader.serving.dockerfile import parse
+from grader.serving.environment import base_images
+from grader.serving.evidence import BaseImage, ServingEvidence
+from grader.serving.stage import run_serving_stage
+from grader.world.packet import SeededWorld
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(900)]
 # Prints the python it runs on, then answers GET / with 200 (the stage's last health route)
@@ -65,6 +65,7 @@ def client() -> docker.DockerClient:
 @pytest.fixture
 def names_made(client: docker.DockerClient) -> Iterator[None]:
     """Untag python:* names the test made the grader tag (never a name that was there before)."""
+
     def python_names() -> set[str]:
         # An image listed by name also lists its other names (the stand-in's own): keep python:* only.
         return {t for image in client.images.list(name="python") for t in image.tags if t.startswith("python:")}
@@ -91,9 +92,18 @@ def stage(client, world, tmp_path) -> Callable[..., ServingEvidence]:
         (context / "Dockerfile").write_text(dockerfile)
         for name, text in (files or {}).items():
             (context / name).write_text(text)
-        evidence = run_serving_stage(context, None, world.world.holdout_features, world.world.holdout_labels, None,
-                                     "docker", tmp_path / "stage", policy=quick_policy(startup_timeout_s=60),
-                                     settings=quick_settings(), client=client)
+        evidence = run_serving_stage(
+            context,
+            None,
+            world.world.holdout_features,
+            world.world.holdout_labels,
+            None,
+            "docker",
+            tmp_path / "stage",
+            policy=quick_policy(startup_timeout_s=60),
+            settings=quick_settings(),
+            client=client,
+        )
         assert serving_leftovers(client, evidence.run_id) == NOTHING_LEFT
         return evidence
 
@@ -117,8 +127,9 @@ def test_python_3_9_slim_builds_and_serves_on_the_bullseye_stand_in(stage, names
     assert base.choice.match == "exact" and base.choice.suite == "bullseye"
     assert evidence.run.healthy and evidence.run.health_route == "/health", evidence.outcome.reasons
     assert f"python {base.python_version}" in evidence.run.log_tail
-    assert any(r.startswith("built on the offline stand-in for python:3.9-slim: python 3.9.")
-               for r in evidence.outcome.reasons)
+    assert any(
+        r.startswith("built on the offline stand-in for python:3.9-slim: python 3.9.") for r in evidence.outcome.reasons
+    )
 
 
 def test_python_3_12_5_slim_builds_on_the_nearest_stand_in_3_11(stage, names_made) -> None:
@@ -148,8 +159,12 @@ def test_copy_from_an_image_no_registry_here_serves_is_the_environments(stage) -
         "reaches its registry, or `docker pull`/`docker load` it into this engine before grading"
     )
     uv = evidence.build.base_images[1]
-    assert (uv.requested, uv.used_by, uv.available, uv.choice) == ("ghcr.io/astral-sh/uv:0.4.0", "COPY --from", False,
-                                                                  None)
+    assert (uv.requested, uv.used_by, uv.available, uv.choice) == (
+        "ghcr.io/astral-sh/uv:0.4.0",
+        "COPY --from",
+        False,
+        None,
+    )
     assert evidence.check("build.succeeded").passed is None
     assert evidence.dockerfile.copied_from_images == ["ghcr.io/astral-sh/uv:0.4.0"]
 
@@ -157,8 +172,9 @@ def test_copy_from_an_image_no_registry_here_serves_is_the_environments(stage) -
 def test_a_digest_pin_is_not_stood_in_for(stage) -> None:
     evidence = stage(f"FROM python:3.11-slim@sha256:{'e' * 64}\n{STDLIB_SERVER}")
     assert not evidence.build.attempted
-    assert evidence.outcome.environment.startswith(f"base image python:3.11-slim@sha256:{'e' * 64} is not available "
-                                                   "offline and has no stand-in (pinned by digest")
+    assert evidence.outcome.environment.startswith(
+        f"base image python:3.11-slim@sha256:{'e' * 64} is not available offline and has no stand-in (pinned by digest"
+    )
 
 
 def test_an_alpine_apk_step_failing_on_the_debian_stand_in_is_the_environments(stage, names_made) -> None:
@@ -168,14 +184,16 @@ def test_an_alpine_apk_step_failing_on_the_debian_stand_in_is_the_environments(s
     assert evidence.build.attempted and not evidence.build.succeeded
     assert "RUN apk add --no-cache curl" in evidence.build.failing_step
     assert evidence.outcome.environment.startswith(
-        "python:3.11-alpine is an Alpine image, stood in for offline by Debian's python 3.11.")
+        "python:3.11-alpine is an Alpine image, stood in for offline by Debian's python 3.11."
+    )
     assert "`RUN apk add --no-cache curl` cannot run" in evidence.outcome.environment
     assert evidence.check("build.succeeded").passed is None
 
 
 def test_a_candidates_own_build_error_on_a_stand_in_stays_theirs(stage) -> None:
-    evidence = stage(f"FROM python:3.11-slim\nRUN pip install --no-cache-dir churn-grader-no-such-package==9.9\n"
-                     f"{STDLIB_SERVER}")
+    evidence = stage(
+        f"FROM python:3.11-slim\nRUN pip install --no-cache-dir churn-grader-no-such-package==9.9\n{STDLIB_SERVER}"
+    )
     assert evidence.build.attempted and not evidence.build.succeeded
     assert evidence.outcome.environment is None and evidence.check("build.succeeded").passed is False
 
@@ -186,10 +204,11 @@ def test_a_real_image_under_a_python_name_is_used_and_never_retagged(client, tmp
     name = f"python:3.10.99-churn-grader-test-{uuid.uuid4().hex[:8]}"
     real, _ = client.images.build(path=str(tmp_path), tag=name, rm=True, pull=False)
     try:
-        (tmp_path / "Dockerfile").write_text(f"FROM {name}\nCMD [\"python\", \"-V\"]\n")
+        (tmp_path / "Dockerfile").write_text(f'FROM {name}\nCMD ["python", "-V"]\n')
         bases = base_images(client, parse(tmp_path / "Dockerfile"))
         assert [(b.requested, b.available, b.standin, b.python_version, b.choice) for b in bases] == [
-            (name, True, False, "3.10.99", None)]
+            (name, True, False, "3.10.99", None)
+        ]
         assert client.images.get(name).id == real.id
     finally:
         client.images.remove(real.id, force=True)

@@ -201,7 +201,7 @@ def test_a_starved_probe_marks_its_step_invalid(service: Service) -> None:
     async def go():
         async def hog_the_loop() -> None:
             while True:
-                time.sleep(0.03)  # the probe's own process is busy elsewhere
+                time.sleep(0.03)  # noqa: ASYNC251 - the probe's own process is busy elsewhere
                 await asyncio.sleep(0.02)
 
         hog = asyncio.create_task(hog_the_loop())

@@ -25,8 +25,10 @@ def test_service_virtualenv_built_once_rebuilt_when_half_built(tmp_path: Path, m
     context = tmp_path / "context"
     context.mkdir()
     (context / "requirements.txt").write_text("six==1.17.0\n")
-    (context / "Dockerfile").write_text('FROM python:3.11-slim\nCOPY requirements.txt .\n'
-                                        'RUN pip install -r requirements.txt\nCMD ["python", "-m", "http.server"]\n')
+    (context / "Dockerfile").write_text(
+        "FROM python:3.11-slim\nCOPY requirements.txt .\n"
+        'RUN pip install -r requirements.txt\nCMD ["python", "-m", "http.server"]\n'
+    )
     layout = plan(parse(context / "Dockerfile"), context)
     policy = load_policy()
 
@@ -40,6 +42,7 @@ def test_service_virtualenv_built_once_rebuilt_when_half_built(tmp_path: Path, m
     (venv / MARKER).unlink()  # what a build killed before its end leaves
     with prepare_venv(layout, policy, tmp_path / "third.log") as (rebuilt, notes):
         assert rebuilt == venv and "replacing a half-built one" in summary(notes), notes
-        done = subprocess.run([str(venv / "bin" / "python"), "-c", "import six; print(six.__version__)"],
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            [str(venv / "bin" / "python"), "-c", "import six; print(six.__version__)"], capture_output=True, text=True
+        )
         assert done.stdout.strip() == "1.17.0", done.stderr

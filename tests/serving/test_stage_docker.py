@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures"))
-from serving_kit import (  # noqa: E402
+from serving_kit import (
     FIXTURES,
     NOTHING_LEFT,
     docker_client_or_skip,
@@ -31,11 +31,11 @@ from serving_kit import (  # noqa: E402
     warm_base_image,
 )
 
-from grader.serving import stage as stage_module  # noqa: E402
-from grader.serving.evidence import ServingEvidence  # noqa: E402
-from grader.serving.run import STAGE_LABEL, run_labels  # noqa: E402
-from grader.serving.stage import cleanup_leftovers, run_serving_stage  # noqa: E402
-from grader.world.packet import SeededWorld  # noqa: E402
+from grader.serving import stage as stage_module
+from grader.serving.evidence import ServingEvidence
+from grader.serving.run import STAGE_LABEL, run_labels
+from grader.serving.stage import cleanup_leftovers, run_serving_stage
+from grader.world.packet import SeededWorld
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -216,7 +216,9 @@ def test_missing_base_image_and_buildkit_syntax_are_the_environments(run_fixture
     (absent / "Dockerfile").write_text('FROM ghcr.io/acme/never-pulled:1\nCMD ["python", "-V"]\n')
     evidence = run_fixture("absent", context=absent)
     assert evidence.outcome.status == "failed" and not evidence.build.attempted
-    assert evidence.outcome.environment.startswith("base image ghcr.io/acme/never-pulled:1 (FROM) is not available offline")
+    assert evidence.outcome.environment.startswith(
+        "base image ghcr.io/acme/never-pulled:1 (FROM) is not available offline"
+    )
 
     mount = tmp_path / "mount"
     mount.mkdir()

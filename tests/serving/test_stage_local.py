@@ -18,14 +18,14 @@ import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures"))
-from serving_kit import quick_policy, quick_settings, stage_fixture  # noqa: E402
+from serving_kit import quick_policy, quick_settings, stage_fixture
 
-from grader.serving import stage as stage_module  # noqa: E402
-from grader.serving.dockerfile import parse  # noqa: E402
-from grader.serving.layout import plan  # noqa: E402
-from grader.serving.local import NETNS_PREFIX, STAGE_PREFIX, stage_files  # noqa: E402
-from grader.serving.stage import run_serving_stage  # noqa: E402
-from grader.sandbox.uids import LOCAL_UID_COUNT, LOCAL_UID_FIRST  # noqa: E402
+from grader.sandbox.uids import LOCAL_UID_COUNT, LOCAL_UID_FIRST
+from grader.serving import stage as stage_module
+from grader.serving.dockerfile import parse
+from grader.serving.layout import plan
+from grader.serving.local import NETNS_PREFIX, STAGE_PREFIX, stage_files
+from grader.serving.stage import run_serving_stage
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 NAMESPACES = os.geteuid() == 0 and shutil.which("ip") is not None
@@ -157,9 +157,17 @@ def test_a_plain_threaded_service_survives_the_full_load_probe_locally(world, tm
     ("cannot allocate memory for thread-local data") where the same service in Docker lived."""
     context = stage_fixture("threaded", tmp_path)
     policy = quick_policy()
-    evidence = run_serving_stage(context, None, world.world.holdout_features, world.world.holdout_labels, None,
-                                 "local", tmp_path / "stage", policy=policy,
-                                 settings=quick_settings(load_rates=None, load_step_s=None, load_warmup_s=None))
+    evidence = run_serving_stage(
+        context,
+        None,
+        world.world.holdout_features,
+        world.world.holdout_labels,
+        None,
+        "local",
+        tmp_path / "stage",
+        policy=policy,
+        settings=quick_settings(load_rates=None, load_step_s=None, load_warmup_s=None),
+    )
     assert evidence.load is not None and evidence.load.profile is not None, evidence.outcome.reasons
     steps = evidence.load.profile.steps
     assert [step.rate for step in steps] == policy.probe.rates

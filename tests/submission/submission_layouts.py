@@ -82,7 +82,11 @@ def write_notebook(root: Path, rel: str, code: list[str] | None = None, markdown
     return path
 
 
-def dockerfile(port: int = 8000, command: str = '["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000"]', copy: str = ". /app") -> str:
+def dockerfile(
+    port: int = 8000,
+    command: str = '["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000"]',
+    copy: str = ". /app",
+) -> str:
     """The text of a typical serving Dockerfile."""
     return (
         "FROM python:3.11-slim\n"

@@ -8,7 +8,15 @@ import time
 from pathlib import Path
 
 import pytest
-from submission_layouts import AUDIT_CELLS, FASTAPI_MAIN, MODELING_CELLS, dockerfile, standard_submission, write, write_notebook
+from submission_layouts import (
+    AUDIT_CELLS,
+    FASTAPI_MAIN,
+    MODELING_CELLS,
+    dockerfile,
+    standard_submission,
+    write,
+    write_notebook,
+)
 
 from grader.errors import BadInput
 from grader.submission import Manifest, Submission, discover, parse_manifest
@@ -21,7 +29,11 @@ def test_standard_layout_finds_every_deliverable(tmp_path: Path) -> None:
     assert found.build_context == ""
     assert found.port == 8000 and found.port_source == "EXPOSE in Dockerfile"
     assert found.service and found.service.path == "app/main.py"
-    assert (found.service.framework, found.service.app_object, found.service.import_name) == ("fastapi", "app", "app.main")
+    assert (found.service.framework, found.service.app_object, found.service.import_name) == (
+        "fastapi",
+        "app",
+        "app.main",
+    )
     assert found.readme and found.readme.path == "README.md" and found.readme.words == 502
     assert [(r.path, r.pinned_fraction) for r in found.requirements] == [("requirements.txt", 1.0)]
     assert [(m.path, m.format) for m in found.model_files] == [("models/model.joblib", "joblib")]
@@ -64,7 +76,15 @@ def test_committed_virtualenv_with_thousands_of_files_is_skipped_quickly(tmp_pat
     # A virtualenv under any name is recognised by its pyvenv.cfg.
     write(tmp_path, "myenv/pyvenv.cfg", "home = /usr/bin\n")
     write(tmp_path, "myenv/lib/site.py", "from flask import Flask\napp = Flask(__name__)\n")
-    for name in ("__pycache__", "notebooks/.ipynb_checkpoints", "node_modules", ".mypy_cache", "checkpoints", "lightning_logs", "wandb"):
+    for name in (
+        "__pycache__",
+        "notebooks/.ipynb_checkpoints",
+        "node_modules",
+        ".mypy_cache",
+        "checkpoints",
+        "lightning_logs",
+        "wandb",
+    ):
         write_notebook(tmp_path, f"{name}/copy.ipynb", AUDIT_CELLS)
     started = time.perf_counter()
     found = discover(tmp_path)
@@ -73,7 +93,15 @@ def test_committed_virtualenv_with_thousands_of_files_is_skipped_quickly(tmp_pat
     assert [nb.path for nb in found.notebooks] == ["notebooks/01_audit.ipynb", "notebooks/02_modeling.ipynb"]
     assert found.service_candidates == ["app/main.py"]
     assert found.skipped[".venv"] == 1 and found.skipped["virtualenv"] == 1
-    for name in ("__pycache__", ".ipynb_checkpoints", "node_modules", ".mypy_cache", "checkpoints", "lightning_logs", "wandb"):
+    for name in (
+        "__pycache__",
+        ".ipynb_checkpoints",
+        "node_modules",
+        ".mypy_cache",
+        "checkpoints",
+        "lightning_logs",
+        "wandb",
+    ):
         assert found.skipped[name] == 1, name
     assert ".venv" in found.skipped_paths and "myenv" in found.skipped_paths
 
@@ -122,7 +150,10 @@ def test_manifest_overrides_discovery(tmp_path: Path) -> None:
     write(tmp_path, "docs/WRITEUP.md", "monitoring " * 40)
     write(tmp_path, "README.md", "short")
     write(tmp_path, "deps/prod.txt", "fastapi==0.110\nnumpy\n")
-    write(tmp_path, "takehome.toml", """\
+    write(
+        tmp_path,
+        "takehome.toml",
+        """\
         notebooks = ["work/b_model.ipynb", "work/a_audit.ipynb"]
         dockerfile = "deploy/serving.containerfile"
         build_context = "."
@@ -131,11 +162,18 @@ def test_manifest_overrides_discovery(tmp_path: Path) -> None:
         requirements = ["deps/prod.txt"]
         port = 8080
         predict_route = "/v1/predict"
-        """)
+        """,
+    )
     found = discover(tmp_path)
     assert found.manifest == Manifest(
-        notebooks=["work/b_model.ipynb", "work/a_audit.ipynb"], dockerfile="deploy/serving.containerfile", build_context=".",
-        service="src/churn/http.py", readme="docs/WRITEUP.md", requirements=["deps/prod.txt"], port=8080, predict_route="/v1/predict",
+        notebooks=["work/b_model.ipynb", "work/a_audit.ipynb"],
+        dockerfile="deploy/serving.containerfile",
+        build_context=".",
+        service="src/churn/http.py",
+        readme="docs/WRITEUP.md",
+        requirements=["deps/prod.txt"],
+        port=8080,
+        predict_route="/v1/predict",
     )
     assert [nb.path for nb in found.notebooks] == ["work/b_model.ipynb", "work/a_audit.ipynb"]
     assert found.dockerfile and found.dockerfile.path == "deploy/serving.containerfile"
@@ -173,7 +211,10 @@ def test_invalid_manifest_is_recorded_and_discovery_goes_on(tmp_path: Path) -> N
     assert found.manifest is None
     assert found.dockerfile and found.dockerfile.path == "Dockerfile" and found.service and found.readme
     assert len(found.problems) == 1
-    assert found.problems[0].startswith("takehome.toml is invalid and was ignored") and "unknown key 'image'" in found.problems[0]
+    assert (
+        found.problems[0].startswith("takehome.toml is invalid and was ignored")
+        and "unknown key 'image'" in found.problems[0]
+    )
 
 
 def test_manifest_paths_that_escape_or_do_not_exist_fall_back_per_key(tmp_path: Path) -> None:
@@ -181,12 +222,18 @@ def test_manifest_paths_that_escape_or_do_not_exist_fall_back_per_key(tmp_path: 
     root = tmp_path / "submission"
     write(tmp_path, "elsewhere/README.md", "outside " * 10)
     os.symlink(tmp_path / "elsewhere", root / "docs")
-    write(root, "takehome.toml", 'readme = "docs/README.md"\ndockerfile = "docker/Dockerfile"\nservice = "app/main.py"\n')
+    write(
+        root, "takehome.toml", 'readme = "docs/README.md"\ndockerfile = "docker/Dockerfile"\nservice = "app/main.py"\n'
+    )
     found = discover(root)
     assert found.manifest is not None
     assert found.readme and found.readme.path == "README.md"
     assert found.dockerfile and found.dockerfile.path == "Dockerfile"
-    assert found.service and found.service.path == "app/main.py" and found.service.evidence == ["named by takehome.toml", found.service.evidence[1]]
+    assert (
+        found.service
+        and found.service.path == "app/main.py"
+        and found.service.evidence == ["named by takehome.toml", found.service.evidence[1]]
+    )
     problems = "\n".join(found.problems)
     assert "takehome.toml: readme: 'docs/README.md' leads outside the submission through a symlink" in problems
     assert "takehome.toml: dockerfile: 'docker/Dockerfile' does not exist in the submission" in problems
@@ -215,9 +262,16 @@ def test_readme_only_in_a_subfolder_and_an_oversized_one(tmp_path: Path) -> None
 
 
 def test_requirements_files_and_pinning(tmp_path: Path) -> None:
-    write(tmp_path, "requirements.txt", "# pinned\nfastapi==0.110.0\nnumpy>=1.26\n-r requirements-dev.txt\npandas  # latest\n\n")
+    write(
+        tmp_path,
+        "requirements.txt",
+        "# pinned\nfastapi==0.110.0\nnumpy>=1.26\n-r requirements-dev.txt\npandas  # latest\n\n",
+    )
     write(tmp_path, "requirements-dev.txt", "pytest==8.2.0\n")
-    write(tmp_path, "pyproject.toml", """\
+    write(
+        tmp_path,
+        "pyproject.toml",
+        """\
         [project]
         name = "churn"
         dependencies = ["lightgbm==4.3.0", "mlflow>=2"]
@@ -225,7 +279,8 @@ def test_requirements_files_and_pinning(tmp_path: Path) -> None:
         python = "^3.11"
         fastapi = "0.110.0"
         uvicorn = {version = "^0.29"}
-        """)
+        """,
+    )
     write(tmp_path, "environment.yml", "dependencies:\n  - python=3.11\n  - numpy\n  - pip:\n    - shap==0.45.0\n")
     write(tmp_path, "Pipfile", '[packages]\nrequests = "*"\nflask = "==3.0.0"\n')
     write(tmp_path, "poetry.lock", "")

@@ -10,10 +10,12 @@ from submission_layouts import FASTAPI_MAIN, dockerfile, write
 from grader.submission import discover
 from grader.submission.docker import image_to_context, parse_dockerfile
 
-TRAINING_DOCKERFILE = "FROM python:3.11\nCOPY . /work\nCMD [\"python\", \"train.py\"]\n"
+TRAINING_DOCKERFILE = 'FROM python:3.11\nCOPY . /work\nCMD ["python", "train.py"]\n'
 
 
-@pytest.mark.parametrize("name", ["Dockerfile", "dockerfile", "Dockerfile.api", "docker/api.Dockerfile", "Containerfile"])
+@pytest.mark.parametrize(
+    "name", ["Dockerfile", "dockerfile", "Dockerfile.api", "docker/api.Dockerfile", "Containerfile"]
+)
 def test_single_dockerfile_under_any_usual_name(tmp_path: Path, name: str) -> None:
     write(tmp_path, name, dockerfile(port=8080))
     found = discover(tmp_path)
@@ -29,7 +31,12 @@ def test_name_preference_among_several_dockerfiles(tmp_path: Path) -> None:
     found = discover(tmp_path)
     assert found.dockerfile and found.dockerfile.path == "Dockerfile"
     assert found.dockerfile_reason == "preferred by name among 4 Dockerfiles"
-    assert sorted(d.path for d in found.dockerfiles) == ["Dockerfile", "Dockerfile.api", "docker/api.Dockerfile", "dockerfile.dev"]
+    assert sorted(d.path for d in found.dockerfiles) == [
+        "Dockerfile",
+        "Dockerfile.api",
+        "docker/api.Dockerfile",
+        "dockerfile.dev",
+    ]
     (tmp_path / "Dockerfile").unlink()
     assert discover(tmp_path).dockerfile.path == "Dockerfile.api"
     (tmp_path / "Dockerfile.api").unlink()
@@ -49,7 +56,10 @@ def test_compose_says_which_of_several_dockerfiles_serves(tmp_path: Path) -> Non
     write(tmp_path, "docker/train.Dockerfile", TRAINING_DOCKERFILE)
     write(tmp_path, "docker/serve.Dockerfile", dockerfile(port=8000, command="uvicorn service.api:app --port 8000"))
     write(tmp_path, "service/api.py", FASTAPI_MAIN)
-    write(tmp_path, "docker-compose.yml", """\
+    write(
+        tmp_path,
+        "docker-compose.yml",
+        """\
         services:
           mlflow:
             image: ghcr.io/mlflow/mlflow:v2.12.1
@@ -67,12 +77,19 @@ def test_compose_says_which_of_several_dockerfiles_serves(tmp_path: Path) -> Non
             environment:
               MODEL_URI: models:/churn/Production
             command: uvicorn service.api:app --host 0.0.0.0 --port 8000
-        """)
+        """,
+    )
     found = discover(tmp_path)
     assert found.compose_file == "docker-compose.yml" and found.compose_service == "churn-api"
     assert found.dockerfile and found.dockerfile.path == "docker/serve.Dockerfile"
-    assert found.dockerfile_reason == "docker-compose.yml: service 'churn-api' publishes a port and is named like a service"
-    assert (found.build_context, found.build_context_reason) == ("", "build.context of service 'churn-api' in docker-compose.yml")
+    assert (
+        found.dockerfile_reason
+        == "docker-compose.yml: service 'churn-api' publishes a port and is named like a service"
+    )
+    assert (found.build_context, found.build_context_reason) == (
+        "",
+        "build.context of service 'churn-api' in docker-compose.yml",
+    )
     assert (found.port, found.port_source) == (8000, "ports of service 'churn-api' in docker-compose.yml")
     assert found.start_command_origin == "the command of service 'churn-api' in docker-compose.yml"
     assert found.service and found.service.path == "service/api.py"
@@ -103,11 +120,17 @@ def test_compose_naming_a_missing_dockerfile_or_broken_yaml_falls_back(tmp_path:
     assert any(p.startswith("docker-compose.yaml cannot be read as YAML") for p in found.problems)
     write(tmp_path, "docker-compose.yaml", "services:\n  api:\n    build: {context: ., dockerfile: Dockerfile.gone}\n")
     found = discover(tmp_path)
-    assert "docker-compose.yaml: service 'api' builds 'Dockerfile.gone', which is not in the submission" in found.problems
+    assert (
+        "docker-compose.yaml: service 'api' builds 'Dockerfile.gone', which is not in the submission" in found.problems
+    )
 
 
 def test_build_context_is_the_root_when_copy_sources_live_there(tmp_path: Path) -> None:
-    write(tmp_path, "docker/api.Dockerfile", "FROM python:3.11\nCOPY requirements.txt .\nCOPY src/ /app/src/\nCMD uvicorn src.api:app\n")
+    write(
+        tmp_path,
+        "docker/api.Dockerfile",
+        "FROM python:3.11\nCOPY requirements.txt .\nCOPY src/ /app/src/\nCMD uvicorn src.api:app\n",
+    )
     write(tmp_path, "requirements.txt", "fastapi==0.110\n")
     write(tmp_path, "src/api.py", FASTAPI_MAIN)
     found = discover(tmp_path)
@@ -116,7 +139,9 @@ def test_build_context_is_the_root_when_copy_sources_live_there(tmp_path: Path) 
 
 
 def test_dockerfile_parsing_details() -> None:
-    info = parse_dockerfile("Dockerfile", """\
+    info = parse_dockerfile(
+        "Dockerfile",
+        """\
         # syntax=docker/dockerfile:1
         FROM --platform=linux/amd64 python:3.11-slim AS base
         ARG MODEL_VERSION=3
@@ -130,9 +155,15 @@ def test_dockerfile_parsing_details() -> None:
         EXPOSE 8080/tcp $PORT
         ENTRYPOINT ["gunicorn", "-k", "uvicorn.workers.UvicornWorker"]
         CMD ["app.main:app"]
-        """.replace("        ", ""))
+        """.replace("        ", ""),
+    )
     assert info.base_images == ["python:3.11-slim"]
-    assert info.env == {"MODEL_VERSION": "3", "MODEL_PATH": "/opt/models/model.joblib", "PORT": "8080", "LEGACY": "value with spaces"}
+    assert info.env == {
+        "MODEL_VERSION": "3",
+        "MODEL_PATH": "/opt/models/model.joblib",
+        "PORT": "8080",
+        "LEGACY": "value with spaces",
+    }
     assert info.copies == [("models", "/opt/models")]
     assert info.exposed_ports == [8080]
     assert info.start_command == "gunicorn -k uvicorn.workers.UvicornWorker app.main:app" and info.serves

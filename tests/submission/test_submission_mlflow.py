@@ -55,7 +55,12 @@ class _StoreBuild:
     def __init__(self) -> None:
         scratch = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None  # SQLite migrations fsync a lot
         self.folder = Path(tempfile.mkdtemp(prefix="mlflow-stores-", dir=scratch))
-        env = {**os.environ, "MLFLOW_ALLOW_FILE_STORE": "true", "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
+        env = {
+            **os.environ,
+            "MLFLOW_ALLOW_FILE_STORE": "true",
+            "MLFLOW_DISABLE_TELEMETRY": "true",
+            "DO_NOT_TRACK": "true",
+        }
         self.builders = []
         # Each build gets its own folder: MLflow puts default artifact roots in the working directory.
         for kind, script in (("sqlite", _BUILD_SQLITE), ("file", _BUILD_FILE_STORE)):
@@ -63,7 +68,10 @@ class _StoreBuild:
             self.builders.append(
                 subprocess.Popen(
                     [sys.executable, "-c", script, str(self.folder / kind)],
-                    cwd=self.folder / kind, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                    cwd=self.folder / kind,
+                    env=env,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
                 )
             )
         atexit.register(self.close)
@@ -104,7 +112,9 @@ def test_real_sqlite_store_is_found_and_never_written(real_stores: Path, tmp_pat
     shutil.copy2(real_stores / "sqlite" / "mlflow.db", tmp_path / "mlflow.db")
     before = _snapshot(tmp_path)
     found = discover(tmp_path)
-    assert [(s.path, s.kind, s.experiments, s.runs, s.problem) for s in found.mlflow_stores] == [("mlflow.db", "sqlite", 2, 2, None)]
+    assert [(s.path, s.kind, s.experiments, s.runs, s.problem) for s in found.mlflow_stores] == [
+        ("mlflow.db", "sqlite", 2, 2, None)
+    ]
     assert _snapshot(tmp_path) == before  # no journal, WAL or shared-memory file appeared either
 
 
@@ -114,12 +124,21 @@ def test_real_file_store_is_found_by_its_structure(real_stores: Path, tmp_path: 
     write_notebook(tmp_path, "mlruns/0/notebook_artifact.ipynb", AUDIT_CELLS)
     found = discover(tmp_path)
     [store] = found.mlflow_stores
-    assert (store.path, store.kind, store.experiments, store.runs, store.logged_models, store.problem) == ("mlruns", "file", 2, 3, 1, None)
+    assert (store.path, store.kind, store.experiments, store.runs, store.logged_models, store.problem) == (
+        "mlruns",
+        "file",
+        2,
+        3,
+        1,
+        None,
+    )
     [logged] = [m for m in found.model_files if m.in_mlflow_store]
     assert logged.format == "mlflow_model" and logged.path.startswith("mlruns/") and logged.path.endswith("/artifacts")
     assert [nb.path for nb in found.notebooks] == ["audit.ipynb"]
     assert found.skipped == {"mlruns": 1}
-    assert found.model_loading.evidence == ["models only inside a committed MLflow store; the service names none of them"]
+    assert found.model_loading.evidence == [
+        "models only inside a committed MLflow store; the service names none of them"
+    ]
 
 
 def test_file_store_under_another_name_and_a_registry(real_stores: Path, tmp_path: Path) -> None:
@@ -142,14 +161,18 @@ def test_sqlite_files_that_are_not_mlflow_stores(tmp_path: Path) -> None:
     stores = {store.path: store for store in found.mlflow_stores}
     assert set(stores) == {"artifacts/tracking.sqlite", "broken.db"}
     assert (stores["artifacts/tracking.sqlite"].experiments, stores["artifacts/tracking.sqlite"].runs) == (1, 4)
-    assert stores["broken.db"].problem and stores["broken.db"].problem.startswith("'broken.db' is not readable as SQLite")
+    assert stores["broken.db"].problem and stores["broken.db"].problem.startswith(
+        "'broken.db' is not readable as SQLite"
+    )
     assert stores["broken.db"].problem in found.problems
 
 
 def test_empty_mlruns_is_recorded(tmp_path: Path) -> None:
     (tmp_path / "mlruns" / ".trash").mkdir(parents=True)
     found = discover(tmp_path)
-    assert [(s.path, s.experiments, s.problem) for s in found.mlflow_stores] == [("mlruns", 0, "'mlruns' holds no MLflow experiments")]
+    assert [(s.path, s.experiments, s.problem) for s in found.mlflow_stores] == [
+        ("mlruns", 0, "'mlruns' holds no MLflow experiments")
+    ]
 
 
 def test_manifest_declares_a_store(tmp_path: Path) -> None:
@@ -173,4 +196,7 @@ def test_manifest_store_outside_the_root_is_refused(tmp_path: Path) -> None:
     write(root, "takehome.toml", 'mlflow_store = "mlflow.db"\n')
     found = discover(root)
     assert found.mlflow_stores == []
-    assert "takehome.toml: mlflow_store: 'mlflow.db' leads outside the submission through a symlink; not followed" in found.problems
+    assert (
+        "takehome.toml: mlflow_store: 'mlflow.db' leads outside the submission through a symlink; not followed"
+        in found.problems
+    )

@@ -51,7 +51,10 @@ def test_numbered_notebooks_split_one_per_model_keep_their_order(tmp_path: Path)
 def test_kind_from_content_when_the_name_says_nothing() -> None:
     assert guess_kind("Untitled.ipynb", "\n".join(AUDIT_CELLS))[0] == "audit"
     assert guess_kind("Untitled1.ipynb", "\n".join(EVALUATION_CELLS))[0] == "evaluation"
-    assert guess_kind("work.ipynb", "print('hello')") == ("other", "name 'work.ipynb' names no kind; content too thin to tell")
+    assert guess_kind("work.ipynb", "print('hello')") == (
+        "other",
+        "name 'work.ipynb' names no kind; content too thin to tell",
+    )
     # Substrings are not tokens: "profit" is not "fit", "predator" is not "eda".
     assert guess_kind("profit_predator.ipynb", "")[0] == "other"
     # A name that fits two kinds is settled by the content.
@@ -88,7 +91,10 @@ def test_stub_notebooks_are_flagged(tmp_path: Path) -> None:
     write_notebook(tmp_path, "real.ipynb", AUDIT_CELLS)
     by_path = {nb.path: nb for nb in discover(tmp_path).notebooks}
     assert (by_path["one_cell.ipynb"].stub, by_path["one_cell.ipynb"].problem) == (True, "stub: 1 code cell(s)")
-    assert (by_path["empty_cells.ipynb"].stub, by_path["empty_cells.ipynb"].problem) == (True, "stub: every cell is empty")
+    assert (by_path["empty_cells.ipynb"].stub, by_path["empty_cells.ipynb"].problem) == (
+        True,
+        "stub: every cell is empty",
+    )
     assert (by_path["no_cells.ipynb"].stub, by_path["no_cells.ipynb"].problem) == (True, "stub: no cells")
     real = by_path["real.ipynb"]
     assert (real.stub, real.valid, real.cells, real.code_cells, real.executed) == (False, True, 4, 4, False)

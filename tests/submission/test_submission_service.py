@@ -29,12 +29,23 @@ def test_service_in_app_main(tmp_path: Path) -> None:
     write(tmp_path, "app/__init__.py")
     write(tmp_path, "app/main.py", FASTAPI_MAIN)
     service = discover(tmp_path).service
-    assert service and (service.path, service.framework, service.app_object, service.line) == ("app/main.py", "fastapi", "app", 4)
+    assert service and (service.path, service.framework, service.app_object, service.line) == (
+        "app/main.py",
+        "fastapi",
+        "app",
+        4,
+    )
     assert service.evidence == ["creates a fastapi app at line 4", "app/main.py:4 instantiates fastapi, bound to 'app'"]
 
 
 def test_service_in_src_api(tmp_path: Path) -> None:
-    write(tmp_path, "src/api.py", FASTAPI_MAIN.replace("from fastapi import FastAPI", "from fastapi import FastAPI as Api").replace("FastAPI(", "Api("))
+    write(
+        tmp_path,
+        "src/api.py",
+        FASTAPI_MAIN.replace("from fastapi import FastAPI", "from fastapi import FastAPI as Api").replace(
+            "FastAPI(", "Api("
+        ),
+    )
     write(tmp_path, "src/features.py", "import pandas as pd\n")
     service = discover(tmp_path).service
     assert service and (service.path, service.framework, service.import_name) == ("src/api.py", "fastapi", "api")
@@ -45,17 +56,27 @@ def test_service_deep_in_a_src_package(tmp_path: Path) -> None:
         write(tmp_path, f"{folder}/__init__.py")
     write(tmp_path, "src/churn/serving/api/main.py", FACTORY_APP)
     write(tmp_path, "src/churn/training/train.py", "import lightgbm\n")
-    write(tmp_path, "Dockerfile", dockerfile(command='["uvicorn", "--factory", "churn.serving.api.main:build_app"]', copy="src/ /app/"))
+    write(
+        tmp_path,
+        "Dockerfile",
+        dockerfile(command='["uvicorn", "--factory", "churn.serving.api.main:build_app"]', copy="src/ /app/"),
+    )
     found = discover(tmp_path)
     service = found.service
     assert service and service.path == "src/churn/serving/api/main.py"
     assert (service.framework, service.app_factory, service.app_object) == ("fastapi", "build_app", "service")
     assert service.import_name == "churn.serving.api.main"
-    assert service.evidence[0].startswith("the CMD of Dockerfile runs `uvicorn --factory churn.serving.api.main:build_app`")
+    assert service.evidence[0].startswith(
+        "the CMD of Dockerfile runs `uvicorn --factory churn.serving.api.main:build_app`"
+    )
 
 
 def test_root_predict_script_without_a_framework(tmp_path: Path) -> None:
-    write(tmp_path, "predict.py", "import sys, joblib\nmodel = joblib.load('model.pkl')\nprint(model.predict(sys.stdin))\n")
+    write(
+        tmp_path,
+        "predict.py",
+        "import sys, joblib\nmodel = joblib.load('model.pkl')\nprint(model.predict(sys.stdin))\n",
+    )
     write(tmp_path, "model.pkl", "not really a pickle")
     found = discover(tmp_path)
     service = found.service
@@ -68,7 +89,11 @@ def test_root_predict_script_without_a_framework(tmp_path: Path) -> None:
 
 
 def test_root_predict_py_started_by_the_dockerfile(tmp_path: Path) -> None:
-    write(tmp_path, "predict.py", FASTAPI_MAIN + "\nif __name__ == '__main__':\n    import uvicorn\n    uvicorn.run(app)\n")
+    write(
+        tmp_path,
+        "predict.py",
+        FASTAPI_MAIN + "\nif __name__ == '__main__':\n    import uvicorn\n    uvicorn.run(app)\n",
+    )
     write(tmp_path, "tests/test_api.py", "from fastapi import FastAPI\nfake = FastAPI()\n")
     write(tmp_path, "Dockerfile", dockerfile(command='["python", "-u", "predict.py"]'))
     found = discover(tmp_path)
@@ -86,7 +111,11 @@ def test_flask_app(tmp_path: Path) -> None:
 def test_string_grep_is_not_enough(tmp_path: Path) -> None:
     write(tmp_path, "notes.py", '"""We could use FastAPI() here, or Flask(__name__)."""\n# app = FastAPI()\n')
     write(tmp_path, "web/routes.py", "from fastapi import APIRouter\nrouter = APIRouter()\n")
-    write(tmp_path, "web/entry.py", "from web.routes import router\nfrom fastapi import FastAPI\napi = FastAPI()\napi.include_router(router)\n")
+    write(
+        tmp_path,
+        "web/entry.py",
+        "from web.routes import router\nfrom fastapi import FastAPI\napi = FastAPI()\napi.include_router(router)\n",
+    )
     found = discover(tmp_path)
     assert found.service_candidates == ["web/entry.py"]
     assert found.service and found.service.app_object == "api"
@@ -127,10 +156,13 @@ def test_unparseable_python_is_recorded(tmp_path: Path) -> None:
     [
         ("uvicorn app.main:app --host 0.0.0.0 --port 8000", [("app.main", "app")]),
         ("python -m uvicorn src.api:app", [("src.api", "app")]),
-        ("gunicorn -w 2 -k uvicorn.workers.UvicornWorker -b 0.0.0.0:80 'pkg.web:create_app()'", [("pkg.web", "create_app")]),
+        (
+            "gunicorn -w 2 -k uvicorn.workers.UvicornWorker -b 0.0.0.0:80 'pkg.web:create_app()'",
+            [("pkg.web", "create_app")],
+        ),
         ("fastapi run app/main.py --port 80", [("app/main.py", None)]),
         ("flask --app serve:server run", [("serve", "server")]),
-        ("sh -c \"uvicorn service:app --port $PORT\"", [("service", "app")]),
+        ('sh -c "uvicorn service:app --port $PORT"', [("service", "app")]),
         ("python3.11 -u predict.py", [("predict.py", None)]),
         ("python -m churn.serve", [("churn.serve", None)]),
         ("mlflow models serve -m models:/churn/1", []),
@@ -153,12 +185,17 @@ def make():
 """
     sites = find_app_sites("m.py", ast.parse(source))
     assert [(s.framework, s.app_object, s.app_factory, s.line) for s in sites] == [
-        ("fastapi", "app", None, 4), ("flask", "legacy", None, 5), ("fastapi", None, "make", 8),
+        ("fastapi", "app", None, 4),
+        ("flask", "legacy", None, 5),
+        ("fastapi", None, "make", 8),
     ]
 
 
 def test_model_loaded_from_a_registry_at_start_up(tmp_path: Path) -> None:
-    write(tmp_path, "app/main.py", """\
+    write(
+        tmp_path,
+        "app/main.py",
+        """\
         import os
         import mlflow
         from fastapi import FastAPI
@@ -167,7 +204,8 @@ def test_model_loaded_from_a_registry_at_start_up(tmp_path: Path) -> None:
         app = FastAPI(description="docs at https://example.com/churn")
         MODEL_URI = os.environ.get("MODEL_URI", f"models:/churn/{os.environ.get('STAGE', 'Production')}")
         model = mlflow.pyfunc.load_model(MODEL_URI)
-        """)
+        """,
+    )
     found = discover(tmp_path)
     loading = found.model_loading
     assert loading.source == "registry"
@@ -187,7 +225,11 @@ def test_model_loaded_from_a_registry_at_start_up(tmp_path: Path) -> None:
     ],
 )
 def test_remote_model_references(tmp_path: Path, statement: str, remote: bool) -> None:
-    write(tmp_path, "api.py", f"import joblib, mlflow, urllib\nfrom fastapi import FastAPI\napp = FastAPI()\n{statement}\n")
+    write(
+        tmp_path,
+        "api.py",
+        f"import joblib, mlflow, urllib\nfrom fastapi import FastAPI\napp = FastAPI()\n{statement}\n",
+    )
     assert (discover(tmp_path).model_loading.source == "registry") is remote
 
 
@@ -243,18 +285,35 @@ def test_model_files_of_every_kind(tmp_path: Path) -> None:
 
 def test_registry_reference_in_a_module_the_service_imports(tmp_path: Path) -> None:
     write(tmp_path, "app/__init__.py")
-    write(tmp_path, "app/main.py", "from fastapi import FastAPI\nfrom .loader import load\n\napp = FastAPI()\nmodel = load()\n")
-    write(tmp_path, "app/loader.py", "import mlflow\nfrom app import settings\n\ndef load():\n    return mlflow.pyfunc.load_model(settings.URI)\n")
+    write(
+        tmp_path,
+        "app/main.py",
+        "from fastapi import FastAPI\nfrom .loader import load\n\napp = FastAPI()\nmodel = load()\n",
+    )
+    write(
+        tmp_path,
+        "app/loader.py",
+        "import mlflow\nfrom app import settings\n\ndef load():\n    return mlflow.pyfunc.load_model(settings.URI)\n",
+    )
     write(tmp_path, "app/settings.py", 'URI = "models:/churn@champion"\n')
     # Training code the service never imports may name the registry without counting.
     write(tmp_path, "training/register.py", 'import mlflow\nmlflow.register_model("runs:/abc/model", "churn")\n')
     found = discover(tmp_path)
     assert found.model_loading.source == "registry"
-    assert [(q.source, q.line, q.text) for q in found.model_loading.remote_refs] == [("app/settings.py", 1, 'URI = "models:/churn@champion"')]
+    assert [(q.source, q.line, q.text) for q in found.model_loading.remote_refs] == [
+        ("app/settings.py", 1, 'URI = "models:/churn@champion"')
+    ]
 
 
 def test_model_location_known_only_at_run_time(tmp_path: Path) -> None:
-    write(tmp_path, "main.py", "import os, mlflow\nfrom fastapi import FastAPI\napp = FastAPI()\nm = mlflow.pyfunc.load_model(os.environ['MODEL_URI'])\n")
+    write(
+        tmp_path,
+        "main.py",
+        "import os, mlflow\nfrom fastapi import FastAPI\napp = FastAPI()\nm = mlflow.pyfunc.load_model(os.environ['MODEL_URI'])\n",
+    )
     loading = discover(tmp_path).model_loading
     assert loading.source == "unknown"
-    assert loading.evidence[-1] == "loads a model from a value known only at run time (main.py:4: m = mlflow.pyfunc.load_model(os.environ['MODEL_URI']))"
+    assert (
+        loading.evidence[-1]
+        == "loads a model from a value known only at run time (main.py:4: m = mlflow.pyfunc.load_model(os.environ['MODEL_URI']))"
+    )

@@ -10,13 +10,12 @@ import codecs
 from pathlib import Path
 
 import pytest
+from submission_layouts import AUDIT_CELLS, FASTAPI_MAIN, write_notebook
 
 from grader.submission import discover
 from grader.submission.text import decode_text
 from grader.writeup import collect_writeup
 from grader.writeup.text import read_document
-
-from submission_layouts import AUDIT_CELLS, FASTAPI_MAIN, write_notebook
 
 REQUIREMENTS = "# pins for the service — für Windows\nfastapi==0.115.0\nuvicorn==0.30.6\npandas\n"
 DOCKERFILE = """\
@@ -36,18 +35,22 @@ goes to the on-call owner when the precision at the top decile falls below its b
 """
 
 
-@pytest.mark.parametrize(("raw", "encoding", "bom"), [
-    (REQUIREMENTS.encode("utf-16"), "utf-16-le", True),  # PowerShell 5's `>`: UTF-16-LE with a BOM
-    (codecs.BOM_UTF16_BE + REQUIREMENTS.encode("utf-16-be"), "utf-16-be", True),
-    (REQUIREMENTS.encode("utf-32"), "utf-32-le", True),
-    (REQUIREMENTS.encode("utf-8-sig"), "utf-8", True),  # Notepad's "UTF-8 with BOM"
-    (REQUIREMENTS.encode("utf-16-le"), "utf-16-le", False),
-    (REQUIREMENTS.encode("utf-16-be"), "utf-16-be", False),
-    (REQUIREMENTS.encode("utf-8"), "utf-8", False),
-    (REQUIREMENTS.encode("cp1252"), "cp1252", False),
-])
-def test_text_is_decoded_by_its_bom_its_nul_pattern_or_a_windows_code_page(raw: bytes, encoding: str,
-                                                                           bom: bool) -> None:
+@pytest.mark.parametrize(
+    ("raw", "encoding", "bom"),
+    [
+        (REQUIREMENTS.encode("utf-16"), "utf-16-le", True),  # PowerShell 5's `>`: UTF-16-LE with a BOM
+        (codecs.BOM_UTF16_BE + REQUIREMENTS.encode("utf-16-be"), "utf-16-be", True),
+        (REQUIREMENTS.encode("utf-32"), "utf-32-le", True),
+        (REQUIREMENTS.encode("utf-8-sig"), "utf-8", True),  # Notepad's "UTF-8 with BOM"
+        (REQUIREMENTS.encode("utf-16-le"), "utf-16-le", False),
+        (REQUIREMENTS.encode("utf-16-be"), "utf-16-be", False),
+        (REQUIREMENTS.encode("utf-8"), "utf-8", False),
+        (REQUIREMENTS.encode("cp1252"), "cp1252", False),
+    ],
+)
+def test_text_is_decoded_by_its_bom_its_nul_pattern_or_a_windows_code_page(
+    raw: bytes, encoding: str, bom: bool
+) -> None:
     decoded = decode_text(raw)
     assert (decoded.text, decoded.encoding, decoded.bom, decoded.binary) == (REQUIREMENTS, encoding, bom, False)
 
@@ -56,8 +59,12 @@ def test_what_no_encoding_reads_is_binary_and_decoding_never_raises() -> None:
     assert decode_text("café".encode("latin-1") + b" \x81").encoding == "latin-1"  # 0x81: undefined in cp1252
     cut = decode_text("naïve".encode()[:3])  # a read cap splitting "ï": still UTF-8
     assert (cut.encoding, cut.text) == ("utf-8", "na\ufffd")
-    for raw in (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 8,
-                bytes(range(128, 256)) * 8, b"\x00\x01"):
+    for raw in (
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
+        b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 8,
+        bytes(range(128, 256)) * 8,
+        b"\x00\x01",
+    ):
         decoded = decode_text(raw)
         assert decoded.binary and "\x00" not in decoded.text
     assert decode_text(b"").text == "" and not decode_text(b"").binary
@@ -90,13 +97,17 @@ def test_a_submission_saved_on_windows_is_discovered_like_any_other(tmp_path: Pa
     assert "\\u0000" not in evidence and "\x00" not in evidence and "\\ufffd" not in evidence
 
 
-@pytest.mark.parametrize(("encoded", "described"), [
-    (README.encode("utf-16"), "utf-16-le (byte-order mark)"),
-    (README.encode("cp1252"), "cp1252"),
-    (README.encode("utf-8-sig"), None),
-])
-def test_the_writeup_reader_reads_a_readme_saved_on_windows(tmp_path: Path, encoded: bytes,
-                                                            described: str | None) -> None:
+@pytest.mark.parametrize(
+    ("encoded", "described"),
+    [
+        (README.encode("utf-16"), "utf-16-le (byte-order mark)"),
+        (README.encode("cp1252"), "cp1252"),
+        (README.encode("utf-8-sig"), None),
+    ],
+)
+def test_the_writeup_reader_reads_a_readme_saved_on_windows(
+    tmp_path: Path, encoded: bytes, described: str | None
+) -> None:
     readme = tmp_path / "README.md"
     readme.write_bytes(encoded)
     document = read_document(readme)

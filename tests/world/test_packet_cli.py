@@ -115,7 +115,9 @@ def test_secret_file_and_env_give_the_same_world(tmp_path: Path) -> None:
     secret_file = tmp_path / "secret"
     secret_file.write_text("cli-test-secret\n")
     assert run("packet", "c1", "--rows", ROWS, "--out", str(tmp_path / "env")).returncode == 0
-    by_file = run("packet", "c1", "--rows", ROWS, "--out", str(tmp_path / "file"), "--secret-file", str(secret_file), secret=None)
+    by_file = run(
+        "packet", "c1", "--rows", ROWS, "--out", str(tmp_path / "file"), "--secret-file", str(secret_file), secret=None
+    )
     assert by_file.returncode == 0, by_file.stderr
     assert tree_hashes(tmp_path / "env") == tree_hashes(tmp_path / "file")
 

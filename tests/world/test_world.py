@@ -22,7 +22,7 @@ def _split(seeded: SeededWorld):
 
 
 def test_shape_and_plausible_values(full_world: SeededWorld) -> None:
-    world, spec, train, label = _split(full_world)
+    world, spec, train, _label = _split(full_world)
     assert 195_000 <= len(train) <= 205_000
     assert len(world.feature_columns) == 40
     assert list(train.columns[:2]) == [spec.id_column, spec.time_column]
@@ -64,7 +64,7 @@ def test_leak_ranks_churners_far_better_than_any_honest_column(full_world: Seede
 
 
 def test_covariate_drift_crosses_psi_threshold_and_stable_features_do_not(full_world: SeededWorld) -> None:
-    world, spec, train, label = _split(full_world)
+    world, spec, train, _label = _split(full_world)
     first = train[train[spec.time_column] == world.months[0]]
     last = train[train[spec.time_column] == world.months[-1]]
     drift_column = world.choices.drift_column
@@ -80,7 +80,7 @@ def test_covariate_drift_crosses_psi_threshold_and_stable_features_do_not(full_w
 
 
 def test_concept_drift_changes_the_effect_of_its_feature(full_world: SeededWorld) -> None:
-    world, spec, train, label = _split(full_world)
+    world, spec, train, _label = _split(full_world)
     column = world.choices.concept_column
     after = train[spec.time_column] >= world.months[world.choices.concept_from_index]
     high = train[column] > train[column].quantile(0.9)
@@ -92,7 +92,7 @@ def test_concept_drift_changes_the_effect_of_its_feature(full_world: SeededWorld
 
 
 def test_missingness_mnar_and_mcar(full_world: SeededWorld) -> None:
-    world, spec, train, label = _split(full_world)
+    world, _spec, train, label = _split(full_world)
     mnar = train[world.choices.mnar_column].isna().to_numpy()
     assert mnar[label == 1].mean() >= 2 * mnar[label == 0].mean()
     mcar = train[world.choices.mcar_column].isna().to_numpy()
@@ -101,7 +101,7 @@ def test_missingness_mnar_and_mcar(full_world: SeededWorld) -> None:
 
 
 def test_duplicates_found_by_pandas_match_the_key(full_world: SeededWorld) -> None:
-    world, spec, train, label = _split(full_world)
+    _world, _spec, train, _label = _split(full_world)
     found = int(train.duplicated().sum())
     assert found == full_world.key.duplicates.count
     assert 0.004 < found / len(train) < 0.006
@@ -143,7 +143,12 @@ def test_holdout_is_the_next_months_and_never_in_the_packet(full_world: SeededWo
     assert set(world.holdout_features[spec.time_column]) == set(world.holdout_month_names)
     assert not set(world.train[spec.time_column]) & set(world.holdout_month_names)
     assert spec.label_column not in world.holdout_features.columns
-    assert list(world.holdout_labels.columns) == [spec.id_column, spec.time_column, spec.label_column, "true_probability"]
+    assert list(world.holdout_labels.columns) == [
+        spec.id_column,
+        spec.time_column,
+        spec.label_column,
+        "true_probability",
+    ]
 
 
 def test_key_states_the_seeded_truth(full_world: SeededWorld) -> None:

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "rubric"))
-from synthetic import perfect, set_check  # noqa: E402
+from synthetic import perfect, set_check
 
-from grader.evidence import Check  # noqa: E402
-from grader.rubric import load_rubric, score  # noqa: E402
-from grader.writeup import (  # noqa: E402
+from grader.evidence import Check
+from grader.rubric import load_rubric, score
+from grader.writeup import (
     WRITEUP_CHECK_IDS,
     HeuristicJudge,
     JudgeContext,
@@ -37,9 +37,17 @@ def key(make_world):
 
 
 def strong_text(key) -> str:
-    return (SAMPLES / "strong.md").read_text().format(
-        leak=key.leak.column, drift=key.covariate_drift[0].column, drift_month=key.covariate_drift[0].from_month,
-        mnar=key.missing_not_at_random.column, concept=key.concept_drift.column)
+    return (
+        (SAMPLES / "strong.md")
+        .read_text()
+        .format(
+            leak=key.leak.column,
+            drift=key.covariate_drift[0].column,
+            drift_month=key.covariate_drift[0].from_month,
+            mnar=key.missing_not_at_random.column,
+            concept=key.concept_drift.column,
+        )
+    )
 
 
 def work_evidence(**changes: bool) -> dict:
@@ -72,15 +80,29 @@ def test_strong_readme_scores_high_with_every_point_quoted(key) -> None:
     assert {c.id for c in writeup.checks} >= set(WRITEUP_CHECK_IDS)
     assert writeup.outcome.status == "ok" and 480 <= writeup.words <= 600
     covered = {concept for concept, value in strengths(writeup).items() if value >= 1.0}
-    assert covered >= {"data_drift", "prediction_drift", "concept_drift", "delayed_labels", "business_metric", "calibration",
-                       "alert_thresholds", "retraining_schedule", "retraining_drift", "retraining_performance",
-                       "shadow_deployment", "ab_test", "rollback"}
+    assert covered >= {
+        "data_drift",
+        "prediction_drift",
+        "concept_drift",
+        "delayed_labels",
+        "business_metric",
+        "calibration",
+        "alert_thresholds",
+        "retraining_schedule",
+        "retraining_drift",
+        "retraining_performance",
+        "shadow_deployment",
+        "ab_test",
+        "rollback",
+    }
     lines = text.splitlines()
     for check in writeup.checks:
         if check.id.startswith("covers.") and check.passed:
             assert check.quotes, check.id
             for quote in check.quotes:  # every quote is the candidate's text, at its line
-                assert quote.source == "README.md" and quote.text[:40] in " ".join(lines[quote.line - 1:]).replace("`", "")
+                assert quote.source == "README.md" and quote.text[:40] in " ".join(lines[quote.line - 1 :]).replace(
+                    "`", ""
+                )
     own = writeup.check("own_data")
     assert own.figures["score"] == 1.0 and key.leak.column in own.detail
     assert writeup.check("monitoring_plan").passed and writeup.check("online_evaluation").passed
@@ -139,7 +161,8 @@ def test_a_5000_word_readme_loses_the_length_points(key) -> None:
         f"Run {i}: a LightGBM with {15 + i % 48} leaves and learning rate {0.01 * (1 + i % 9):.2f} reached a validation "
         f"PR-AUC of {0.15 + (i % 17) / 400:.3f}; the calibration error moved by {(i % 7) / 1000:.3f} and the top decile "
         f"lift changed by {(i % 5) / 10:.1f}, which did not change the choice of model for the service."
-        for i in range(110))
+        for i in range(110)
+    )
     text = strong_text(key) + "\n\n## Appendix: every experiment\n\n" + runs
     writeup = judged(text, key)
     assert writeup.words >= 5000
@@ -150,10 +173,15 @@ def test_a_5000_word_readme_loses_the_length_points(key) -> None:
     assert card.sections["judgment"].score < judgment(judged(strong_text(key), key)).sections["judgment"].score
 
 
-@pytest.mark.parametrize(("content", "problem"), [
-    (b"", "empty"), (b"   \n\n", "empty"), (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
-    (bytes(range(128, 256)) * 50, "binary"),  # no text in any encoding: C1 control characters
-])
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"", "empty"),
+        (b"   \n\n", "empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
+        (bytes(range(128, 256)) * 50, "binary"),  # no text in any encoding: C1 control characters
+    ],
+)
 def test_empty_or_binary_readme_is_recorded_and_scores_nothing(tmp_path: Path, content: bytes, problem: str) -> None:
     readme = tmp_path / "README.md"
     readme.write_bytes(content)
@@ -198,16 +226,20 @@ The final model reaches a PR-AUC of 0.61 on the test months, against a logistic 
 
 
 def test_running_out_of_time_is_not_a_split_claim_and_denials_are_not_findings(key) -> None:
-    text = ("I ran out of time for a tuned model, so there is only the baseline model for now.\n\n"
-            "The data looks clean: there is no leakage and no duplicates in the training data.\n")
+    text = (
+        "I ran out of time for a tuned model, so there is only the baseline model for now.\n\n"
+        "The data looks clean: there is no leakage and no duplicates in the training data.\n"
+    )
     writeup = judged(text, key)
     assert writeup.check("consistency.split").passed is None
     assert writeup.check("own_data").figures["items"] == 0
 
 
 def test_roc_auc_headline_and_offline_promotion_are_observed(key) -> None:
-    text = ("The model reaches a ROC-AUC of about 0.97 on the test set, which is a great result for churn.\n\n"
-            "A scheduled job retrains monthly and promotes the new model if its AUC is better than the current one.\n")
+    text = (
+        "The model reaches a ROC-AUC of about 0.97 on the test set, which is a great result for churn.\n\n"
+        "A scheduled job retrains monthly and promotes the new model if its AUC is better than the current one.\n"
+    )
     writeup = judged(text, key)
     assert writeup.check("roc_auc_headline").passed and "calls it great" in writeup.check("roc_auc_headline").detail
     assert writeup.check("promotes_on_offline_metric").passed and not writeup.check("online_evaluation").passed
@@ -236,8 +268,10 @@ python monitor.py --psi-alert 0.25
 
 
 def test_shared_paragraphs_across_the_cohort_score_like_boilerplate(key) -> None:
-    shared = ("Every night we compute the population stability index of each input feature against the last "
-              "training month and page the on-call engineer when any value exceeds 0.25 for two nights in a row.")
+    shared = (
+        "Every night we compute the population stability index of each input feature against the last "
+        "training month and page the on-call engineer when any value exceeds 0.25 for two nights in a row."
+    )
     mine = f"# Monitoring\n\n{shared}\n\nWe also plot the weekly churn rate of the customers we contacted.\n"
     other = f"# Plan\n\nSomething else first, about our own features and the tenure buckets we built.\n\n{shared}\n"
     alone = judged(mine, key)
@@ -262,8 +296,12 @@ class StrictJudge:
 
     def judge(self, document, context: JudgeContext) -> list[Check]:
         checks = [c for c in HeuristicJudge().judge(document, context) if c.id != "covers.ownership"]
-        return checks + [Check(id="covers.ownership", passed=False, detail="a reviewer found no named owner",
-                               figures={"strength": 0.0})]
+        return [
+            *checks,
+            Check(
+                id="covers.ownership", passed=False, detail="a reviewer found no named owner", figures={"strength": 0.0}
+            ),
+        ]
 
 
 class LazyJudge:
@@ -276,9 +314,11 @@ class LazyJudge:
 def test_a_stronger_judge_plugs_in_without_changing_the_rubric(key, tmp_path: Path) -> None:
     readme = tmp_path / "README.md"
     readme.write_text(strong_text(key))
-    writeup = collect_writeup(readme, key=key, audit=perfect()["audit"], modeling=perfect()["modeling"], judge=StrictJudge())
+    writeup = collect_writeup(
+        readme, key=key, audit=perfect()["audit"], modeling=perfect()["modeling"], judge=StrictJudge()
+    )
     assert writeup.judge == "strict-reviewer/1"
     card = judgment(writeup)
     assert card.criterion("judgment.ownership").points == 0
-    with pytest.raises(ValueError, match="lazy/0 returned no check for covers.data_drift"):
+    with pytest.raises(ValueError, match=r"lazy/0 returned no check for covers\.data_drift"):
         collect_writeup(readme, judge=LazyJudge())
