@@ -22,6 +22,7 @@ import nbformat
 from nbclient import NotebookClient
 
 from grader.grade import grade_submission
+from grader.sandbox.api import DockerSandbox, LocalSandbox
 from grader.world.packet import generate, write_packet
 from grader.world.spec import load_spec
 
@@ -76,7 +77,8 @@ def main() -> None:
         started = time.perf_counter()
         seeded = generate(load_spec(), b"bench-secret", "bench-overhead", args.rows, False)
         world_s = time.perf_counter() - started
-        evidence = grade_submission(submission, seeded, root / "report", args.backend, client)
+        sandbox = DockerSandbox(client) if client is not None else LocalSandbox()
+        evidence = grade_submission(submission, seeded, root / "report", sandbox)
         total = time.perf_counter() - started
         bare = _bare_run(submission, seeded, root)
     notebook_s = sum(n.seconds for n in evidence.notebook_run.notebooks)

@@ -9,7 +9,7 @@ points. CLI verbs: `grade_command`, `merge_command`; `--ci` output in `grader.co
 from grader.cohort.capacity import Capacity, default_timeout_s, machine_capacity
 from grader.cohort.command import grade_command, merge_command
 from grader.cohort.entries import Cohort, CohortEntry, find_submissions
-from grader.cohort.gradeone import GradeJob, GradeOne, ReportHook, RubricReports, choose_backend, grade_one
+from grader.cohort.gradeone import GradeJob, GradeOne, ReportHook, RubricReports, grade_one
 from grader.cohort.merge import MergeReport, merge
 from grader.cohort.results import CohortResult, SubmissionResult
 from grader.cohort.run import CohortRun, CohortSettings
@@ -29,7 +29,6 @@ __all__ = [
     "RubricReports",
     "SubmissionResult",
     "SubmissionState",
-    "choose_backend",
     "default_timeout_s",
     "find_submissions",
     "grade_command",

@@ -14,7 +14,7 @@ from rich.console import Console
 from grader.cohort.capacity import default_timeout_s, machine_capacity
 from grader.cohort.ci import CiEntry, compact_summary, exit_code, junit_xml, read_scorecard
 from grader.cohort.entries import Cohort, find_submissions
-from grader.cohort.gradeone import RubricReports, choose_backend
+from grader.cohort.gradeone import RubricReports
 from grader.cohort.layout import CohortLayout
 from grader.cohort.results import CohortResult
 from grader.cohort.run import CohortRun, CohortSettings
@@ -24,6 +24,7 @@ from grader.errors import BadInput
 from grader.fsutil import write_atomic
 from grader.report.text import printable
 from grader.rubric import DEFAULT_RUBRIC, load_rubric
+from grader.sandbox.api import choose_sandbox
 from grader.sandbox.policy import POLICY_FILE, Policy, load_policy
 from grader.serving.settings import ServingSettings
 from grader.world.seed import DEMO_SECRET, read_secret
@@ -260,11 +261,11 @@ def grade_command(
     cohort = find_submissions(path, only)
     if out.resolve().is_relative_to(path.resolve()):
         raise BadInput(f"--out {out} is inside the submissions folder {path}: it would be graded as a submission")
-    chosen, client = choose_backend(backend)
-    if client is not None:
-        if clean_leftovers:
-            _remove_serving_leftovers(client)
-        client.close()
+    sandbox = choose_sandbox(backend)
+    chosen = sandbox.backend
+    if sandbox.client is not None and clean_leftovers:
+        _remove_serving_leftovers(sandbox.client)
+    sandbox.close()
     settings = CohortSettings(
         spec=spec,
         rows=rows,

@@ -1,6 +1,6 @@
 """Grading one submission inside a cohort: the job, the swappable grade function, the report hook.
 
-`GradeOne` is the unit a cohort schedules: `(job, progress) -> evidence`. The default,
+`GradeOne` is the unit a cohort schedules: `(job, hooks) -> evidence`. The default,
 `grade_one`, regenerates the candidate's world and calls `grader.grade.grade_submission`;
 anything with that signature (picklable: a module-level function) can replace it.
 `ReportHook` renders reports: `submission` after each graded submission (in the worker),
@@ -9,19 +9,16 @@ anything with that signature (picklable: a module-level function) can replace it
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from grader.errors import BadInput, EngineUnavailable
 from grader.rubric import DEFAULT_RUBRIC, Rubric, Scorecard, load_rubric
 from grader.serving.settings import ServingSettings
+from grader.stages.base import Hooks, StageName
 from grader.world.packet import generate
 from grader.world.spec import load_spec
-
-Progress = Callable[[str], None]
 
 
 class GradeJob(BaseModel):
@@ -44,50 +41,36 @@ class GradeJob(BaseModel):
 
 
 class GradeOne(Protocol):
-    def __call__(self, job: GradeJob, progress: Progress) -> Any:
-        """Grade `job.submission` into `job.evidence_dir` (evidence.json there); return the evidence."""
+    def __call__(self, job: GradeJob, hooks: Hooks) -> Any:
+        """Grade `job.submission` into `job.evidence_dir` (evidence.json there); return the evidence.
+
+        `hooks.progress` reports stages; a stage that measures (a load probe) runs inside
+        `hooks.exclusive()`, which a cohort serialises across its workers."""
 
 
-def choose_backend(choice: str):
-    """The backend to grade with (`auto`: docker when an engine answers), and its Docker client."""
-    from grader.sandbox.engine import connect
-
-    if choice not in ("auto", "docker", "local"):
-        raise BadInput(f"unknown backend {choice!r}: use docker, local or auto")
-    if choice == "local":
-        return "local", None
-    try:
-        return "docker", connect()
-    except EngineUnavailable:
-        if choice == "docker":
-            raise
-        return "local", None
-
-
-def grade_one(job: GradeJob, progress: Progress) -> Any:
+def grade_one(job: GradeJob, hooks: Hooks) -> Any:
     """The default GradeOne: regenerate the candidate's world and run `grade_submission`."""
     from grader.grade import grade_submission
+    from grader.sandbox.api import choose_sandbox
     from grader.sandbox.policy import load_policy
 
-    progress("world")
+    hooks.progress(StageName.WORLD)
     seeded = generate(load_spec(job.spec), job.secret, job.candidate, job.rows, job.demo_secret)
     policy = load_policy(job.policy_file) if job.policy_file else None
-    backend, client = choose_backend(job.backend)
+    sandbox = choose_sandbox(job.backend)
     try:
         return grade_submission(
             job.submission,
             seeded,
             job.evidence_dir,
-            backend,
-            client,
+            sandbox,
             force=True,
-            progress=progress,
+            hooks=hooks,
             policy=policy,
             serving_settings=job.serving_settings,
         )
     finally:
-        if client is not None:
-            client.close()
+        sandbox.close()
 
 
 class ReportHook(Protocol):

@@ -35,7 +35,7 @@ from grader.cohort.gradeone import GradeJob, GradeOne, ReportHook, RubricReports
 from grader.cohort.layout import CohortLayout, append_log, cohort_lock
 from grader.cohort.results import CohortResult, SubmissionResult, now
 from grader.cohort.state import ScoreSummary, SubmissionState, read_state, read_states, write_state
-from grader.cohort.worker import EXCLUSIVE_STAGES, WAITING, raise_interrupt, summarize, work
+from grader.cohort.worker import raise_interrupt, summarize, work
 from grader.errors import GraderError
 from grader.rubric import Scorecard
 from grader.sandbox.owner import mark_owned
@@ -328,7 +328,7 @@ class CohortRun:
                 self.layout.serving_lock,
                 self.layout.worker_dir(candidate),
                 logs / f"{candidate}.log",
-                EXCLUSIVE_STAGES if self.settings.exclusive_serving else frozenset(),
+                self.settings.exclusive_serving,
             ),
         )
         process.start()
@@ -414,14 +414,13 @@ class CohortRun:
         with suppress(EOFError, OSError):
             while worker.conn.poll():
                 message = worker.conn.recv()
-                if message.get("type") == "stage":
-                    stage = str(message.get("stage"))
+                if message.get("type") in ("stage", "waiting"):
                     if worker.waiting_since is not None:
                         worker.waited_s += time.monotonic() - worker.waiting_since
                         worker.waiting_since = None
-                    if stage == WAITING:
+                    if message["type"] == "waiting":
                         worker.waiting_since = time.monotonic()
-                    display.stage(worker.planned.entry.candidate, stage)
+                    display.stage(worker.planned.entry.candidate, str(message.get("stage")))
                 else:
                     worker.message = message
 

@@ -10,21 +10,33 @@ import time
 from pathlib import Path
 
 from rich.console import Console
+from rich.status import Status
 
 from grader.cohort.ci import CiEntry
-from grader.cohort.gradeone import choose_backend
 from grader.cohort.results import CohortResult, SubmissionResult, now
 from grader.cohort.worker import summarize
 from grader.errors import BadInput, GraderError
 from grader.report.text import printable, verdict_word
 from grader.rubric import load_rubric
 from grader.rubric.environment import REMEDY
+from grader.sandbox.api import choose_sandbox
 from grader.sandbox.policy import Policy
 from grader.serving.settings import ServingSettings
+from grader.stages.base import NoHooks, StageName
 from grader.world.seed import check_candidate_id
 from grader.world.spec import load_spec
 
 REPORTS = "reports"
+
+
+class StatusHooks(NoHooks):
+    """Progress on the console's status line; a lone grading never waits for a slot."""
+
+    def __init__(self, status: Status, candidate: str) -> None:
+        self.status, self.candidate = status, candidate
+
+    def progress(self, stage: StageName, detail: str | None = None) -> None:
+        self.status.update(f"grading {self.candidate}: {stage.value}" + (f": {detail}" if detail else ""))
 
 
 def grade_single(
@@ -55,8 +67,8 @@ def grade_single(
     started = time.monotonic()
     with console.status(f"generating the {world_spec.version} world for {candidate}"):
         seeded = generate(world_spec, secret, candidate, rows, demo_secret)
-    chosen, client = choose_backend(backend)
-    if chosen == "local" and backend == "auto":
+    sandbox = choose_sandbox(backend)
+    if sandbox.backend == "local" and backend == "auto":
         console.print("[yellow]no Docker engine answers: grading with the local backend[/yellow]")
     try:
         with console.status("grading") as status:
@@ -64,10 +76,9 @@ def grade_single(
                 submission,
                 seeded,
                 out,
-                chosen,
-                client,
+                sandbox,
                 force,
-                progress=lambda stage: status.update(f"grading {candidate}: {stage}"),
+                hooks=StatusHooks(status, candidate),
                 policy=policy,
                 serving_settings=serving,
             )
@@ -79,8 +90,7 @@ def grade_single(
         console.print_exception()
         return CiEntry(candidate=candidate, card=None, grader_failed=True, reasons=[f"{type(exc).__name__}: {exc}"])
     finally:
-        if client is not None:
-            client.close()
+        sandbox.close()
     for name, outcome in evidence.stages.items():
         console.print(
             printable(f"{name:10s} {outcome.status:8s} {'; '.join(outcome.reasons)[:300]}"),

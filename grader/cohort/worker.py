@@ -14,8 +14,10 @@ import os
 import signal
 import sys
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -23,10 +25,9 @@ from grader.cohort.gradeone import GradeJob, GradeOne, ReportHook
 from grader.cohort.state import Outcome, ScoreSummary
 from grader.errors import GraderError
 from grader.rubric import Scorecard
+from grader.stages.base import StageName
 
-# Stages that never overlap between workers: two load probes at once would each measure the other.
-EXCLUSIVE_STAGES = frozenset({"serving"})
-WAITING = "waiting for the serving slot"
+WAITING = "waiting for the exclusive slot"
 
 
 def raise_interrupt(_signum, _frame) -> None:
@@ -42,30 +43,31 @@ def _interrupt_once(_signum, _frame) -> None:
 
 
 class StageGate:
-    """The progress callback given to the grade function: reports stages, serialises exclusive ones.
+    """The `Hooks` a worker lends the grade function: stages and details to the parent, and the slot.
 
-    The lock is an flock on a file shared by the cohort's workers: the kernel releases it
-    when a worker dies, however it dies.
+    The slot is an flock on a file shared by the cohort's workers: the kernel releases it
+    when a worker dies, however it dies. Which stages take it is their own declaration
+    (`Stage.exclusive`), never a name; `shared=False` (`--overlap-serving`) makes it free.
     """
 
-    def __init__(self, conn, lock_path: Path, exclusive: frozenset[str] = EXCLUSIVE_STAGES) -> None:
-        self.conn, self.lock_path, self.exclusive = conn, lock_path, exclusive
-        self._held: TextIO | None = None
+    def __init__(self, conn, lock_path: Path, shared: bool = True) -> None:
+        self.conn, self.lock_path, self.shared = conn, lock_path, shared
+        self.stage: str = ""
 
-    def __call__(self, stage: str) -> None:
-        if self._held is not None and stage not in self.exclusive:
-            self.release()
-        if stage in self.exclusive and self._held is None:
-            self.conn.send({"type": "stage", "stage": WAITING})
-            handle = open(self.lock_path, "a")  # noqa: SIM115 - held until the stage ends (release())
+    def progress(self, stage: StageName, detail: str | None = None) -> None:
+        self.stage = stage.value
+        self.conn.send({"type": "stage", "stage": stage.value + (f": {detail}" if detail else "")})
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        if not self.shared:
+            yield
+            return
+        self.conn.send({"type": "waiting", "stage": WAITING})
+        with open(self.lock_path, "a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
-            self._held = handle
-        self.conn.send({"type": "stage", "stage": stage})
-
-    def release(self) -> None:
-        if self._held is not None:
-            self._held.close()
-            self._held = None
+            self.conn.send({"type": "stage", "stage": self.stage})
+            yield
 
 
 def _document(evidence: Any) -> dict:
@@ -115,7 +117,7 @@ def work(
     serving_lock: Path,
     work_dir: Path,
     log_file: Path,
-    exclusive: frozenset[str] = EXCLUSIVE_STAGES,
+    shared_slot: bool = True,
 ) -> None:
     """The worker process's main: never raises, always ends with one message to the parent."""
     signal.signal(signal.SIGTERM, _interrupt_once)
@@ -128,12 +130,11 @@ def work(
     os.environ["GRADER_WORK_DIR"] = str(work_dir)
     # The job carries the secret; nothing this process starts needs it in its environment.
     os.environ.pop("GRADER_SECRET", None)
-    gate = StageGate(conn, serving_lock, exclusive)
+    gate = StageGate(conn, serving_lock, shared_slot)
     try:
         evidence = grade(job, gate)
-        gate.release()
         outcome, reasons, stages = classify(evidence)
-        gate("report")
+        gate.progress(StageName.REPORT)
         card = hook.submission(evidence, job.reports_dir)
         conn.send(
             {
@@ -153,7 +154,6 @@ def work(
         traceback.print_exc()
         conn.send({"type": "failed", "reasons": [f"grader error {type(exc).__name__}: {exc}"[:500]]})
     finally:
-        gate.release()
         sys.stdout.flush()
         sys.stderr.flush()
         conn.close()

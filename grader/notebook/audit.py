@@ -69,6 +69,23 @@ ANALYSES = {
 }
 
 
+# Every check the audit records, as `audit.<id>` evidence paths name them.
+CHECK_IDS: tuple[str, ...] = (
+    "leak_named",
+    "leak_excluded",
+    "drift_named",
+    "drift_month",
+    "concept_drift_named",
+    "mnar_named",
+    "duplicates_found",
+    "duplicates_count",
+    "churn_rate_reported",
+    "label_window_checked",
+    "grouping_noted",
+    *ANALYSES,
+)
+
+
 class AuditEvidence(BaseModel):
     checks: list[Check] = Field(default_factory=list)
     false_leak_claims: list[str] = Field(default_factory=list)

@@ -49,6 +49,22 @@ CODE_PATTERNS = {
 }
 
 
+# Every check the modeling reader records, as `modeling.<id>` evidence paths name them.
+CHECK_IDS: tuple[str, ...] = (
+    *CODE_PATTERNS,
+    "mlflow_runs",
+    "baseline_run",
+    "tuned_run",
+    "model_logged",
+    "model_signature",
+    "pr_auc_used",
+    "roc_auc_only",
+    "brier_logged",
+    "calibration_metric_logged",
+    "evaluation_artifacts_logged",
+)
+
+
 class HoldoutScore(BaseModel):
     """The candidate's model (or the grader's reference, or the oracle) on the hidden holdout."""
 

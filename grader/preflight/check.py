@@ -9,20 +9,25 @@ no holdout and no score to reveal.
 
 from __future__ import annotations
 
+import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
-from grader.cohort.gradeone import choose_backend
 from grader.errors import BadInput
-from grader.notebook.execute import execute_notebooks, grading_folder
-from grader.notebook.mlflow_store import read_store
+from grader.notebook.execute import grading_folder
+from grader.notebook.mlflow_store import TrackingStore
 from grader.preflight.findings import PreflightReport
 from grader.preflight.serving import add_serving_findings
+from grader.sandbox.api import choose_sandbox
 from grader.sandbox.policy import Policy, load_policy
 from grader.serving.settings import ServingSettings
-from grader.serving.stage import run_serving_stage
+from grader.stages.base import NoHooks, StageName
+from grader.stages.context import GradingContext, ServingRows
+from grader.stages.evidence import Evidence
+from grader.stages.pipelines import CHECK, run_pipeline
 from grader.submission import Submission, discover
 
 DATA_FILE = "churn.parquet"
@@ -123,8 +128,7 @@ def _notebooks(report: PreflightReport, run) -> None:
         report.add("notebooks", "ok" if note.startswith("candidate requirements installed") else "warning", note)
 
 
-def _mlflow(report: PreflightReport, tracking_uri: str) -> None:
-    store = read_store(tracking_uri, "fresh")
+def _mlflow(report: PreflightReport, store: TrackingStore) -> None:
     if store.error:
         report.add("mlflow", "problem", f"the MLflow store the notebooks wrote could not be read: {store.error}")
     elif not store.runs:
@@ -137,6 +141,14 @@ def _mlflow(report: PreflightReport, tracking_uri: str) -> None:
             f"{len(store.runs)} run(s) and {models} logged model(s)"
             + ("" if models else ": log your final model, the grader takes it from MLflow"),
         )
+
+
+class _StatusHooks(NoHooks):
+    def __init__(self, progress: Progress) -> None:
+        self.report = progress
+
+    def progress(self, stage: StageName, detail: str | None = None) -> None:
+        self.report(stage.value + (f": {detail}" if detail else ""))
 
 
 def run_preflight(
@@ -153,38 +165,44 @@ def run_preflight(
     submission = submission.resolve()
     data_dir = find_data(submission, data)
     policy = policy or load_policy()
-    chosen, client = choose_backend(backend)
-    report = PreflightReport(submission=str(submission), data=str(data_dir), backend=chosen)
+    sandbox = choose_sandbox(backend)
+    report = PreflightReport(submission=str(submission), data=str(data_dir), backend=sandbox.backend)
     try:
         progress("layout")
         found = discover(submission)
         _layout(report, found)
         features, labels, rows = _own_rows(data_dir)
         report.add("data", "ok", f"{data_dir / DATA_FILE}: {rows:,} rows")
-        with grading_folder() as folder:
-            progress("notebooks")
-            notebooks = [n.path for n in found.notebooks if n.valid]
-            run = execute_notebooks(submission, notebooks, data_dir, folder, policy, chosen, client)
-            _notebooks(report, run)
-            if notebooks:
-                progress("mlflow")
-                _mlflow(report, folder.tracking_uri)
-            _models(report, discover(folder.submission))
-            progress("image and service")
-            evidence = run_serving_stage(
-                folder.submission,
-                None,
-                features,
-                labels,
-                None,
-                chosen,
-                folder.root / "serving",
-                policy=policy,
-                settings=settings,
-                client=client,
+        with grading_folder() as folder, tempfile.TemporaryDirectory(prefix="churn-grader-check-") as staging:
+            evidence = Evidence(
+                candidate="preflight",
+                spec_version="",
+                seed_fingerprint="",
+                backend=sandbox.backend,
+                graded_at_unix=time.time(),
+                submission=found,
             )
-            add_serving_findings(report, evidence)
+            context = GradingContext(
+                submission=found,
+                folder=folder,
+                policy=policy,
+                sandbox=sandbox,
+                evidence=evidence,
+                staging=Path(staging),
+                packet_data=data_dir,
+                serving_rows=ServingRows(features, labels),
+                serving_settings=settings,
+                hooks=_StatusHooks(progress),
+            )
+            run_pipeline(CHECK, context)
+            if evidence.notebook_run is not None:
+                _notebooks(report, evidence.notebook_run)
+            if any(n.valid for n in found.notebooks):
+                _mlflow(report, evidence.mlflow[0])
+            # What the notebooks wrote is in the image: the models the service loads must be there now.
+            _models(report, discover(folder.submission))
+            if evidence.serving is not None:
+                add_serving_findings(report, evidence.serving)
     finally:
-        if client is not None:
-            client.close()
+        sandbox.close()
     return report

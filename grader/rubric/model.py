@@ -324,34 +324,30 @@ def parse_rubric(text: str, source: str = "<rubric>") -> Rubric:
     except ValidationError as exc:
         problems = [f"{_where(raw, tuple(e['loc']))}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors()]
         raise RubricError(f"rubric {source}: " + "; ".join(problems[:5])) from None
-    _check_writeup_paths(rubric, source)
+    _check_paths(rubric, source)
     return rubric.model_copy(update={"sha256": hashlib.sha256(text.encode()).hexdigest()})
 
 
-def _check_writeup_paths(rubric: Rubric, source: str) -> None:
-    """Writeup check ids are this package's own: a typo is caught at load time, not as a silent zero."""
-    from grader.writeup.evidence import WRITEUP_CHECK_IDS
+def _check_paths(rubric: Rubric, source: str) -> None:
+    """Every path the rubric reads must be one a stage records: a typo is refused at load, not a silent zero."""
+    from grader.stages.registry import closest, is_known
 
-    def bad(path: str) -> bool:
-        if not path.startswith("writeup."):
-            return False
-        rest = path.removeprefix("writeup.")
-        return not any(rest == i or rest.startswith(i + ".") for i in WRITEUP_CHECK_IDS)
+    def refuse(where: str, path: str) -> None:
+        if is_known(path):
+            return
+        near = closest(path)
+        hint = f" (closest: {near})" if near else ""
+        raise RubricError(f"rubric {source}: {where}: no stage records the evidence path {path!r}{hint}")
 
     for section in rubric.sections:
         for criterion in section.criteria:
             for path in criterion.paths():
-                if bad(path):
-                    raise RubricError(
-                        f"rubric {source}: sections[{section.id}].criteria[{criterion.id}]: "
-                        f"unknown writeup check in {path!r}"
-                    )
+                refuse(f"sections[{section.id}].criteria[{criterion.id}]", path)
     for flag in rubric.red_flags:
         for condition in flag.all or flag.any or []:
-            if bad(condition.evidence):
-                raise RubricError(
-                    f"rubric {source}: red_flags[{flag.id}]: unknown writeup check in {condition.evidence!r}"
-                )
+            refuse(f"red_flags[{flag.id}]", condition.evidence)
+    for condition in rubric.bonus.all if rubric.bonus else []:
+        refuse(f"bonus[{rubric.bonus.id}]", condition.evidence)
 
 
 def load_rubric(path: Path = DEFAULT_RUBRIC) -> Rubric:

@@ -17,6 +17,36 @@ from grader.sandbox.standins import StandinChoice
 from grader.serving.loadprobe import LoadProfile
 
 SCHEMA_VERSION = "1"
+# Every check the serving stage can record, as `serving.<id>` evidence paths name them.
+CHECK_IDS: tuple[str, ...] = (
+    *(
+        f"dockerfile.{c}"
+        for c in (
+            "present",
+            "base_pinned",
+            "non_root_user",
+            "healthcheck",
+            "requirements_pinned",
+            "dockerignore",
+            "no_baked_data",
+            "no_baked_secrets",
+            "dependency_layer_cached",
+            "supported_syntax",
+            "exec_form",
+            "exposes_port",
+            "listens_all_interfaces",
+            "port_consistent",
+            "start_command",
+        )
+    ),
+    "build.succeeded",
+    *(f"run.{c}" for c in ("healthy", "health_route", "survived", "non_root", "image_healthcheck")),
+    *(f"contract.{c}" for c in ("prediction_route", "fields_mapped", "batch_supported", "returns_probabilities")),
+    *(f"correctness.{c}" for c in ("probabilities_in_range", "deterministic", "matches_logged_model")),
+    "quality.holdout_scored",
+    *(f"bad_input.{c}" for c in ("handled", "no_5xx", "still_healthy")),
+    *(f"load.{c}" for c in ("no_errors", "p99_under_bar")),
+)
 Backend = Literal["docker", "local"]
 # (customer_id, snapshot_month): how a hidden-holdout row is named across stages.
 RowKey = tuple[str, str]

@@ -16,7 +16,8 @@ import shutil
 import tempfile
 import time
 import uuid
-from contextlib import ExitStack
+from collections.abc import Callable
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,7 +56,7 @@ from grader.serving.run import (
 )
 from grader.serving.service import Service
 from grader.serving.settings import ServingSettings
-from grader.submission.discover import discover
+from grader.submission.discover import Submission, discover
 
 NOT_VERIFIED_LOCALLY = [
     "build: the image was not built (no engine); only the Dockerfile was read",
@@ -65,23 +66,14 @@ NOT_VERIFIED_LOCALLY = [
 ]
 
 
-def discovered_dockerfile(submission_root: Path) -> tuple[Path | None, Path, str]:
-    """The serving Dockerfile and build context that submission discovery picks, and why."""
-    found = discover(submission_root)
+def discovered_dockerfile(submission_root: Path, found: Submission | None = None) -> tuple[Path | None, Path, str]:
+    """The serving Dockerfile and build context that submission discovery picks (or picked: `found`), and why."""
+    found = discover(submission_root) if found is None else found.model_copy(update={"root": submission_root})
     if found.dockerfile is None:
         return None, submission_root, "; ".join(found.problems[:3]) or "discovery found no Dockerfile"
     context = found.path(found.build_context or "")
     reason = f"{found.dockerfile_reason}; build context {found.build_context or '.'} ({found.build_context_reason})"
     return found.path(found.dockerfile.path), context, reason
-
-
-def available_backend() -> Backend:
-    """`docker` when an engine answers, else `local`."""
-    try:
-        connect().close()
-    except EngineUnavailable:
-        return "local"
-    return "docker"
 
 
 @dataclass
@@ -100,6 +92,9 @@ class _Job:
     policy: Policy
     settings: ServingSettings
     evidence: ServingEvidence
+    # Held while the service runs and is probed (not while it builds): in a cohort, one
+    # submission's load probe at a time, so none measures another's load.
+    slot: Callable[[], AbstractContextManager[object]] = nullcontext
     # Shared cache entries the run uses (the local service's virtualenv), kept until it ends.
     leases: ExitStack = field(default_factory=ExitStack)
 
@@ -143,11 +138,14 @@ def run_serving_stage(
     policy: Policy | None = None,
     settings: ServingSettings | None = None,
     client: docker.DockerClient | None = None,
+    discovered: Submission | None = None,
+    slot: Callable[[], AbstractContextManager[object]] = nullcontext,
 ) -> ServingEvidence:
     """Build, run and probe the submission's service; evidence of everything it did.
 
-    `dockerfile` None: submission discovery picks the Dockerfile and the build context;
-    given, the build context is `context` or else `submission_root`. `expected` holds
+    `dockerfile` None: submission discovery picks the Dockerfile and the build context (the
+    grading's own discovery `discovered`, when given, is not run again); given, the build
+    context is `context` or else `submission_root`. `expected` holds
     the candidate's logged model's probabilities for holdout rows, keyed by
     (customer_id, snapshot_month): served answers are compared with them.
     `holdout_labels` never leaves this process. `policy` and `settings` default to
@@ -158,7 +156,7 @@ def run_serving_stage(
         backend=backend, run_id=uuid.uuid4().hex[:12], outcome=StageOutcome(status="failed", backend=backend)
     )
     try:
-        read = _read_dockerfile(submission_root.resolve(), dockerfile, context, evidence)
+        read = _read_dockerfile(submission_root.resolve(), dockerfile, context, evidence, discovered)
         if read is not None:
             path, build_context, parsed, layout, environment = read
             job = _Job(
@@ -174,6 +172,7 @@ def run_serving_stage(
                 policy or load_policy(),
                 settings or ServingSettings(),
                 evidence,
+                slot,
             )
             workdir.mkdir(parents=True, exist_ok=True)
             with job.leases:
@@ -185,12 +184,16 @@ def run_serving_stage(
 
 
 def _read_dockerfile(
-    submission_root: Path, dockerfile: Path | None, context: Path | None, evidence: ServingEvidence
+    submission_root: Path,
+    dockerfile: Path | None,
+    context: Path | None,
+    evidence: ServingEvidence,
+    discovered: Submission | None,
 ) -> tuple[Path, Path, ParsedDockerfile, ImageLayout, dict[str, str]] | None:
     """Parse the Dockerfile and judge its practices; None when there is nothing to run."""
     reasons = evidence.outcome.reasons
     if dockerfile is None:
-        path, found_context, why = discovered_dockerfile(submission_root)
+        path, found_context, why = discovered_dockerfile(submission_root, discovered)
         context = context or found_context
     else:
         path, why = dockerfile.resolve(), "given by the caller"
@@ -294,7 +297,10 @@ def _build_and_run(job: _Job, client: docker.DockerClient) -> bool:
             "internal Docker network of its own: no egress; the grader reaches the container at its bridge address"
         )
         try:
-            with docker_service(client, tag, job.facts, job.policy.service, job.run_id, job.environment) as service:
+            with (
+                job.slot(),
+                docker_service(client, tag, job.facts, job.policy.service, job.run_id, job.environment) as service,
+            ):
                 evidence.run.isolation = isolation_summary(job.policy.service, service.host_blocked)
                 if not service.host_blocked:
                     evidence.run.not_enforced.append(
@@ -358,16 +364,19 @@ def _run_local(job: _Job) -> bool:
     try:
         os.chmod(root, 0o755)
         evidence.run.notes += stage_files(job.layout, root)
-        with local_service(
-            job.facts,
-            venv,
-            root,
-            policy.service,
-            job.run_id,
-            job.environment,
-            int(policy.service.cpus * planned_s),
-            job.workdir / "service.log",
-        ) as service:
+        with (
+            job.slot(),
+            local_service(
+                job.facts,
+                venv,
+                root,
+                policy.service,
+                job.run_id,
+                job.environment,
+                int(policy.service.cpus * planned_s),
+                job.workdir / "service.log",
+            ) as service,
+        ):
             evidence.run.started = True
             evidence.run.isolation, evidence.run.not_enforced = service.isolation, service.not_enforced
             evidence.run.user_id = service.user_id

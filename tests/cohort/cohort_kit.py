@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from grader.fsutil import atomic_output_dir
+from grader.stages.base import StageName
 
 
 def evidence_document(candidate: str, status: str = "ok") -> dict:
@@ -44,10 +45,10 @@ def synthetic_document(candidate: str, behaviour: str) -> dict:
     return with_control_characters(perfect(candidate))
 
 
-def stand_in_grade(job, progress) -> dict:
+def stand_in_grade(job, hooks) -> dict:
     behaviour_file = job.submission / "behaviour"
     behaviour = behaviour_file.read_text().strip() if behaviour_file.is_file() else "ok"
-    progress("notebooks")
+    hooks.progress(StageName.NOTEBOOKS)
     if behaviour == "crash":
         os._exit(9)
     if behaviour == "hang":
@@ -55,12 +56,13 @@ def stand_in_grade(job, progress) -> dict:
     if behaviour == "raise":
         raise RuntimeError("a grader bug")
     time.sleep(3.0 if behaviour == "slow" else 0.2)
-    progress("serving")
+    hooks.progress(StageName.SERVING)
     if behaviour in ("serve", "serve-long"):
-        started = time.time()
-        time.sleep(1.5 if behaviour == "serve" else 5.0)
-        with open(job.reports_dir / "serving-times.txt", "a") as times:
-            times.write(f"{job.candidate} {started} {time.time()}\n")
+        with hooks.exclusive():
+            started = time.time()
+            time.sleep(1.5 if behaviour == "serve" else 5.0)
+            with open(job.reports_dir / "serving-times.txt", "a") as times:
+                times.write(f"{job.candidate} {started} {time.time()}\n")
     if behaviour in ("environment", "control"):
         document = synthetic_document(job.candidate, behaviour)
     else:

@@ -11,6 +11,7 @@ from conftest import TEST_SECRET, docker_client_or_skip
 
 from grader.grade import Evidence, grade_submission
 from grader.rubric import load_rubric, score
+from grader.sandbox.api import DockerSandbox
 from grader.serving.settings import ServingSettings
 
 pytestmark = [pytest.mark.slow, pytest.mark.docker]
@@ -38,8 +39,7 @@ def graded(client, make_world, tmp_path_factory):
                 submission or REFERENCE / variant,
                 seeded,
                 out / "report",
-                "docker",
-                client,
+                DockerSandbox(client),
                 serving_settings=QUICK_SERVING,
             )
         return done[variant]

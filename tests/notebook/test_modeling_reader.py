@@ -8,16 +8,13 @@ should do where the reader does not yet (issue #15); they are listed in /work/no
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
-
 import pytest
 from reader_kit import NOTEBOOK, code, markdown, model, quoted, run, store
 
-from grader.evidence import Check
 from grader.notebook.cells import Cell
 from grader.notebook.mlflow_store import TrackingStore
 from grader.notebook.modeling import ModelingEvidence, claimed_pr_auc, classify_runs, collect_modeling
+from grader.stages.holdout import claim_check, committed_check
 
 MODELING_IDS = [
     "mlflow_runs",
@@ -40,19 +37,6 @@ MODELING_IDS = [
     "lift_table",
     "evaluation_artifacts_logged",
 ]
-# grade.py computes these two inline today (private names); issue #14 may move them to a stage module.
-GRADE_CHECK_MODULES = ("grader.grade", "grader.stages.holdout", "grader.stages.mlflow", "grader.stages.modeling")
-
-
-def grade_check(name: str) -> Callable[..., Check]:
-    for module_name in GRADE_CHECK_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        if hasattr(module, name):
-            return getattr(module, name)
-    pytest.fail(f"{name} is in none of {', '.join(GRADE_CHECK_MODULES)}: add its new home to GRADE_CHECK_MODULES")
 
 
 def modeling(*cells: Cell, stores: list[TrackingStore] | None = None) -> ModelingEvidence:
@@ -467,7 +451,7 @@ def test_the_claim_is_the_validation_score_not_the_training_one() -> None:
 
 @pytest.mark.parametrize(("claimed", "measured"), [(None, 0.4), (0.4, None), (0.4, 0.0)])
 def test_claim_not_verifiable(claimed: float | None, measured: float | None) -> None:
-    check = grade_check("_claim_check")(claimed, measured)
+    check = claim_check(claimed, measured)
     assert check.id == "claim_matches_holdout" and check.passed is None
 
 
@@ -483,7 +467,7 @@ def test_claim_not_verifiable(claimed: float | None, measured: float | None) -> 
     ],
 )
 def test_claim_against_the_holdout(claimed: float, measured: float, passed: bool) -> None:
-    check = grade_check("_claim_check")(claimed, measured)
+    check = claim_check(claimed, measured)
     assert check.passed is passed
     assert check.figures == {"claimed": claimed, "measured": measured, "ratio": round(claimed / measured, 2)}
 
@@ -492,7 +476,6 @@ def test_claim_against_the_holdout(claimed: float, measured: float, passed: bool
 
 
 def test_nothing_committed_to_compare() -> None:
-    committed_check = grade_check("_committed_check")
     fresh = store(run("r1", metrics={"pr_auc": 0.4}))
     for stores in ([fresh], [fresh, store(kind="committed")]):
         check = committed_check(stores)
@@ -504,12 +487,12 @@ def test_nothing_committed_to_compare() -> None:
 )
 def test_no_pr_auc_on_one_side(fresh_metrics: dict, committed_metrics: dict) -> None:
     committed = store(run("c1", metrics=committed_metrics), run("c2"), kind="committed")
-    check = grade_check("_committed_check")([store(run("r1", metrics=fresh_metrics)), committed])
+    check = committed_check([store(run("r1", metrics=fresh_metrics)), committed])
     assert check.passed is None and check.figures == {"committed_runs": 2}
 
 
 def test_no_fresh_store_is_not_verifiable() -> None:
-    check = grade_check("_committed_check")([store(run("c1", metrics={"pr_auc": 0.4}), kind="committed")])
+    check = committed_check([store(run("c1", metrics={"pr_auc": 0.4}), kind="committed")])
     assert check.passed is None
 
 
@@ -521,6 +504,6 @@ def test_committed_runs_reproduced_within_tolerance(fresh: float, committed: flo
         store(run("r1", metrics={"val_pr_auc": fresh}), run("r2", metrics={"val_pr_auc": fresh - 0.1})),
         store(run("c1", metrics={"val_pr_auc": committed}), kind="committed"),
     ]
-    check = grade_check("_committed_check")(stores)
+    check = committed_check(stores)
     assert check.passed is passed
     assert check.figures == {"committed": committed, "fresh": fresh}  # the best of each side

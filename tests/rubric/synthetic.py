@@ -203,7 +203,7 @@ def perfect(candidate: str = "cand-1") -> dict:
         "submission": {
             "root": "/submissions/x",
             "dockerfile": {"path": "Dockerfile"},
-            "service": {"path": "app/main.py"},
+            "service": {"path": "app/main.py", "framework": "fastapi"},
             "readme": {"path": "README.md", "size_bytes": 3000, "words": 520},
         },
         "stages": {

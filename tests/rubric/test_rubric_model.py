@@ -38,7 +38,24 @@ def mutated(old: str, new: str, count: int = 1) -> str:
         ),
         (
             mutated('"writeup.covers.rollback.strength"', '"writeup.covers.rolback.strength"'),
-            ["sections[judgment].criteria[rollback]", "unknown writeup check", "writeup.covers.rolback.strength"],
+            [
+                "sections[judgment].criteria[rollback]",
+                "no stage records",
+                "writeup.covers.rolback.strength",
+                "closest: writeup.covers.rollback",
+            ],
+        ),
+        (
+            mutated('all = ["audit.drift_named"]', 'all = ["audit.drift_nmed"]'),
+            ["sections[audit].criteria[drift_named]", "'audit.drift_nmed'", "closest: audit.drift_named"],
+        ),
+        (
+            mutated('"serving.load.no_errors"', '"serving.load.no_eror"'),
+            ["sections[serving]", "'serving.load.no_eror'", "closest: serving.load.no_errors"],
+        ),
+        (
+            mutated('"modeling.holdout.oracle.pr_auc"', '"modeling.holdout.orcle.pr_auc"'),
+            ["'modeling.holdout.orcle.pr_auc'", "closest: modeling.holdout.oracle.pr_auc"],
         ),
         (mutated("weight = 20", "weight = 21"), ["sections[serving]", "not the section weight 21"]),
         (
