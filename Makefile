@@ -37,9 +37,13 @@ demo: setup
 	@OUT=$(OUT) DEMO_CANDIDATE=$(DEMO_CANDIDATE) DEMO_ROWS=$(DEMO_ROWS) DEMO_VARIANTS="$(DEMO_VARIANTS)" \
 	  DEMO_JOBS=$(DEMO_JOBS) DEMO_BACKEND=$(DEMO_BACKEND) bash sandbox/demo.sh
 
-# Without an engine the Docker tests skip, unless GRADER_REQUIRE_DOCKER=1 (set by .ci/run)
-# makes them fail; a machine that cannot be prepared says which step failed.
+# Lint, format and type checks first (ruff check, ruff format --check, mypy: each failure names
+# its tool), then pytest. Without an engine the Docker tests skip, unless GRADER_REQUIRE_DOCKER=1
+# (set by .ci/run) makes them fail; a machine that cannot be prepared says which step failed.
 test: setup
+	@$(PY) -m ruff check . || { echo "make test: ruff check (lint) failed"; exit 1; }
+	@$(PY) -m ruff format --check . || { echo "make test: ruff format --check failed (run ruff format)"; exit 1; }
+	@$(PY) -m mypy || { echo "make test: mypy (type check) failed"; exit 1; }
 	-@bash sandbox/prepare-machine.sh --with-tests
 	@$(PY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc

@@ -66,7 +66,7 @@ def folder_figures(entries: int, uses: int) -> dict[str, float]:
 
 
 def image_figures(count: int) -> dict[str, float]:
-    from grader.sandbox.engine import connect
+    from grader.engine.client import connect
 
     client = connect()
     nonce = uuid.uuid4().hex[:12]

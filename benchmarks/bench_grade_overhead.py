@@ -22,7 +22,8 @@ import nbformat
 from nbclient import NotebookClient
 
 from grader.grade import grade_submission
-from grader.sandbox.api import DockerSandbox, LocalSandbox
+from grader.sandbox.docker import DockerSandbox
+from grader.sandbox.local import LocalSandbox
 from grader.world.packet import generate, write_packet
 from grader.world.spec import load_spec
 
@@ -66,8 +67,8 @@ def main() -> None:
     args = parser.parse_args()
     client = None
     if args.backend == "docker":
-        from grader.sandbox.engine import connect
-        from grader.sandbox.runner_image import ensure_runner_image
+        from grader.engine.client import connect
+        from grader.sandbox.docker.runner_image import ensure_runner_image
 
         client = connect()
         ensure_runner_image(client)

@@ -89,7 +89,8 @@ def sandbox_bootstrap(
     ] = None,
 ) -> None:
     """Build the stand-in base images (python:3.11-slim ...) offline; a no-op when present."""
-    from grader.sandbox.engine import connect, ensure_base_images, ensure_standin, standin_image
+    from grader.engine.baseimages import ensure_base_images, ensure_standin, standin_image
+    from grader.engine.client import connect
 
     if python is not None:
         info = ensure_standin(connect(), python)

@@ -11,6 +11,8 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 Status = Literal["ok", "partial", "failed", "skipped"]
+# A number or a short text a check records beside its verdict.
+Figure = float | int | str | None
 
 
 class StageOutcome(BaseModel):
@@ -42,4 +44,4 @@ class Check(BaseModel):
     passed: bool | None
     detail: str = ""
     quotes: list[Quote] = Field(default_factory=list)
-    figures: dict[str, float | int | str | None] = Field(default_factory=dict)
+    figures: dict[str, Figure] = Field(default_factory=dict)

@@ -8,6 +8,7 @@ the candidate's packet data and, for scoring, holdout features only.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from grader.fsutil import atomic_output_dir
@@ -22,6 +23,7 @@ from grader.stages.evidence import EVIDENCE_SCHEMA, Evidence
 from grader.stages.pipelines import GRADE, run_pipeline
 from grader.submission import discover
 from grader.world.packet import SeededWorld
+from grader.writeup.settings import JudgeSettings
 
 __all__ = ["EVIDENCE_SCHEMA", "Evidence", "grade_submission"]
 
@@ -35,8 +37,13 @@ def grade_submission(
     hooks: Hooks | None = None,
     policy: Policy | None = None,
     serving_settings: ServingSettings | None = None,
+    judge: JudgeSettings | None = None,
+    cohort_readmes: Mapping[str, str] | None = None,
 ) -> Evidence:
-    """Grade one submission folder into `out` (evidence.json and the executed notebooks)."""
+    """Grade one submission folder into `out` (evidence.json and the executed notebooks).
+
+    `judge` chooses who reads the README (default: the heuristic); `cohort_readmes` are the
+    other candidates' READMEs of a cohort, by id, for paragraphs shared between them."""
     hooks = hooks or NoHooks()
     policy = policy or load_policy()
     world, key = seeded.world, seeded.key
@@ -66,6 +73,8 @@ def grade_submission(
             serving_rows=ServingRows(world.holdout_features, world.holdout_labels),
             serving_settings=serving_settings or ServingSettings(),
             hooks=hooks,
+            judge=judge or JudgeSettings(),
+            cohort_readmes=dict(cohort_readmes or {}),
         )
         run_pipeline(GRADE, context)
         (staging / "evidence.json").write_text(evidence.model_dump_json(indent=1))

@@ -10,7 +10,7 @@
 # never retagged.
 #
 # One stand-in per Debian release the mirror serves; every python:<X.Y> tag maps to one
-# (grader/sandbox/standins.py holds the same rule; a test checks they agree):
+# (grader/engine/standins.py holds the same rule; a test checks they agree):
 #   3.7, 3.8, 3.9 -> 3.9  (bullseye)  the oldest release still served (buster is gone);
 #                                     3.7/3.8 code runs on 3.9
 #   3.10, 3.11, 3.12 -> 3.11 (bookworm)  no release ships 3.10 or 3.12. 3.10 code runs on

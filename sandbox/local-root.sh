@@ -4,7 +4,7 @@
 #
 #   local-root.sh ROOT TMPFS_MB WORKDIR [ro PATH | rw PATH]... -- COMMAND...
 #
-# Run by grader/sandbox/local_sandbox.py as root inside fresh mount and pid namespaces and a
+# Run by grader/sandbox/local/confinement.py as root inside fresh mount and pid namespaces and a
 # network namespace (a fresh one, or the service's own), so nothing mounted here is seen
 # outside and all of it goes when the run ends.
 # ROOT is an empty folder to build the root in; /tmp and /dev/shm are private tmpfs of

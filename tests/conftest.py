@@ -8,7 +8,7 @@ import pytest
 
 from grader.world.packet import SeededWorld, generate
 from grader.world.seed import DEMO_SECRET
-from grader.world.spec import load_spec
+from grader.world.spec import DEFAULT_SPEC, load_spec
 
 TEST_SECRET = b"tests-only-secret"
 
@@ -21,8 +21,9 @@ def require_docker() -> bool:
 def docker_client_or_skip(need_base_images: bool = False, module_level: bool = False):
     """A client for an engine that answers (with the stand-in base images, if asked);
     else skip, or fail under GRADER_REQUIRE_DOCKER=1."""
+    from grader.engine.baseimages import missing_base_images
+    from grader.engine.client import connect
     from grader.errors import EngineUnavailable
-    from grader.sandbox.engine import connect, missing_base_images
 
     try:
         client = connect()
@@ -46,12 +47,16 @@ def full_world() -> SeededWorld:
 
 @pytest.fixture(scope="session")
 def make_world():
-    """Factory for small worlds: make_world(candidate_id, rows)."""
-    cache: dict[tuple[str, int], SeededWorld] = {}
+    """Factory for small worlds: make_world(candidate_id, rows); spec="churn-v1" where a test needs
+    v1's fixed column names."""
+    cache: dict[tuple[str, int, bytes, str], SeededWorld] = {}
 
-    def _make(candidate_id: str, rows: int = 20_000, secret: bytes = TEST_SECRET) -> SeededWorld:
-        if (candidate_id, rows) not in cache:
-            cache[(candidate_id, rows)] = generate(load_spec(), secret, candidate_id, rows, secret == DEMO_SECRET)
-        return cache[(candidate_id, rows)]
+    def _make(
+        candidate_id: str, rows: int = 20_000, secret: bytes = TEST_SECRET, spec: str = DEFAULT_SPEC
+    ) -> SeededWorld:
+        key = (candidate_id, rows, secret, spec)
+        if key not in cache:
+            cache[key] = generate(load_spec(spec), secret, candidate_id, rows, secret == DEMO_SECRET)
+        return cache[key]
 
     return _make

@@ -7,7 +7,10 @@ candidate's result into a non-zero exit, CANDIDATE_BELOW_BAR, and only for a res
 candidate earned: a candidate the grader's environment kept from being graded (a base image
 it could not get) gives NOT_GRADED_HERE instead, since no bar can be judged on a stage that
 never ran. Without either option such a candidate exits 0, as any partly graded one does.
-Precedence: GRADER_FAILED, then NOT_GRADED_HERE, then CANDIDATE_BELOW_BAR.
+With `--fail-on-fail`, a candidate whose verdict is `review` (nothing measured fails them; README
+wording suggests a red flag, for a person to confirm or clear) gives NEEDS_REVIEW, not
+CANDIDATE_BELOW_BAR: the result is not known until a person decides.
+Precedence: GRADER_FAILED, then NOT_GRADED_HERE, then NEEDS_REVIEW, then CANDIDATE_BELOW_BAR.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from grader.rubric.environment import REMEDY
 CANDIDATE_BELOW_BAR = 1
 GRADER_FAILED = 3
 NOT_GRADED_HERE = 4
+NEEDS_REVIEW = 5
 
 
 @dataclass
@@ -51,6 +55,8 @@ def exit_code(entries: list[CiEntry], fail_under: float | None, fail_on_fail: bo
     cards = [entry.card for entry in entries if entry.card is not None]
     if (fail_on_fail or fail_under is not None) and any(card.environment for card in cards):
         return NOT_GRADED_HERE
+    if fail_on_fail and any(card.verdict == "review" for card in cards):
+        return NEEDS_REVIEW
     if fail_on_fail and any(card.verdict != "pass" for card in cards):
         return CANDIDATE_BELOW_BAR
     if fail_under is not None and any(card.total < fail_under for card in cards):
@@ -85,6 +91,11 @@ def _summary_lines(entries: list[CiEntry]) -> list[str]:
         lines.append(f"  {sections} · red flags: {flags}")
         lines += [f"  not graded here (environment): {stage}: {text}" for stage, text in card.environment.items()]
         lines += [f"  what to do: {REMEDY}"] if card.environment else []
+        lines += [
+            f"  needs a person: README wording resembles {item.flag}: "
+            + "; ".join(" ".join(q.text.split())[:160] for q in item.quotes)
+            for item in card.open_review()
+        ]
         if entry.reasons:
             lines.append(f"  partly graded: {'; '.join(entry.reasons)[:300]}")
     return lines
@@ -132,6 +143,9 @@ def _suite(entry: CiEntry) -> ET.Element:
     if where:
         # Neither a pass nor a failure: the candidate's result is not known until it is graded where it can run.
         ET.SubElement(case, "skipped", message=f"not graded here (environment): {where}; what to do: {REMEDY}"[:1000])
+    elif card.verdict == "review":
+        # Neither: nothing measured fails the candidate, and wording alone is for a person to weigh.
+        ET.SubElement(case, "skipped", message=f"review (needs a person): {'; '.join(card.verdict_reasons)}"[:1000])
     elif not card.passed:
         ET.SubElement(
             case, "failure", message=f"{card.verdict}: {'; '.join(card.verdict_reasons)}"[:1000], type="verdict"

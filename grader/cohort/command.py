@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import tomllib
 from pathlib import Path
 from typing import Annotated
 
@@ -27,8 +26,10 @@ from grader.rubric import DEFAULT_RUBRIC, load_rubric
 from grader.sandbox.api import choose_sandbox
 from grader.sandbox.policy import POLICY_FILE, Policy, load_policy
 from grader.serving.settings import ServingSettings
+from grader.tomlfile import load_toml
 from grader.world.seed import DEMO_SECRET, read_secret
 from grader.world.spec import DEFAULT_SPEC, load_spec
+from grader.writeup.settings import JudgeSettings
 
 console = Console(stderr=True)
 INTERRUPTED = 130
@@ -73,7 +74,10 @@ FailOnFail = Annotated[
     bool,
     typer.Option(
         "--fail-on-fail",
-        help=("Exit 1 when a candidate does not pass (4 when the grader's environment kept one from being graded)."),
+        help=(
+            "Exit 1 when a candidate does not pass (4 when the grader's environment kept one from being graded, "
+            "5 when a person must review one's README wording)."
+        ),
     ),
 ]
 ServingFile = Annotated[
@@ -105,6 +109,15 @@ OverlapServing = Annotated[
         "then share the CPUs (latency figures get worse).",
     ),
 ]
+JudgeChoice = Annotated[
+    str,
+    typer.Option(
+        "--judge",
+        help="Who reads the README: heuristic (offline, the default) or openai (any OpenAI-compatible endpoint: "
+        "GRADER_JUDGE_URL, GRADER_JUDGE_MODEL and GRADER_JUDGE_API_KEY from the environment; answers are cached "
+        "and a failing endpoint falls back to the heuristic, with the reason in the report).",
+    ),
+]
 PolicyFile = Annotated[
     Path,
     typer.Option(
@@ -134,10 +147,7 @@ def cohort_secret(secret_file: Path | None, demo_secret: bool) -> bytes:
 def _serving_settings(path: Path | None) -> ServingSettings | None:
     if path is None:
         return None
-    try:
-        return ServingSettings.model_validate(tomllib.loads(path.read_text(encoding="utf-8")))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ValueError) as exc:
-        raise BadInput(f"serving settings {path} are invalid: {exc}") from exc
+    return load_toml(ServingSettings, path, what="serving settings")
 
 
 def _jobs(requested: int, policy: Policy, submissions: int) -> int:
@@ -181,7 +191,7 @@ def _ci_entries(result: CohortResult, layout: CohortLayout) -> list[CiEntry]:
 
 
 def _remove_serving_leftovers(client) -> None:
-    from grader.serving.stage import cleanup_leftovers
+    from grader.sandbox.api import cleanup_leftovers
 
     console.print(f"removed serving leftovers: {cleanup_leftovers(client)}", highlight=False)
 
@@ -238,6 +248,7 @@ def grade_command(
     overlap_serving: OverlapServing = False,
     clean_leftovers: CleanLeftovers = False,
     policy_file: PolicyFile = POLICY_FILE,
+    judge: JudgeChoice = "heuristic",
 ) -> None:
     """Grade one submission, or every submission of a cohort folder (parallel, resumable)."""
     if candidate is None and list_candidates:
@@ -245,6 +256,7 @@ def grade_command(
         return
     serving = _serving_settings(serving_settings)
     load_rubric(rubric)  # a bad rubric is a one-line error before any grading
+    judge_settings = JudgeSettings.from_environment(judge, rubric)
     load_spec(spec)
     policy_file = policy_file.resolve()
     policy = load_policy(policy_file)
@@ -253,7 +265,21 @@ def grade_command(
         if only or list_candidates:
             raise BadInput("--only and --list are for a cohort folder; drop --candidate")
         entry = grade_single(
-            path, candidate, out, backend, spec, rows, secret, demo_secret, force, serving, rubric, ci, console, policy
+            path,
+            candidate,
+            out,
+            backend,
+            spec,
+            rows,
+            secret,
+            demo_secret,
+            force,
+            serving,
+            rubric,
+            ci,
+            console,
+            policy,
+            judge=judge_settings,
         )
         if ci:
             _finish_ci([entry], junit or out / "junit.xml", single_markdown(entry, path), out / "summary.md")
@@ -278,6 +304,7 @@ def grade_command(
         force=force,
         exclusive_serving=not overlap_serving,
         policy_file=policy_file,
+        judge=judge_settings,
     )
     raise typer.Exit(_grade_cohort(cohort, out, settings, rubric, ci, junit, fail_under, fail_on_fail))
 

@@ -15,13 +15,13 @@ reason; the others are graded all the same.
 
 from __future__ import annotations
 
-import tomllib
 from collections import Counter
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from grader.errors import BadCandidateId, BadInput
+from grader.tomlfile import TomlModel, load_toml
 from grader.world.seed import check_candidate_id
 
 COHORT_FILE = "cohort.toml"
@@ -59,21 +59,17 @@ class Cohort(BaseModel):
         return [entry for entry in self.entries if entry.error is None]
 
 
+class CohortFile(TomlModel):
+    """cohort.toml: `[candidates]` maps folder names to candidate ids ("folder" = "id")."""
+
+    candidates: dict[str, str] = Field(default_factory=dict)
+
+
 def _mapping(root: Path) -> dict[str, str]:
     path = root / COHORT_FILE
     if not path.is_file():
         return {}
-    try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise BadInput(f"{path} is not valid TOML: {exc}") from exc
-    candidates = document.get("candidates", {})
-    if not isinstance(candidates, dict) or not all(isinstance(v, str) for v in candidates.values()):
-        raise BadInput(f'{path}: [candidates] must map folder names to candidate ids ("folder" = "id")')
-    unknown = set(document) - {"candidates"}
-    if unknown:
-        raise BadInput(f"{path}: unknown table(s) {', '.join(sorted(unknown))}; only [candidates] is read")
-    return candidates
+    return load_toml(CohortFile, path).candidates
 
 
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tgz", ".tar.gz", ".tar.bz2", ".tar.xz", ".7z", ".rar", ".gz")

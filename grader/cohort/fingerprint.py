@@ -17,14 +17,14 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from grader.notebook.execute import SKIP_DIRS as GRADING_SKIPS
 from grader.rubric import REPORT_SCHEMA, Rubric
 from grader.sandbox.policy import policy_sha256
+from grader.workdir import SKIP_DIRS as GRADING_SKIPS
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 REPO_DIR = PACKAGE_DIR.parent
 # Code that only scores or renders, or drives runs: changing it never changes evidence.
-SCORING_CODE = ("rubric", "report", "decide")
+SCORING_CODE = ("rubric", "report", "decide", "decision.py")
 NOT_GRADING_CODE = {*SCORING_CODE, "cohort", "preflight", "cli.py"}
 _CHUNK = 1024 * 1024
 # Files past this are hashed by their size, head and tail: a submission of one sparse
@@ -81,24 +81,32 @@ def _tree_digest(paths: list[Path], base: Path) -> str:
     return digest.hexdigest()
 
 
+def code_files(scoring: bool) -> list[Path]:
+    """The package's modules that only score or render (`scoring`), or else those that shape evidence."""
+    return [
+        p
+        for p in PACKAGE_DIR.rglob("*.py")
+        if "__pycache__" not in p.parts
+        and (
+            p.relative_to(PACKAGE_DIR).parts[0] in SCORING_CODE
+            if scoring
+            else p.relative_to(PACKAGE_DIR).parts[0] not in NOT_GRADING_CODE
+        )
+    ]
+
+
 @lru_cache(maxsize=1)
 def grading_code_sha256() -> str:
     """The grader's evidence-collecting code, sandbox runner and policy, and world specs."""
-    code = [
-        p
-        for p in PACKAGE_DIR.rglob("*.py")
-        if p.relative_to(PACKAGE_DIR).parts[0] not in NOT_GRADING_CODE and "__pycache__" not in p.parts
-    ]
     shipped = [p for folder in ("sandbox/runner", "datasets") for p in (REPO_DIR / folder).rglob("*") if p.is_file()]
     shipped += [p for p in [REPO_DIR / "sandbox" / "local-root.sh"] if p.is_file()]
-    digest = _tree_digest(code + shipped, REPO_DIR)
+    digest = _tree_digest(code_files(scoring=False) + shipped, REPO_DIR)
     return hashlib.sha256(f"{digest} policy {policy_sha256()}".encode()).hexdigest()
 
 
 @lru_cache(maxsize=1)
 def scoring_code_sha256() -> str:
-    code = [p for folder in SCORING_CODE for p in (PACKAGE_DIR / folder).rglob("*.py") if "__pycache__" not in p.parts]
-    return _tree_digest(code, REPO_DIR)
+    return _tree_digest(code_files(scoring=True), REPO_DIR)
 
 
 def grader_fingerprint(settings: dict) -> str:

@@ -19,6 +19,7 @@ from grader.serving.settings import ServingSettings
 from grader.stages.base import Hooks, StageName
 from grader.world.packet import generate
 from grader.world.spec import load_spec
+from grader.writeup.settings import JudgeSettings
 
 
 class GradeJob(BaseModel):
@@ -38,6 +39,9 @@ class GradeJob(BaseModel):
     serving_settings: ServingSettings | None = None
     # The sandbox policy file; None: sandbox/policy.toml.
     policy_file: Path | None = None
+    # Who reads the README, and the cohort's other READMEs (candidate -> text), read once by the parent.
+    judge: JudgeSettings = Field(default_factory=JudgeSettings)
+    cohort_readmes: dict[str, str] = Field(default_factory=dict, repr=False)
 
 
 class GradeOne(Protocol):
@@ -68,6 +72,8 @@ def grade_one(job: GradeJob, hooks: Hooks) -> Any:
             hooks=hooks,
             policy=policy,
             serving_settings=job.serving_settings,
+            judge=job.judge,
+            cohort_readmes=job.cohort_readmes,
         )
     finally:
         sandbox.close()

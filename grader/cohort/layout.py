@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.errors import BadInput
-from grader.notebook.execute import work_base
+from grader.workdir import work_base
 
 GRADED = "_graded"
 COHORT = "_cohort"

@@ -23,7 +23,7 @@ from grader.cohort.layout import GRADED, CohortLayout
 from grader.cohort.results import now
 from grader.cohort.state import SubmissionState, read_states
 from grader.cohort.worker import summarize
-from grader.decide.decision import DECISION_FILE
+from grader.decision import DECISION_FILE
 from grader.errors import BadInput
 from grader.fsutil import atomic_output_dir, write_atomic
 from grader.report import load_evidence

@@ -105,7 +105,8 @@ class CohortResult(BaseModel):
         ]
         for r in self.results:
             s = r.score
-            notes = "; ".join(filter(None, [*r.not_graded_here(), "; ".join(r.reasons)[:300]]))
+            review = f"a person decides on README wording like {', '.join(s.review)}" if s and s.review else ""
+            notes = "; ".join(filter(None, [*r.not_graded_here(), review, "; ".join(r.reasons)[:300]]))
             # GitHub renders a step summary's HTML: none of the candidate's (build errors quote their files).
             notes = notes.replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")
             cells = [

@@ -42,6 +42,8 @@ from grader.sandbox.owner import mark_owned
 from grader.sandbox.policy import policy_sha256
 from grader.serving.settings import ServingSettings
 from grader.world.seed import candidate_seed, seed_fingerprint
+from grader.writeup.cohort import cohort_readmes
+from grader.writeup.settings import JudgeSettings
 
 KILL_GRACE_S = 30.0
 _POLL_S = 0.5
@@ -61,6 +63,8 @@ class CohortSettings:
     serving_settings: ServingSettings | None = None
     # The sandbox policy file (--policy); None: sandbox/policy.toml.
     policy_file: Path | None = None
+    # Who reads the README (--judge): part of the grading fingerprint, without any key.
+    judge: JudgeSettings = field(default_factory=JudgeSettings)
     force: bool = False
     kill_grace_s: float = KILL_GRACE_S
     # One serving stage at a time across workers, so no load probe measures another's load.
@@ -76,6 +80,8 @@ class CohortSettings:
         }
         if self.policy_file is not None:
             settings["policy"] = policy_sha256(self.policy_file)
+        if self.judge.kind != "heuristic":
+            settings["judge"] = self.judge.fingerprinted()
         return settings
 
 
@@ -144,10 +150,10 @@ def _remove_orphans(backend: str) -> dict[str, int]:
     Only what a process that is provably gone owned (`grader.sandbox.owner`): never
     anything of a grader still running, this cohort's or another's.
     """
+    from grader.engine.client import connect
     from grader.errors import EngineUnavailable
-    from grader.notebook.execute import work_base
-    from grader.sandbox.engine import connect
     from grader.sandbox.owner import remove_orphan_folders, remove_orphans
+    from grader.workdir import work_base
 
     removed = {"work folders": remove_orphan_folders(work_base())}
     if backend != "docker":
@@ -217,6 +223,8 @@ class CohortRun:
             submissions=str(cohort.root), reports=str(self.layout.reports), jobs=settings.jobs, started_at=now()
         )
         self.context = multiprocessing.get_context("spawn")
+        # Every README of the cohort, read once: each worker compares its own with the others'.
+        self.readmes = cohort_readmes({e.candidate: e.folder for e in cohort.entries if not e.error})
 
     def run(self) -> CohortResult:
         self.layout.prepare(self.settings.force)
@@ -313,6 +321,8 @@ class CohortRun:
             backend=self.settings.backend,
             serving_settings=self.settings.serving_settings,
             policy_file=self.settings.policy_file,
+            judge=self.settings.judge,
+            cohort_readmes=self.readmes,
         )
         logs = self.layout.cohort / "logs"
         logs.mkdir(exist_ok=True)

@@ -25,6 +25,7 @@ from grader.serving.settings import ServingSettings
 from grader.stages.base import NoHooks, StageName
 from grader.world.seed import check_candidate_id
 from grader.world.spec import load_spec
+from grader.writeup.settings import JudgeSettings
 
 REPORTS = "reports"
 
@@ -54,6 +55,7 @@ def grade_single(
     ci: bool,
     console: Console,
     policy: Policy | None = None,
+    judge: JudgeSettings | None = None,
 ) -> CiEntry:
     """Grade one submission into OUT and render its reports; in CI, a grader bug is returned, not raised."""
     from grader.grade import grade_submission
@@ -81,6 +83,7 @@ def grade_single(
                 hooks=StatusHooks(status, candidate),
                 policy=policy,
                 serving_settings=serving,
+                judge=judge,
             )
     except GraderError:
         raise

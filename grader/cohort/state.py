@@ -33,9 +33,13 @@ class ScoreSummary(BaseModel):
     # Stages the grader's environment kept from running (stage -> what happened and what to do): the verdict
     # is incomplete for that reason, and the next cohort run grades the submission again.
     environment: dict[str, str] = Field(default_factory=dict)
+    # The red flags README wording suggests and no reviewer settled yet: the verdict is review for them.
+    review: list[str] = Field(default_factory=list)
 
     def verdict_shown(self) -> str:
-        return f"{self.verdict} (environment)" if self.environment else self.verdict
+        if self.environment:
+            return f"{self.verdict} (environment)"
+        return "review (needs a person)" if self.verdict == "review" else self.verdict
 
 
 class SubmissionState(BaseModel):

@@ -94,6 +94,7 @@ def summarize(card: Scorecard) -> ScoreSummary:
         sections={k: (s.score if s.graded else None) for k, s in card.sections.items()},
         red_flags=[flag.id for flag in card.red_flags],
         environment=card.environment,
+        review=sorted({item.flag for item in card.open_review()}),
     )
 
 

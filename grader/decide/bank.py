@@ -13,7 +13,8 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from grader.decide.tomlfile import Problem, TomlFile, TomlModel, problems_error, read_toml, validate
+from grader.errors import BadScorecard
+from grader.tomlfile import Location, Problem, TomlFile, TomlModel, problems_error, read_toml, validate
 
 INTERVIEW_DIR = Path(__file__).resolve().parents[2] / "interview"
 DEFAULT_BANK = INTERVIEW_DIR / "question-bank.toml"
@@ -23,6 +24,8 @@ Category = Literal["technical", "behavioral", "role-fit"]
 CATEGORIES: tuple[Category, ...] = ("technical", "behavioral", "role-fit")
 Difficulty = Literal["easy", "medium", "hard"]
 RoleLevel = Literal["junior", "mid", "senior"]
+# A scorecard is a page, not a data dump: a larger file is refused unread.
+MAX_TOML_BYTES = 256 * 1024
 
 
 class Question(TomlModel):
@@ -131,11 +134,21 @@ def _repeats(source: TomlFile, table: str, key: str, ids: list[list[str]]) -> li
     return problems
 
 
+def describe(data: object, loc: Location) -> str:
+    """("question", 2, "score") -> "question 3 score" (entries counted from 1, as a reader counts)."""
+    return " ".join(str(part + 1) if isinstance(part, int) else part for part in loc)
+
+
+def read_guide_toml(path: Path) -> TomlFile:
+    """A file of the guide or a scorecard; BadScorecard names the file and the line."""
+    return read_toml(path, error=BadScorecard, max_bytes=MAX_TOML_BYTES, kind="a scorecard")
+
+
 def load_guide(bank_path: Path = DEFAULT_BANK, red_flags_path: Path = DEFAULT_RED_FLAGS) -> Guide:
     """Read and validate the question bank and the red flags (BadScorecard names file and line)."""
-    bank_file, flags_file = read_toml(bank_path), read_toml(red_flags_path)
-    bank = validate(QuestionBank, bank_file)
-    flags = validate(RedFlagList, flags_file)
+    bank_file, flags_file = read_guide_toml(bank_path), read_guide_toml(red_flags_path)
+    bank = validate(QuestionBank, bank_file, describe=describe)
+    flags = validate(RedFlagList, flags_file, describe=describe)
     problems = (
         _repeats(bank_file, "question", "id", [[q.id] for q in bank.questions])
         + _repeats(flags_file, "red_flag", "id", [[f.id] for f in flags.red_flags])

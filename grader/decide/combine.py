@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from grader.decide.bank import CATEGORIES, Category, Guide
-from grader.decide.decision import Average, CategoryResult, Disagreement, QuestionScores
 from grader.decide.scorecard import AskedQuestion, LoadedScorecard
+from grader.decision import Average, CategoryResult, Disagreement, QuestionScores
 
 DISAGREEMENT_POINTS = 2
 
@@ -70,12 +70,15 @@ def _questions(scorecards: list[LoadedScorecard], guide: Guide) -> tuple[list[Qu
         asked = asked_first[key]
         bank_question = guide.question(asked.id) if asked.id is not None else None
         means[key] = mean([Fraction(s) for s in scores[key].values()])
+        category = bank_question.category if bank_question else asked.category
+        if category is None:  # a valid scorecard gives every question outside the bank its category
+            raise ValueError(f"question {key!r} has no category")
         questions.append(
             QuestionScores(
                 key=key,
                 id=asked.id,
                 text=bank_question.text if bank_question else (asked.text or "").strip(),
-                category=bank_question.category if bank_question else asked.category,
+                category=category,
                 difficulty=bank_question.difficulty if bank_question else asked.difficulty,
                 scores=scores[key],
                 average=shown(means[key]),

@@ -22,10 +22,10 @@ from rich.console import Console
 from rich.markup import escape
 
 from grader.decide.bank import Guide, load_guide
-from grader.decide.decision import DECISION_FILE, Decision, write_decision
 from grader.decide.rule import decide
 from grader.decide.scorecard import is_note, is_scorecard, load_scorecards, scorecard_files
 from grader.decide.summary import print_cohort, print_decision
+from grader.decision import DECISION_FILE, Decision, write_decision
 from grader.errors import BadInput, GraderError
 from grader.report.render import REPORT_FILE, load_report, refresh_leaderboard, show_decision
 from grader.world.seed import check_candidate_id

@@ -7,8 +7,8 @@ A practical-report flag counts when interview/red-flags.toml maps it to a guide 
 from __future__ import annotations
 
 from grader.decide.bank import Guide
-from grader.decide.decision import RaisedFlag, UncountedFlag
 from grader.decide.scorecard import LoadedScorecard
+from grader.decision import RaisedFlag, UncountedFlag
 from grader.rubric.scorecard import Scorecard
 
 

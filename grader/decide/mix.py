@@ -8,6 +8,8 @@ warnings; a scorecard that falls short is flagged on the decision, never rejecte
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from grader.decide.bank import Category, Difficulty, Guide, RoleLevel
 from grader.decide.scorecard import LoadedScorecard
 
@@ -61,6 +63,6 @@ def mix_warnings(scorecards: list[LoadedScorecard], role_level: RoleLevel, guide
     """Where each scorecard falls short of (or overdoes) the guide's mix, naming it; empty when all fit."""
     warnings = []
     for loaded in sorted(scorecards, key=lambda item: item.card.interviewer):
-        name = f"{loaded.card.interviewer} ({loaded.source.path.name})"
+        name = f"{loaded.card.interviewer} ({Path(loaded.source.path).name})"
         warnings += [f"{name}: {shortfall}" for shortfall in _shortfalls(_asked(loaded, guide), role_level, guide)]
     return warnings

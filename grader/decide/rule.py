@@ -13,20 +13,26 @@ and a pass on the practical test." Read literally (the lead's product decision):
 
 A practical the grader's environment kept from being graded (a base image it could not
 get, say) is neither a pass nor a fail: its condition is pending, and when everything else
-says hire the recommendation is `pending` until it is graded again. When the interviews
-or a red flag already rule a hire out, the answer is no hire, for those reasons alone.
+says hire the recommendation is `pending` until it is graded again. A practical whose verdict
+is `review` (nothing measured fails it; README wording suggests a red flag) is pending the
+same way until a reviewer confirms or clears the wording. When the interviews or a red flag
+already rule a hire out, the answer is no hire, for those reasons alone.
+
+The practical report's debrief questions come along as `follow_ups`, with the guide's
+question and "what to look for" where one of the bank fits.
 """
 
 from __future__ import annotations
 
 from fractions import Fraction
+from pathlib import Path
 
 from grader.decide.bank import CATEGORIES, Guide
 from grader.decide.combine import Combined, combine, figure, shown
-from grader.decide.decision import Condition, Decision, Interviewer, Practical, RaisedFlag
 from grader.decide.flags import interview_flags, practical_flags
 from grader.decide.mix import mix_warnings
 from grader.decide.scorecard import LoadedScorecard
+from grader.decision import Condition, Decision, FollowUp, Interviewer, Practical, RaisedFlag
 from grader.rubric.scorecard import Scorecard
 
 THRESHOLD = Fraction(3)
@@ -95,9 +101,33 @@ def _practical(practical: Practical | None) -> Condition:
             "work): grade it again where it can run, then run grader decide again",
         )
     result = f"practical test: {practical.verdict} {practical.total:g}/{practical.max:g}"
+    if practical.verdict == "review":
+        return Condition(
+            id="practical",
+            met=False,
+            pending=True,
+            detail=f"{result}: needs a person: README wording suggests {', '.join(practical.review)}, which nothing "
+            "measured shows; a reviewer confirms or clears it (a red_flag override, grader report --overrides), "
+            "then run grader decide again",
+        )
     if practical.passed:
         return Condition(id="practical", met=True, detail=result)
     return Condition(id="practical", met=False, detail=f"{result} ({'; '.join(practical.verdict_reasons)})")
+
+
+def follow_ups(report: Scorecard, guide: Guide) -> list[FollowUp]:
+    """The report's debrief questions, each with the bank question it draws on (when the guide has it)."""
+    found = []
+    for question in report.debrief:
+        bank = guide.question(question.bank) if question.bank else None
+        found.append(
+            FollowUp(
+                **question.model_dump(),
+                bank_question=bank.text if bank else None,
+                look_for=bank.look_for if bank else None,
+            )
+        )
+    return found
 
 
 def decide(
@@ -125,7 +155,10 @@ def decide(
         role_level=role_level,
         interviewers=[
             Interviewer(
-                interviewer=s.card.interviewer, date=s.card.date, file=s.source.path.name, notes=s.card.notes.strip()
+                interviewer=s.card.interviewer,
+                date=s.card.date,
+                file=Path(s.source.path).name,
+                notes=s.card.notes.strip(),
             )
             for s in sorted(scorecards, key=lambda item: item.card.interviewer)
         ],
@@ -137,4 +170,5 @@ def decide(
         category_warnings=_category_warnings(combined, overall),
         mix_warnings=mix_warnings(scorecards, role_level, guide),
         guide_sha256=guide.sha256,
+        follow_ups=follow_ups(report, guide) if report is not None else [],
     )

@@ -17,9 +17,9 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from grader.decide.bank import Category, Difficulty, Guide, RoleLevel
-from grader.decide.tomlfile import MAX_PROBLEMS, Problem, TomlFile, TomlModel, problems_error, read_toml, validate
+from grader.decide.bank import Category, Difficulty, Guide, RoleLevel, describe, read_guide_toml
 from grader.errors import BadInput, BadScorecard, GraderError
+from grader.tomlfile import MAX_PROBLEMS, Problem, TomlFile, TomlModel, problems_error, validate
 from grader.world.seed import check_candidate_id
 
 SCORECARD_SUFFIX = ".toml"
@@ -151,8 +151,8 @@ def _problems(source: TomlFile, card: InterviewScorecard, candidate: str, guide:
 
 def load_scorecard(path: Path, candidate: str, guide: Guide) -> LoadedScorecard:
     """One scorecard, checked against the guide and the candidate (BadScorecard: `path:line: ...`)."""
-    source = read_toml(path)
-    card = validate(InterviewScorecard, source)
+    source = read_guide_toml(path)
+    card = validate(InterviewScorecard, source, describe=describe)
     problems = _problems(source, card, candidate, guide)
     if problems:
         raise problems_error(problems)

@@ -7,7 +7,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from grader.decide.bank import CATEGORIES
-from grader.decide.decision import Decision
+from grader.decision import Decision
 
 NO_INTERVIEW = "no interview yet"
 
@@ -50,6 +50,17 @@ def print_decision(decision: Decision, console: Console) -> None:
         console.print(
             f"  [yellow]{disagreement.spread} points apart[/yellow] on {escape(disagreement.key)}: {escape(scores)}"
         )
+    if decision.follow_ups:
+        console.print("  [bold]Debrief questions[/bold] (from the practical report):")
+    for number, question in enumerate(decision.follow_ups, 1):
+        console.print(f"  {number}. {escape(question.question)} [dim]({escape(question.topic)}, {question.kind})[/dim]")
+        console.print(f"     [dim]evidence:[/dim] {escape(question.evidence)}")
+        for quote in question.quotes:
+            console.print(f"     [dim]quote:[/dim] \u201c{escape(' '.join(quote.text.split()))}\u201d")
+        if question.bank_question:
+            console.print(f"     [dim]guide ({escape(question.bank or '')}):[/dim] {escape(question.bank_question)}")
+        if question.look_for:
+            console.print(f"     [dim]look for:[/dim] {escape(question.look_for)}")
 
 
 def print_cohort(decisions: dict[str, Decision | None], console: Console) -> None:
@@ -81,6 +92,8 @@ def print_cohort(decisions: dict[str, Decision | None], console: Console) -> Non
             if practical is None
             else "not graded here (environment)"
             if practical.environment
+            else f"review {practical.total:g} (needs a person)"
+            if practical.verdict == "review"
             else f"{practical.verdict} {practical.total:g}",
             str(len(decision.mix_warnings) or "-"),
             str(len(decision.disagreements) or "-"),

@@ -31,16 +31,6 @@ class Cell(BaseModel):
     def quote(self, text: str, limit: int = 300) -> Quote:
         return Quote(source=self.notebook, cell=self.index, text=text.strip()[:limit])
 
-    def lines(self) -> list[tuple[str, str]]:
-        """(where, line) pairs: markdown and output lines, and code comments."""
-        found = []
-        if self.kind == "markdown":
-            found += [("markdown", line) for line in self.source.splitlines()]
-        else:
-            found += [("comment", line) for line in self.source.splitlines() if line.lstrip().startswith("#")]
-            found += [("output", line) for line in self.output.splitlines()]
-        return [(where, line) for where, line in found if line.strip()]
-
 
 def _text(value) -> str:
     if isinstance(value, list):

@@ -21,28 +21,12 @@ from typing import Literal, TypeVar
 
 from pydantic import BaseModel, Field, PrivateAttr
 
-from grader.evidence import StageOutcome
-from grader.sandbox.backends import Backend, Mount, SandboxResult, give_to_sandbox, run_in_docker
-from grader.sandbox.local_runner import local_runner_python
-from grader.sandbox.local_sandbox import LOCAL_PROCESS_FACTOR, run_locally
+from grader.evidence import StageOutcome, Status
+from grader.sandbox.api import Mount, Runner, RunSpec, Sandbox, SandboxResult
 from grader.sandbox.owner import mark_owned
 from grader.sandbox.policy import NotebookLimits, Policy
-from grader.sandbox.runner_image import RUNNER_DIR, candidate_runner_image
+from grader.workdir import SKIP_DIRS, work_base
 
-SKIP_DIRS = {
-    ".git",
-    ".venv",
-    "venv",
-    "env",
-    "__pycache__",
-    ".ipynb_checkpoints",
-    "node_modules",
-    ".mypy_cache",
-    ".pytest_cache",
-    "wandb",
-    "lightning_logs",
-    "data",
-}
 MAX_STATUS_BYTES = 5 * 1024**2
 StopKind = Literal["cell_timeout", "kernel_died", "runner_error"]
 Held = TypeVar("Held")
@@ -80,6 +64,8 @@ class GradingFolder(BaseModel):
     """Where one grading run keeps its copy of the submission and what the sandbox wrote."""
 
     root: Path
+    # What the notebooks ran on, held for the grading: scoring their model runs on the same.
+    runner: Runner | None = None
     # Shared cache entries this grading uses (runner image, runner virtualenv): kept until
     # the grading folder goes, so no eviction removes them while the grading needs them.
     _leases: ExitStack = PrivateAttr(default_factory=ExitStack)
@@ -117,14 +103,6 @@ class GradingFolder(BaseModel):
         return f"sqlite:///{self.tracking_db}"
 
 
-def work_base() -> Path:
-    """Where grading folders live: traversable by the unprivileged sandbox user."""
-    base = Path(os.environ.get("GRADER_WORK_DIR") or Path(tempfile.gettempdir()) / f"churn-grader-{os.geteuid()}")
-    base.mkdir(parents=True, exist_ok=True)
-    base.chmod(0o711)
-    return base
-
-
 @contextmanager
 def grading_folder() -> Iterator[GradingFolder]:
     """A fresh grading folder, removed afterwards with everything the sandbox left in it."""
@@ -148,13 +126,11 @@ class NotebookRun(BaseModel):
     notes: list[str] = Field(default_factory=list)
 
 
-def copy_submission(
-    source: Path, folder: GradingFolder, packet_data: Path, max_copy_mb: int, runner_writes_as_sandbox: bool = True
-) -> list[str]:
+def copy_submission(source: Path, folder: GradingFolder, packet_data: Path, max_copy_mb: int) -> list[str]:
     """Copy the submission and the candidate's data; returns what was left out and why.
 
-    `runner_writes_as_sandbox`: the runner writes the executed notebooks as the sandbox
-    user (local backend); else that folder stays the grader's, out of the kernel's reach.
+    Everything stays the grader's: each sandbox run hands its writable folders to the user it
+    runs candidate code as, and the data, read-only, stays root's.
     """
     notes: list[str] = []
     copied = 0
@@ -192,9 +168,6 @@ def copy_submission(
             shutil.copy2(item, folder.data / item.name)
     for path in (folder.executed, folder.mlflow, folder.scratch):
         path.mkdir(parents=True, exist_ok=True)
-    give_to_sandbox(
-        folder.submission, folder.mlflow, folder.scratch, *([folder.executed] if runner_writes_as_sandbox else [])
-    )
     if os.geteuid() == 0:
         for path in [folder.data, *folder.data.iterdir()]:
             os.chown(path, 0, 0)
@@ -204,18 +177,16 @@ def copy_submission(
 NOTEBOOK_RUNNER = "run_notebooks.py"
 
 
-def run_in_sandbox(
-    backend: Backend,
+def runner_spec(
+    runner: Runner,
     script: str,
     args: list[str],
     mounts: list[Mount],
     folder: GradingFolder,
-    policy: Policy,
+    limits: NotebookLimits,
     timeout_s: float,
-    image: str | None,
-    client=None,
-) -> SandboxResult:
-    """Run one of the runner scripts with the notebook limits, on either backend."""
+) -> RunSpec:
+    """One of the runner scripts, in the submission copy, pointed at the grading's fresh MLflow store."""
     env = {
         "MLFLOW_TRACKING_URI": folder.tracking_uri,
         "PYTHONUNBUFFERED": "1",
@@ -225,28 +196,16 @@ def run_in_sandbox(
         # Candidates who log to an ./mlruns file store (MLflow 2 habits) still work.
         "MLFLOW_ALLOW_FILE_STORE": "true",
     }
-    if backend == "docker":
-        return run_in_docker(
-            client,
-            image,
-            ["python", f"/opt/runner/{script}", *args],
-            mounts,
-            {**env, "HOME": "/tmp"},
-            policy.notebook,
-            timeout_s,
-            folder.submission,
-            runner_drops_privileges=script == NOTEBOOK_RUNNER,
-        )
-    python, _notes = folder.hold(local_runner_python(policy.cache))
-    # Its private root shows the runner's interpreter (a virtualenv's folder) and scripts, read-only.
-    return run_locally(
-        [python, str(RUNNER_DIR / script), *args],
-        [*mounts, Mount(path=folder.scratch, read_only=False)],
-        {**env, "HOME": str(folder.scratch)},
-        policy.notebook,
-        timeout_s,
-        folder.submission,
-        readable=[RUNNER_DIR, Path(python).parent.parent],
+    return RunSpec(
+        runner=runner,
+        script=script,
+        args=args,
+        mounts=mounts,
+        env=env,
+        workdir=folder.submission,
+        home=folder.scratch,
+        limits=limits,
+        timeout_s=timeout_s,
     )
 
 
@@ -303,9 +262,7 @@ def run_reasons(result: SandboxResult, executed: list[ExecutedNotebook], limits:
     """Why a notebook run did not end cleanly, notebook by notebook and cell by cell."""
     reasons: list[str] = []
     died = any(n.stop == "kernel_died" for n in executed)
-    # Without a pids cgroup the local backend's process limit is an rlimit, which counts threads too.
-    grouped = result.backend == "docker" or any(item.startswith("cgroup:") for item in result.isolation)
-    processes = limits.pids if grouped else limits.pids * LOCAL_PROCESS_FACTOR
+    processes = result.pids_limit or limits.pids
     unrecorded = [n.path for n in executed if n.error == NOTHING_RECORDED]
     during = f" (while {unrecorded[0]} ran)" if unrecorded else ""
     if result.stopped:
@@ -350,30 +307,25 @@ def execute_notebooks(
     packet_data: Path,
     folder: GradingFolder,
     policy: Policy,
-    backend: Backend,
-    client=None,
+    sandbox: Sandbox,
 ) -> NotebookRun:
-    """Copy, place the data, execute every notebook in order; never raises for candidate faults."""
+    """Copy, place the data, execute every notebook in order in `sandbox`; never raises for candidate faults."""
     started = time.monotonic()
-    notes = copy_submission(
-        source, folder, packet_data, policy.notebook.max_copy_mb, runner_writes_as_sandbox=backend != "docker"
-    )
+    backend = sandbox.backend
+    notes = copy_submission(source, folder, packet_data, policy.notebook.max_copy_mb)
     if not notebooks:
         return NotebookRun(
             outcome=StageOutcome(status="skipped", reasons=["no notebook to execute"], backend=backend),
             tracking_uri=folder.tracking_uri,
             notes=notes,
         )
-    image = None
-    if backend == "docker":
-        image, runner_notes = folder.hold(candidate_runner_image(client, folder.submission, policy))
-    else:
-        _python, runner_notes = folder.hold(local_runner_python(policy.cache))
-    notes.extend(runner_notes)
+    runner = folder.runner = folder.hold(sandbox.runner(folder.submission, policy))
+    notes.extend(runner.notes)
     mounts = [
         Mount(path=folder.submission, read_only=False),
         Mount(path=folder.data, read_only=True),
-        Mount(path=folder.executed, read_only=False),
+        # The runner's record of each notebook: the candidate's kernel must not rewrite it.
+        Mount(path=folder.executed, read_only=False, runner_only=True),
         Mount(path=folder.mlflow, read_only=False),
     ]
     limits = policy.notebook
@@ -390,9 +342,7 @@ def execute_notebooks(
         str(limits.max_images_per_cell),
         *notebooks,
     ]
-    result = run_in_sandbox(
-        backend, NOTEBOOK_RUNNER, args, mounts, folder, policy, limits.total_timeout_s, image, client
-    )
+    result = sandbox.run(runner_spec(runner, NOTEBOOK_RUNNER, args, mounts, folder, limits, limits.total_timeout_s))
     executed = _read_status(folder, notebooks)
     reasons = run_reasons(result, executed, limits)
     if result.removed:
@@ -401,7 +351,7 @@ def execute_notebooks(
             f"their output: {'; '.join(result.removed[:5])}"
         )
     ran = [n for n in executed if n.executed_path]
-    status = "ok" if ran and len(ran) == len(executed) and not reasons else ("partial" if ran else "failed")
+    status: Status = "ok" if ran and len(ran) == len(executed) and not reasons else ("partial" if ran else "failed")
     return NotebookRun(
         outcome=StageOutcome(
             status=status, reasons=reasons + notes, duration_s=round(time.monotonic() - started, 3), backend=backend
@@ -409,6 +359,6 @@ def execute_notebooks(
         notebooks=executed,
         sandbox=result,
         tracking_uri=folder.tracking_uri,
-        runner_image=image,
+        runner_image=runner.image,
         notes=notes,
     )

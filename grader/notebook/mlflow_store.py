@@ -4,6 +4,11 @@ Committed stores are read on a copy, with absolute artifact paths from the candi
 machine remapped into the copy (file stores: meta.yaml; SQLite stores: the location
 columns). MLflow 2 and 3 layouts are both read: MLflow 3 logs models as LoggedModel
 entities, MLflow 2 as MLmodel folders among a run's artifacts.
+
+An artifact is a plot only when its bytes are one (`figure_kind`: PNG, JPEG, GIF, WebP, PDF, an SVG
+that draws, HTML carrying a figure), never because its name says so: a `.txt` called
+`calibration_plot.png` is text. Only the first bytes are read, without following links, within a
+budget per store.
 """
 
 from __future__ import annotations
@@ -24,6 +29,24 @@ MAX_RUNS = 500
 MAX_ARTIFACTS_PER_RUN = 200
 # A committed store is copied before it is read; past this, the rest is left out.
 MAX_COMMITTED_STORE_BYTES = 512 * 1024**2
+# How much of each artifact is read to tell what it is, and how much of a store's artifacts in all.
+SNIFF_BYTES = 16 * 1024
+MAX_SNIFFED_PER_STORE = 64 * 1024**2
+_RASTER_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"GIF87a", "gif"),
+    (b"GIF89a", "gif"),
+    (b"%PDF-", "pdf"),
+)
+_PREAMBLE = r"\A\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*"
+_SVG = re.compile(_PREAMBLE + r"(?:<!doctype svg[^>]*>\s*)?<svg[\s>]", re.I | re.S)
+_SVG_DRAWS = re.compile(r"<(?:path|line|polyline|polygon|rect|circle|ellipse)[\s>/]", re.I)
+_HTML = re.compile(_PREAMBLE + r"<(?:!doctype html|html|head|body|div|script|meta)[\s>]", re.I | re.S)
+# A figure inside an HTML page: an inline SVG or image, a canvas, or a plotting library's script.
+_HTML_FIGURE = re.compile(
+    r"<svg[\s>]|<img\s[^>]*src=|<canvas[\s>]|plotly|vega|bokeh|echarts|chart\.js|data:image/", re.I
+)
 
 
 class LoggedModel(BaseModel):
@@ -44,6 +67,8 @@ class RunRecord(BaseModel):
     params: dict[str, str] = Field(default_factory=dict)
     metrics: dict[str, float] = Field(default_factory=dict)
     artifacts: list[str] = Field(default_factory=list)
+    # The artifacts whose bytes are an image or a figure (`figure_kind`), whatever their names say.
+    images: list[str] = Field(default_factory=list)
     start_ms: int = 0
 
 
@@ -92,15 +117,70 @@ def _model_info(mlflow, uri: str) -> tuple[list[str], list[str] | None]:
     return sorted(info.flavors), inputs
 
 
+def _local_path(uri: str) -> Path | None:
+    """A `file:` URI or a plain path as a path; None for any other scheme."""
+    parsed = urlparse(uri)
+    if parsed.scheme not in ("", "file"):
+        return None
+    return Path(unquote(parsed.path) if parsed.scheme else uri)
+
+
 def _within(uri: str | None, roots: list[Path] | None) -> bool:
     """Whether an artifact location is a local path under one of `roots` (None: no check)."""
     if roots is None or not uri:
         return True
-    parsed = urlparse(uri)
-    if parsed.scheme not in ("", "file"):
-        return False
-    path = Path(unquote(parsed.path) if parsed.scheme else uri).resolve()
-    return any(path.is_relative_to(root.resolve()) for root in roots)
+    path = _local_path(uri)
+    return path is not None and any(path.resolve().is_relative_to(root.resolve()) for root in roots)
+
+
+def figure_kind(head: bytes) -> str | None:
+    """What an artifact's first bytes show: 'png', 'jpeg', 'gif', 'webp', 'pdf', 'svg' or 'html' (a page
+    carrying a figure); None for anything else (text, a table, a pickle)."""
+    for magic, kind in _RASTER_MAGIC:
+        if head.startswith(magic):
+            return kind
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    text = head.decode("utf-8", "replace").lstrip("\ufeff")
+    if _SVG.match(text):
+        return "svg" if _SVG_DRAWS.search(text) else None
+    if _HTML.match(text) and _HTML_FIGURE.search(text):
+        return "html"
+    return None
+
+
+def _head(path: Path, roots: list[Path] | None) -> bytes | None:
+    """The first bytes of a regular file under `roots`; None for links out of them, folders, devices, FIFOs."""
+    try:
+        if roots is not None and not any(path.resolve().is_relative_to(root.resolve()) for root in roots):
+            return None
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except (OSError, RuntimeError):
+        return None
+    try:
+        return os.read(fd, SNIFF_BYTES) if stat.S_ISREG(os.fstat(fd).st_mode) else None
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _images(artifact_uri: str | None, artifacts: list[str], roots: list[Path] | None, budget: list[int]) -> list[str]:
+    """The artifacts of a run whose bytes are an image or a figure; `budget` (bytes left to read) is shared by a store."""
+    root = _local_path(artifact_uri) if artifact_uri else None
+    found: list[str] = []
+    if root is None:
+        return found
+    for artifact in artifacts:
+        if budget[0] <= 0:
+            break
+        head = _head(root / artifact, roots)
+        if head is None:
+            continue
+        budget[0] -= len(head)
+        if figure_kind(head):
+            found.append(artifact)
+    return found
 
 
 def read_store(tracking_uri: str, kind: str, artifact_roots: list[Path] | None = None) -> TrackingStore:
@@ -116,6 +196,7 @@ def read_store(tracking_uri: str, kind: str, artifact_roots: list[Path] | None =
     logging.getLogger("mlflow").setLevel(logging.ERROR)
 
     store = TrackingStore(kind=kind, location=tracking_uri)
+    budget = [MAX_SNIFFED_PER_STORE]
     if tracking_uri.startswith("file:"):
         # MLflow 3 refuses file stores unless asked; candidates' committed mlruns/ are one.
         os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
@@ -141,6 +222,7 @@ def read_store(tracking_uri: str, kind: str, artifact_roots: list[Path] | None =
                         params={k: str(v)[:200] for k, v in list(run.data.params.items())[:200]},
                         metrics={k: float(v) for k, v in list(run.data.metrics.items())[:200]},
                         artifacts=artifacts,
+                        images=_images(run.info.artifact_uri, artifacts, artifact_roots, budget) if readable else [],
                         start_ms=int(run.info.start_time or 0),
                     )
                 )

@@ -1,14 +1,21 @@
 """Modeling and evaluation evidence: runs, metrics, validation, plots, and the holdout.
 
-Read from the MLflow stores (what was logged) and the executed notebooks (what the code
-did and showed). The candidate's final model is scored on the hidden holdout by
-grader.notebook.score; here those figures are compared with the oracle, the grader's own
-reference model and the candidate's own claims.
+Read from the MLflow stores (what was logged), the kernel trace (what ran: splits, search,
+calibration, metrics, plots; grader.notebook.validation) and the executed notebooks (what
+was shown). Source text is never read: a comment or a logged parameter is the candidate's
+words. The candidate's final model is scored on the hidden holdout by grader.notebook.score;
+here those figures are compared with the oracle, the grader's own reference model and the
+candidate's own claims.
+
+A run named "baseline" or "tuned" is only a name: it counts when it logged a model MLflow can
+read (its MLmodel names flavors: MLflow 3 logged models, MLflow 2 run artifacts, a custom
+pyfunc), or when this execution logged its metrics in a cell where, or after which in the same
+notebook, a metric was computed on real labels (`RealRuns`). A logged evaluation plot counts when
+its bytes are an image or a figure (grader.notebook.mlflow_store.figure_kind), not its name.
 """
 
 from __future__ import annotations
 
-import ast
 import re
 
 from pydantic import BaseModel, Field
@@ -16,42 +23,37 @@ from pydantic import BaseModel, Field
 from grader.evidence import Check
 from grader.notebook.cells import Cell
 from grader.notebook.mlflow_store import RunRecord, TrackingStore
+from grader.notebook.months import MonthProfile
+from grader.notebook.trace import Executed
+from grader.notebook.validation import LABELLED_CALLS, MIN_LABELS, Validation
 
-PR_AUC = re.compile(r"pr[_ -]?auc|average[_ ]precision|\bap\b|auprc|aucpr|pr_curve_auc", re.I)
-ROC_AUC = re.compile(r"roc|^auc$|^val_auc$|^test_auc$|(?<!pr_)(?<!pr)auc", re.I)
+_EDGE = r"(?:^|[^a-z0-9])"
+_END = r"(?:$|[^a-z0-9])"
+PR_AUC = re.compile(
+    rf"pr[_ -]?auc|average[_ ]precision|{_EDGE}ap{_END}|auprc|aucpr|auc[_ -]?pr{_END}|pr_curve_auc", re.I
+)
+ROC_AUC = re.compile(rf"{_EDGE}roc{_END}|roc[_ -]?auc|{_EDGE}auc{_END}", re.I)
+TRAINING = re.compile(rf"{_EDGE}train", re.I)
 BRIER = re.compile(r"brier", re.I)
 CALIBRATION_METRIC = re.compile(r"\bece\b|calibration|_ece|ece_", re.I)
 BASELINE = re.compile(r"baseline|logistic|logreg|dummy|\blr\b", re.I)
 TUNED = re.compile(r"tuned|lgbm|lightgbm|xgb|gbm|boost|forest|best|optuna|search|final|hyperopt|trial", re.I)
-
-CODE_PATTERNS = {
-    "random_split": re.compile(
-        r"train_test_split\(|KFold\((?!.*Group)|StratifiedKFold\(|ShuffleSplit\(|\.sample\(frac", re.I
-    ),
-    "time_split": re.compile(
-        r"TimeSeriesSplit|snapshot_month\W*\s*(<|>|<=|>=|\.isin)|month\w*\s*(<|>|<=|>=)\s*|"
-        r"out[-_ ]of[-_ ]time|sort_values\(.*month",
-        re.I,
-    ),
-    "group_split": re.compile(r"GroupKFold|GroupShuffleSplit|StratifiedGroupKFold|LeaveOneGroupOut|groups\s*="),
-    "calibration_plot": re.compile(
-        r"calibration_curve|CalibrationDisplay|reliability|calibration_plot|plot_calibration", re.I
-    ),
-    "pr_curve": re.compile(
-        r"precision_recall_curve|PrecisionRecallDisplay|pr_curve|pr_plot|plot_pr|precision.recall", re.I
-    ),
-    "lift_table": re.compile(r"lift|decile|qcut\([^)]*10", re.I),
-    "calibrated_model": re.compile(r"CalibratedClassifierCV|IsotonicRegression|isotonic|platt|sigmoid", re.I),
-    "class_imbalance_handled": re.compile(r"class_weight|scale_pos_weight|is_unbalance|sample_weight", re.I),
-    "hyperparameter_search": re.compile(
-        r"GridSearchCV|RandomizedSearchCV|optuna|hyperopt|ParameterGrid|for .* in .*(param|grid)", re.I
-    ),
-}
-
+EVALUATION_ARTIFACT = re.compile(r"calib|pr_curve|precision|lift|decile", re.I)
+# An evaluation artifact named as a plot counts only when it is an image; a lift table may be any table.
+PLOT_ARTIFACT = re.compile(r"calib|pr_curve|precision", re.I)
+METRIC_LOGGING = ("mlflow.log_metric", "mlflow.log_metrics")
 
 # Every check the modeling reader records, as `modeling.<id>` evidence paths name them.
 CHECK_IDS: tuple[str, ...] = (
-    *CODE_PATTERNS,
+    "time_split",
+    "group_split",
+    "random_split",
+    "calibrated_model",
+    "class_imbalance_handled",
+    "hyperparameter_search",
+    "calibration_plot",
+    "pr_curve",
+    "lift_table",
     "mlflow_runs",
     "baseline_run",
     "tuned_run",
@@ -110,66 +112,101 @@ def classify_runs(store: TrackingStore) -> tuple[list[RunRecord], list[RunRecord
     return baseline, tuned
 
 
-def _helpers_using(cells: list[Cell], pattern: re.Pattern) -> set[str]:
-    """Names of functions defined in the notebooks whose body matches `pattern`."""
-    names = set()
-    for cell in cells:
-        if cell.kind != "code" or not pattern.search(cell.source):
-            continue
-        try:
-            tree = ast.parse(cell.source)
-        except SyntaxError:
-            continue
-        for node in ast.walk(tree):
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                body = ast.get_source_segment(cell.source, node) or ""
-                if pattern.search(body):
-                    names.add(node.name)
-    return names
+class RealRuns:
+    """What makes a logged run more than its name: a model MLflow can read, or metrics this execution
+    logged in a cell where (or after which, in the same notebook) a metric was computed on real labels."""
 
-
-def _code_check(cells: list[Cell], check_id: str, needs_image: bool = False) -> Check:
-    pattern = CODE_PATTERNS[check_id]
-    hits = [(c, line) for c in cells if c.kind == "code" for line in c.source.splitlines() if pattern.search(line)]
-    if needs_image:
-        # Shown: drawn in a cell with an image, or by a notebook function called in one.
-        helpers = _helpers_using(cells, pattern)
-        calls = re.compile(r"\b(" + "|".join(map(re.escape, sorted(helpers))) + r")\(") if helpers else None
-        shown = [
-            (c, line)
-            for c in cells
-            if c.kind == "code" and c.images > 0
-            for line in c.source.splitlines()
-            if pattern.search(line) or (calls is not None and calls.search(line))
+    def __init__(self, stores: list[TrackingStore], executed: Executed) -> None:
+        self.executed = executed
+        self.with_model = {m.run_id for store in stores for m in store.models if m.run_id and m.flavors}
+        computed = [
+            (ran.notebook, ran.cell)
+            for ran, facts in executed.facts(*LABELLED_CALLS)
+            if isinstance(rows := facts.get("y_rows"), int) and rows >= MIN_LABELS
         ]
-        return Check(
+        self.computed_names: set[str] = set()
+        for ran, facts in executed.facts(*METRIC_LOGGING):
+            names = facts.get("names")
+            if isinstance(names, list) and any(nb == ran.notebook and cell <= ran.cell for nb, cell in computed):
+                self.computed_names |= {n for n in names if isinstance(n, str)}
+
+    def why(self, run: RunRecord, kind: str) -> str | None:
+        """Why `run` is real work, or None."""
+        if run.run_id in self.with_model:
+            return "a model logged"
+        if kind == "fresh" and self.computed_names & set(run.metrics):
+            return "metrics computed in code that ran"
+        return None
+
+    def check(self, check_id: str, what: str, named: list[tuple[str, RunRecord]]) -> tuple[Check, list[str]]:
+        """The `baseline_run` or `tuned_run` check over the runs named as such (store kind, run), and the runs kept."""
+        kept = [(run, why) for kind, run in named if (why := self.why(run, kind))]
+        # Without a record of what ran, a fresh run's metrics may have been computed: not known.
+        unknown = not self.executed.available and any(kind == "fresh" and run.metrics for kind, run in named)
+        empty = sorted({run.name or run.run_id for _, run in named} - {run.name or run.run_id for run, _ in kept})
+        if kept:
+            detail = ", ".join(f"{run.name or run.run_id} ({why})" for run, why in kept[:5])
+        elif named:
+            missing = "no record of what ran" if unknown else "no metric computed in code that ran"
+            detail = f"{what} runs named but empty: {', '.join(empty[:5])} (no model logged, {missing})"
+        else:
+            detail = f"no {what} run"
+        check = Check(
             id=check_id,
-            passed=bool(shown),
-            quotes=[c.quote(line) for c, line in (shown or hits)[:2]],
-            detail="drawn and shown in the notebook"
-            if shown
-            else ("code present but no image output" if hits else "not found"),
+            passed=True if kept else (None if unknown else False),
+            detail=detail,
+            figures={"named": len(named), "counted": len(kept)},
         )
+        return check, sorted({run.name or run.run_id for run, _ in kept})
+
+
+def _evaluation_artifacts(runs: list[RunRecord]) -> Check:
+    """Calibration plots, PR curves and lift tables logged to MLflow: a plot by name must be an image."""
+    counted, not_images = [], []
+    for run in runs:
+        images = set(run.images)
+        folders = {artifact.rsplit("/", 1)[0] for artifact in run.artifacts if "/" in artifact}
+        for artifact in run.artifacts:
+            if artifact in folders or not EVALUATION_ARTIFACT.search(artifact):
+                continue
+            if PLOT_ARTIFACT.search(artifact) and artifact not in images:
+                not_images.append(artifact)
+            else:
+                counted.append(artifact)
+    # The rubric reads the detail for calib / pr_curve / lift: only what counts may appear in it.
     return Check(
-        id=check_id,
-        passed=bool(hits),
-        quotes=[c.quote(line) for c, line in hits[:2]],
-        detail="found in code" if hits else "not found in code",
+        id="evaluation_artifacts_logged",
+        passed=bool(counted),
+        detail=", ".join(counted)[:300] or "no evaluation artifacts in MLflow",
+        figures={"not_images": len(not_images)} if not_images else {},
     )
 
 
-def collect_modeling(cells: list[Cell], stores: list[TrackingStore]) -> ModelingEvidence:
-    """Everything about the modeling work except the holdout scores."""
+def collect_modeling(
+    cells: list[Cell],
+    stores: list[TrackingStore],
+    executed: Executed | None = None,
+    profile: MonthProfile | None = None,
+    columns: tuple[str, str] | None = None,
+) -> ModelingEvidence:
+    """Everything about the modeling work except the holdout scores. `executed`: what the kernel
+    recorded (None: nothing is credited as run); `profile` and `columns` (time, group): the
+    candidate's months and column names, to recognise a split by month or customer."""
+    executed = executed or Executed(None)
+    time_column, group_column = columns or (None, None)
+    validation = Validation(executed, cells, profile, time_column, group_column)
     evidence = ModelingEvidence()
     add = evidence.checks.append
     runs = [run for store in stores for run in store.runs]
-    baseline, tuned = [], []
+    baseline: list[tuple[str, RunRecord]] = []
+    tuned: list[tuple[str, RunRecord]] = []
     for store in stores:
         b, t = classify_runs(store)
-        baseline += b
-        tuned += t
-    evidence.baseline_runs = sorted({r.name or r.run_id for r in baseline})
-    evidence.tuned_runs = sorted({r.name or r.run_id for r in tuned})
+        baseline += [(store.kind, run) for run in b]
+        tuned += [(store.kind, run) for run in t]
+    real = RealRuns(stores, executed)
+    baseline_check, evidence.baseline_runs = real.check("baseline_run", "baseline", baseline)
+    tuned_check, evidence.tuned_runs = real.check("tuned_run", "tuned", tuned)
     metrics = sorted({name for run in runs for name in run.metrics})
     evidence.metric_names = metrics
     add(
@@ -180,12 +217,8 @@ def collect_modeling(cells: list[Cell], stores: list[TrackingStore]) -> Modeling
             detail=f"{len(runs)} MLflow runs" if runs else "no MLflow run was logged",
         )
     )
-    add(
-        Check(
-            id="baseline_run", passed=bool(baseline), detail=", ".join(evidence.baseline_runs[:5]) or "no baseline run"
-        )
-    )
-    add(Check(id="tuned_run", passed=bool(tuned), detail=", ".join(evidence.tuned_runs[:5]) or "no tuned run"))
+    add(baseline_check)
+    add(tuned_check)
     models = [m for store in stores for m in store.models]
     add(
         Check(
@@ -204,23 +237,28 @@ def collect_modeling(cells: list[Cell], stores: list[TrackingStore]) -> Modeling
         )
     )
 
-    text = "\n".join(c.source + "\n" + c.output for c in cells)
     pr_logged = [m for m in metrics if PR_AUC.search(m)]
     roc_logged = [m for m in metrics if ROC_AUC.search(m) and not PR_AUC.search(m)]
-    pr_anywhere = bool(pr_logged) or bool(re.search(r"average_precision_score|pr[_ -]?auc|PrecisionRecall", text, re.I))
+    pr_ran = validation.pr_computed()
     add(
         Check(
             id="pr_auc_used",
-            passed=pr_anywhere,
-            detail=f"logged: {', '.join(pr_logged) or 'none'}",
+            passed=True if pr_ran else (False if executed.available else None),
+            quotes=[r.quote(why) for r, why in pr_ran[:2]],
+            detail=(pr_ran[0][1] if pr_ran else "no PR-AUC computed in code that ran")
+            + f"; logged: {', '.join(pr_logged) or 'none'}",
             figures={"logged": len(pr_logged)},
         )
     )
+    roc_ran = validation.roc_computed()
     add(
         Check(
             id="roc_auc_only",
-            passed=bool(roc_logged or re.search(r"roc_auc_score", text)) and not pr_anywhere,
-            detail="ROC-AUC is the only ranking metric on a rare class" if not pr_anywhere else "PR-AUC is used",
+            passed=bool(roc_logged or roc_ran) and not pr_ran and not pr_logged,
+            quotes=[r.quote() for r in roc_ran[:1]],
+            detail="ROC-AUC is the only ranking metric on a rare class"
+            if (roc_logged or roc_ran) and not pr_ran and not pr_logged
+            else "not ROC-AUC alone",
         )
     )
     add(
@@ -238,39 +276,27 @@ def collect_modeling(cells: list[Cell], stores: list[TrackingStore]) -> Modeling
         )
     )
 
-    for check_id in (
-        "time_split",
-        "group_split",
-        "random_split",
-        "calibrated_model",
-        "class_imbalance_handled",
-        "hyperparameter_search",
-    ):
-        add(_code_check(cells, check_id))
-    for check_id in ("calibration_plot", "pr_curve"):
-        add(_code_check(cells, check_id, needs_image=True))
-    lift = _code_check(cells, "lift_table")
-    lift_shown = [
-        c for c in cells if c.kind == "code" and CODE_PATTERNS["lift_table"].search(c.source) and c.output.strip()
+    evidence.checks += [
+        validation.time_split(),
+        validation.group_split(),
+        validation.random_split(),
+        validation.calibrated_model(),
+        validation.class_imbalance_handled(),
+        validation.hyperparameter_search(),
+        validation.calibration_plot(),
+        validation.pr_curve(),
+        validation.lift_table(),
     ]
-    lift.passed = bool(lift_shown)
-    lift.detail = "computed and shown" if lift_shown else lift.detail
-    add(lift)
-    artifacts = [a for run in runs for a in run.artifacts]
-    add(
-        Check(
-            id="evaluation_artifacts_logged",
-            passed=any(re.search(r"calib|pr_curve|precision|lift|decile", a, re.I) for a in artifacts),
-            detail=", ".join(a for a in artifacts if re.search(r"calib|pr_curve|precision|lift|decile", a, re.I))[:300]
-            or "no evaluation artifacts in MLflow",
-        )
-    )
+    add(_evaluation_artifacts(runs))
     return evidence
 
 
 def claimed_pr_auc(stores: list[TrackingStore], run_id: str | None) -> float | None:
-    """The best PR-AUC the candidate logged for their final model's run (else any run)."""
+    """The best held-out PR-AUC the candidate logged for their final model's run (else any run);
+    a training score counts only where nothing else was logged."""
     runs = [r for s in stores for r in s.runs]
     chosen = [r for r in runs if r.run_id == run_id] or runs
-    values = [v for r in chosen for k, v in r.metrics.items() if PR_AUC.search(k) and 0 <= v <= 1]
+    logged = [(k, v) for r in chosen for k, v in r.metrics.items() if PR_AUC.search(k) and 0 <= v <= 1]
+    held_out = [v for k, v in logged if not TRAINING.search(k)]
+    values = held_out or [v for _, v in logged]
     return max(values) if values else None

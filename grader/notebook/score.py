@@ -12,13 +12,16 @@ import pyarrow.parquet as pq
 from sklearn.metrics import roc_auc_score
 
 from grader import metrics
-from grader.notebook.execute import GradingFolder, run_in_sandbox
+from grader.notebook.execute import GradingFolder, runner_spec
 from grader.notebook.modeling import HoldoutScore
-from grader.sandbox.backends import Backend, Mount, give_to_sandbox
+from grader.sandbox.api import Mount, Sandbox
 from grader.sandbox.policy import Policy
 from grader.world.build import World
 
 MAX_SCORE_JSON_BYTES = 2 * 1024**2
+# Training rows handed to the sandbox's sensitivity pass, and the share of the scoring time it may use.
+REFERENCE_ROWS = 5000
+SENSITIVITY_SHARE = 0.4
 
 
 def holdout_score(who: str, labels: np.ndarray, predictions: np.ndarray, note: str = "") -> HoldoutScore:
@@ -72,7 +75,9 @@ def reference_score(world: World) -> HoldoutScore:
     )
     model.fit(x_train, train[spec.label_column])
     labels = world.holdout_labels[spec.label_column].to_numpy()
-    return holdout_score("grader reference (LightGBM, honest columns)", labels, model.predict_proba(x_holdout)[:, 1])
+    return holdout_score(
+        "grader reference (LightGBM, honest columns)", labels, np.asarray(model.predict_proba(x_holdout))[:, 1]
+    )
 
 
 def oracle_score(world: World) -> HoldoutScore:
@@ -83,19 +88,29 @@ def oracle_score(world: World) -> HoldoutScore:
 
 
 def score_candidate_model(
-    world: World, folder: GradingFolder, policy: Policy, backend: Backend, image: str | None, client=None
+    world: World, folder: GradingFolder, policy: Policy, sandbox: Sandbox
 ) -> tuple[HoldoutScore | None, dict, np.ndarray | None]:
     """Send holdout features into the sandbox, read predictions back, score them here.
 
-    Returns the score, the sandbox's account of which model it ran, and the predictions
-    (row-aligned with the holdout) for the serving stage's skew check."""
+    The model runs on what the notebooks ran on (`folder.runner`). Returns the score, the
+    sandbox's account of which model it ran, and the predictions (row-aligned with the
+    holdout) for the serving stage's skew check."""
+    if folder.runner is None:
+        return None, {"error": "the notebooks did not run, so there is no runner to score their model with"}, None
     holdout_dir = folder.root / "holdout-features"
     out = folder.root / "scored"
     holdout_dir.mkdir(exist_ok=True)
     out.mkdir(exist_ok=True)
     features = holdout_dir / "features.parquet"
     world.holdout_features.to_parquet(features, index=False)
-    give_to_sandbox(out)
+    # Training rows from the candidate's own packet (no label) for the sensitivity pass: every
+    # column is replaced in turn by values from its training distribution, so the sandbox is never
+    # told which column the grader cares about.
+    reference = holdout_dir / "reference.parquet"
+    shared = [c for c in world.holdout_features.columns if c in world.train.columns]
+    world.train[shared].sample(n=min(REFERENCE_ROWS, len(world.train)), random_state=0).to_parquet(
+        reference, index=False
+    )
     # MLflow writes next to the artifacts it loads, so the (copied) submission stays writable.
     mounts = [
         Mount(path=folder.submission, read_only=False),
@@ -103,9 +118,10 @@ def score_candidate_model(
         Mount(path=folder.mlflow, read_only=False),
         Mount(path=out, read_only=False),
     ]
-    args = ["--tracking-uri", folder.tracking_uri, "--features", str(features), "--out", str(out)]
     timeout_s = policy.notebook.scoring_timeout_s
-    result = run_in_sandbox(backend, "score_model.py", args, mounts, folder, policy, timeout_s, image, client)
+    args = ["--tracking-uri", folder.tracking_uri, "--features", str(features), "--out", str(out)]
+    args += ["--reference", str(reference), "--sensitivity-budget-s", str(round(timeout_s * SENSITIVITY_SHARE))]
+    result = sandbox.run(runner_spec(folder.runner, "score_model.py", args, mounts, folder, policy.notebook, timeout_s))
     report: dict = {}
     report_file = out / "score.json"
     if report_file.is_file() and report_file.stat().st_size <= MAX_SCORE_JSON_BYTES:

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from grader.report.render import rerender
-from grader.report.text import printable, verdict_word
+from grader.report.text import REVIEW_HOW, printable, verdict_word
 from grader.rubric import DEFAULT_RUBRIC, load_overrides, load_rubric
 from grader.rubric.environment import REMEDY
 
@@ -78,6 +78,15 @@ def report_command(
             )
     if any(card.environment for card in cards):
         console.print(f"what to do: {REMEDY}", style="yellow", markup=False, highlight=False)
+    for card in cards:
+        flags = ", ".join(dict.fromkeys(item.flag for item in card.open_review()))
+        if flags:
+            console.print(
+                printable(f"{card.candidate}: needs a person: README wording resembles {flags}; {REVIEW_HOW}"),
+                style="magenta",
+                markup=False,
+                highlight=False,
+            )
     applied = sum(c.overrides_applied for c in cards)
     if applied:
         console.print(f"{applied} reviewer override(s) applied from {overrides}")

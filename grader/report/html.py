@@ -8,17 +8,21 @@ from __future__ import annotations
 
 from html import escape
 
-from grader.decide.decision import STALE, Decision, QuestionScores
+from grader.decision import STALE, Decision, QuestionScores
 from grader.evidence import Quote
 from grader.report.plots import Plot
+from grader.report.readme import ReadmeNotes
 from grader.report.text import (
     NOT_GRADED_HERE,
+    REVIEW_HOW,
     criterion_points,
     criterion_reason,
+    debrief_about,
     environment_lines,
     graded_at,
     headline_reasons,
     quote_origin,
+    review_status,
     section_points,
     section_status,
     stage_reasons,
@@ -34,7 +38,7 @@ main{max-width:1100px;margin:0 auto;padding:24px}
 h1{margin:0 0 4px;font-size:24px} h2{margin:28px 0 8px;font-size:19px} h3{margin:18px 0 6px;font-size:16px}
 .card{background:#fff;border:1px solid #d0d7de;border-radius:8px;padding:16px;margin:12px 0}
 .badge{display:inline-block;padding:2px 10px;border-radius:12px;font-weight:600;color:#fff}
-.pass{background:#1a7f37}.fail{background:#cf222e}.incomplete{background:#9a6700}
+.pass{background:#1a7f37}.fail{background:#cf222e}.incomplete{background:#9a6700}.review{background:#8250df}
 .muted{color:#59636e}.small{font-size:12px}
 table{border-collapse:collapse;width:100%} th,td{text-align:left;vertical-align:top;padding:6px 8px;border-bottom:1px solid #eaeef2}
 th{background:#f6f8fa;font-weight:600}
@@ -51,6 +55,7 @@ blockquote{margin:4px 0;padding:4px 8px;border-left:3px solid #d0d7de;color:#3d4
 .stale{background:#6e7781}
 .tag{display:inline-block;padding:0 6px;border:1px solid #9a6700;border-radius:8px;color:#9a6700;font-size:12px}
 .environment{border-left:4px solid #9a6700;background:#fff8c5}
+.item{border-left:4px solid #8250df;padding:6px 10px;margin:8px 0;background:#fbefff}
 """
 # report.html and report.md keep the hiring decision between these, so `grader decide` can
 # replace it without the evidence the rest of the page was drawn from.
@@ -116,6 +121,34 @@ def _flags(scorecard: Scorecard) -> str:
         f'<div class="small muted">{_e(f.detail)}</div>{_observations(f.evidence)}{_override(f)}</div>'
         for f in scorecard.red_flags
     )
+
+
+def _review(scorecard: Scorecard) -> str:
+    """README wording that suggests a red flag, each item with its quotes and where it stands."""
+    if not scorecard.review:
+        return ""
+    items = "".join(
+        f'<div class="item"><b>{_e(review_status(item))}</b>: resembles <code class="small">{_e(item.flag)}</code> '
+        f'({_e(item.message)})<div class="small muted">{_e(item.why)}</div>{_quotes(item.quotes)}</div>'
+        for item in scorecard.review
+    )
+    return (
+        f'<div class="card" id="review"><h2>Needs a person: README review items</h2>{items}'
+        f'<p class="small muted">{_e(REVIEW_HOW)}.</p></div>'
+    )
+
+
+def _debrief(scorecard: Scorecard) -> str:
+    """The interviewer's follow-up questions, each with the evidence it cites."""
+    if not scorecard.debrief:
+        return ""
+    items = "".join(
+        f"<li><b>{_e(q.question)}</b><div class='small muted'>about: {_e(debrief_about(q))}"
+        + (f" &middot; guide question <code>{_e(q.bank)}</code>" if q.bank else "")
+        + f"</div><div class=small>evidence: {_e(q.evidence)}</div>{_quotes(q.quotes)}</li>"
+        for q in scorecard.debrief
+    )
+    return f'<div class="card" id="debrief"><h2>Debrief questions for the interviewer</h2><ol>{items}</ol></div>'
 
 
 def _criteria(section: SectionScore) -> str:
@@ -247,8 +280,28 @@ def decision_slot(decision: Decision | None, scorecard: Scorecard) -> str:
     return f"{DECISION_START}{_decision(decision, scorecard) if decision else ''}{DECISION_END}"
 
 
-def render_html(scorecard: Scorecard, plots: list[Plot], decision: Decision | None = None) -> str:
-    """The whole page as a string (with the hiring decision, when there is one)."""
+def _readme(notes: ReadmeNotes | None) -> str:
+    """Who judged the README, and each paragraph shared with another candidate, side by side with theirs."""
+    if notes is None:
+        return ""
+    pairs = "".join(
+        f"<tr><td><blockquote><span class='muted small'>this README, line {p.line}</span>\n{_e(p.text)}</blockquote></td>"
+        f"<td><blockquote><span class='muted small'>{_e(p.candidate)}'s README, line {p.their_line} "
+        f"({p.overlap:.0%} of this paragraph's wording)</span>\n{_e(p.their_text)}</blockquote></td></tr>"
+        for p in notes.shared
+    )
+    table = (
+        f"<h3>Paragraphs shared with other candidates</h3><table><tr><th>this README</th><th>theirs</th></tr>{pairs}</table>"
+        if pairs
+        else ""
+    )
+    return f'<p class="small muted" id="readme-judge">{_e(notes.judge_line())}.</p>{table}'
+
+
+def render_html(
+    scorecard: Scorecard, plots: list[Plot], decision: Decision | None = None, readme: ReadmeNotes | None = None
+) -> str:
+    """The whole page as a string (with the hiring decision, when there is one, and the README's judge)."""
     verdict = scorecard.verdict
     bonus = scorecard.bonus_detail
     bonus_html = ""
@@ -262,7 +315,8 @@ def render_html(scorecard: Scorecard, plots: list[Plot], decision: Decision | No
         f'<div class="card" id="section-{_e(s.id)}"><h2>{_e(s.title)}: {section_points(s)}'
         f"{f' (level {s.level})' if s.level else ' (not graded)'}</h2>"
         f"{f'<p class=muted>{_e(s.reason)}</p>' if s.reason else ''}"
-        f"{f'<p><b>{_e(stage_stopped_line(s))}.</b></p>' if s.stage_stopped else ''}{_criteria(s)}</div>"
+        f"{f'<p><b>{_e(stage_stopped_line(s))}.</b></p>' if s.stage_stopped else ''}{_criteria(s)}"
+        f"{_readme(readme) if s.id == 'judgment' else ''}</div>"
         for s in scorecard.sections.values()
     )
     stages = "".join(
@@ -292,7 +346,7 @@ backend <b>{_e(scorecard.backend)}</b> &middot; graded {_e(graded_at(scorecard))
 <p class="small">{_e(headline_reasons(scorecard))}.<br><span class="muted">Pass rule: {_e(scorecard.pass_rule)}.</span></p>
 <table><tr><th>section</th><th>score</th><th></th><th>level (1-4)</th></tr>{_section_rows(scorecard)}</table></div>{environment_card}
 {decision_slot(decision, scorecard)}
-<div class="card"><h2>Red flags</h2>{_flags(scorecard)}</div>
+<div class="card"><h2>Red flags</h2>{_flags(scorecard)}</div>{_review(scorecard)}{_debrief(scorecard)}
 <h2>The model on the hidden holdout, and the service under load</h2>{_plots(plots)}
 {sections}{bonus_html}
 <div class="card"><h2>Stages</h2><table><tr><th>stage</th><th>status</th><th>notes</th></tr>{stages}</table>

@@ -38,7 +38,7 @@ document.querySelectorAll('th[data-col]').forEach(function (th) {
 def _columns(scorecards: list[Scorecard]) -> list[str]:
     sections = list(dict.fromkeys(s for card in scorecards for s in card.sections))
     # New columns go last: a reader that counts columns keeps working.
-    return [*FIXED, *sections, *(f"{s}_level" for s in sections), "backend", "environment"]
+    return [*FIXED, *sections, *(f"{s}_level" for s in sections), "backend", "environment", "review"]
 
 
 def _rows(scorecards: list[Scorecard], decisions: Mapping[str, str]) -> list[tuple[Scorecard, dict]]:
@@ -82,7 +82,7 @@ def leaderboard_html(
                 body = f'<a href="{escape(card.candidate, quote=True)}/report.html">{body}</a>'
             elif column == "verdict":
                 body = f'<span class="{escape(card.verdict)}">{escape(verdict_word(card))}</span>'
-            elif column == "passed" and card.environment:
+            elif column == "passed" and (card.environment or card.verdict == "review"):
                 body = "not yet"
             elif column in card.sections and card.sections[column].environment:
                 body = '<span class="incomplete">not graded here</span>'
@@ -97,13 +97,19 @@ def leaderboard_html(
             f"submission, kept a stage from running (the environment column says which and why). What to do: "
             f"{escape(REMEDY)}.</p>"
         )
+    if any(card.verdict == "review" for card in scorecards):
+        note += (
+            '<p><span class="review">review (needs a person)</span>: nothing measured fails the candidate, but '
+            "README wording suggests a red flag (the review column says which): a person confirms or clears it "
+            "in the candidate's report.</p>"
+        )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title><style>
 body{{font:14px system-ui,sans-serif;margin:24px;color:#1f2328}} table{{border-collapse:collapse}}
 th,td{{padding:6px 10px;border-bottom:1px solid #eaeef2;text-align:left}} th{{cursor:pointer;background:#f6f8fa}}
 th[data-order=asc]::after{{content:" \\25B2"}} th[data-order=desc]::after{{content:" \\25BC"}}
 .pass{{color:#1a7f37;font-weight:600}} .fail{{color:#cf222e;font-weight:600}} .incomplete{{color:#9a6700;font-weight:600}}
-.stale{{color:#59636e;font-weight:600}}
+.stale{{color:#59636e;font-weight:600}} .review{{color:#8250df;font-weight:600}}
 </style></head><body><h1>{escape(title)}</h1><p>{len(scorecards)} candidate(s). Click a column to sort.</p>
 <table id="leaderboard"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>{note}
 <script>{SORT_SCRIPT}</script></body></html>

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from grader.decide.decision import STALE, Decision
+from grader.decision import STALE, Decision
 from grader.evidence import Quote
 from grader.report.html import DECISION_END, DECISION_START
+from grader.report.readme import ReadmeNotes
 from grader.report.text import (
     NOT_GRADED_HERE,
+    REVIEW_HOW,
     criterion_points,
     criterion_reason,
+    debrief_about,
     environment_lines,
     graded_at,
     headline_reasons,
     quote_origin,
+    review_status,
     section_points,
     section_status,
     stage_reasons,
@@ -56,6 +60,35 @@ def _criterion_row(criterion: CriterionScore, section: SectionScore) -> str:
 def _flag(flag: RedFlagResult) -> str:
     quotes = "".join(f"\n  - {_quote(q)}" for item in flag.evidence for q in item.quotes[:2])
     return f"- **{flag.message}** (`{flag.id}`): {flag.detail}{_override(flag.override)}{quotes}"
+
+
+def _review(scorecard: Scorecard) -> list[str]:
+    """README wording that suggests a red flag, each item with its quotes and where it stands."""
+    if not scorecard.review:
+        return []
+    lines = ["", "## Needs a person: README review items", ""]
+    for item in scorecard.review:
+        quotes = "".join(f"\n  - {_quote(q)}" for q in item.quotes)
+        lines.append(
+            f"- **{_cell(review_status(item))}**: resembles `{item.flag}` ({_cell(item.message)}): "
+            f"{_cell(item.why)}{quotes}"
+        )
+    return [*lines, "", f"{REVIEW_HOW}."]
+
+
+def _debrief(scorecard: Scorecard) -> list[str]:
+    """The interviewer's follow-up questions, each with the evidence it cites."""
+    if not scorecard.debrief:
+        return []
+    lines = ["", "## Debrief questions for the interviewer", ""]
+    for number, question in enumerate(scorecard.debrief, 1):
+        bank = f" Guide question `{question.bank}`." if question.bank else ""
+        quotes = "".join(f"\n   - {_quote(q)}" for q in question.quotes)
+        lines.append(
+            f"{number}. **{_cell(question.question)}** About: {_cell(debrief_about(question))}.{bank}\n"
+            f"   Evidence: {_cell(question.evidence)}{quotes}"
+        )
+    return lines
 
 
 def _questions(decision: Decision) -> list[str]:
@@ -133,8 +166,23 @@ def decision_slot(decision: Decision | None, scorecard: Scorecard) -> str:
     return f"{DECISION_START}{body}{DECISION_END}"
 
 
-def render_markdown(scorecard: Scorecard, decision: Decision | None = None) -> str:
-    """The report as Markdown (with the hiring decision, when there is one)."""
+def _readme(notes: ReadmeNotes | None) -> list[str]:
+    """Who judged the README, and each paragraph shared with another candidate, next to theirs."""
+    if notes is None:
+        return []
+    lines = ["", _cell(notes.judge_line()) + "."]
+    if notes.shared:
+        lines += ["", "| this README | shared with | their README |", "|---|---|---|"]
+        lines += [
+            f"| line {p.line}: {_cell(p.text)} | {_cell(p.candidate)} ({p.overlap:.0%} of its wording) | "
+            f"line {p.their_line}: {_cell(p.their_text)} |"
+            for p in notes.shared
+        ]
+    return lines
+
+
+def render_markdown(scorecard: Scorecard, decision: Decision | None = None, readme: ReadmeNotes | None = None) -> str:
+    """The report as Markdown (with the hiring decision, when there is one, and the README's judge)."""
     lines = [
         f"# {scorecard.candidate}: {verdict_word(scorecard).upper()}",
         "",
@@ -167,6 +215,7 @@ def render_markdown(scorecard: Scorecard, decision: Decision | None = None) -> s
     set_aside = [flag.id for flag in scorecard.red_flags_checked if not flag.judged and flag.environment]
     if set_aside:
         lines += ["", f"Not judged (their stage could not run here): {', '.join(set_aside)}."]
+    lines += _review(scorecard) + _debrief(scorecard)
     if scorecard.bonus_detail is not None:
         bonus = scorecard.bonus_detail
         lines += [
@@ -189,6 +238,8 @@ def render_markdown(scorecard: Scorecard, decision: Decision | None = None) -> s
             ]
         lines += ["| criterion | points | why | evidence |", "|---|---|---|---|"]
         lines += [_criterion_row(criterion, section) for criterion in section.criteria]
+        if section.id == "judgment":
+            lines += _readme(readme)
     lines += ["", "## Stages", ""]
     lines += [
         f"- {name}: {outcome.status}"

@@ -18,6 +18,7 @@ matplotlib.use("Agg")
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from grader.rubric.model import Rubric, Sustained
 from grader.rubric.paths import HOLDOUT_WHO
 
 COLORS = {"candidate": "#1f6feb", "reference": "#8250df", "oracle": "#2da44e"}
@@ -130,7 +131,8 @@ def lift_plot(document: dict) -> Plot:
     return Plot("lift", title, _render(figure))
 
 
-def latency_plot(document: dict) -> Plot:
+def latency_plot(document: dict, bar: Sustained | None = None) -> Plot:
+    """p50, p95 and p99 of each load step; `bar`, the rubric's latency bar, drawn where the rubric has one."""
     title = "Latency against request rate"
     serving = document.get("serving")
     if not isinstance(serving, dict):
@@ -161,9 +163,10 @@ def latency_plot(document: dict) -> Plot:
             edgecolors="#cf222e",
             label="probe fell behind (step not judged)",
         )
-    bar_ms, bar_rate = float(profile.get("bar_p99_ms", 100)), float(profile.get("bar_rate", 500))
-    axes.axhline(bar_ms, color="#cf222e", linewidth=1, label=f"bar: p99 {bar_ms:g} ms at {bar_rate:g}/s")
-    axes.axvline(bar_rate, color="#cf222e", linewidth=0.6, linestyle=":")
+    if bar is not None:
+        label = f"bar: p99 {bar.p99_below_ms:g} ms at {bar.full_at_rate:g}/s"
+        axes.axhline(bar.p99_below_ms, color="#cf222e", linewidth=1, label=label)
+        axes.axvline(bar.full_at_rate, color="#cf222e", linewidth=0.6, linestyle=":")
     axes.set_yscale("log")
     axes.set_xlabel("requests per second (open loop)")
     axes.set_ylabel("latency (ms, log scale)")
@@ -171,5 +174,7 @@ def latency_plot(document: dict) -> Plot:
     return Plot("latency", title, _render(figure))
 
 
-def all_plots(document: dict) -> list[Plot]:
-    return [calibration_plot(document), pr_plot(document), lift_plot(document), latency_plot(document)]
+def all_plots(document: dict, rubric: Rubric | None = None) -> list[Plot]:
+    """Every plot of the HTML report; the latency bar is the one of the rubric the report was scored with."""
+    bar = rubric.latency_bar() if rubric is not None else None
+    return [calibration_plot(document), pr_plot(document), lift_plot(document), latency_plot(document, bar)]

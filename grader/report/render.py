@@ -22,12 +22,13 @@ from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.markup import escape
 
-from grader.decide.decision import DECISION_FILE, Decision, load_decision
+from grader.decision import DECISION_FILE, Decision, load_decision
 from grader.errors import BadInput
 from grader.fsutil import atomic_output_dir, write_atomic
 from grader.report import html, markdown
 from grader.report.leaderboard import STALE_MARK, leaderboard_csv, leaderboard_html
 from grader.report.plots import all_plots
+from grader.report.readme import readme_notes
 from grader.report.text import json_text, printable
 from grader.rubric import REPORT_SCHEMA, Overrides, Rubric, Scorecard, load_rubric, score
 from grader.world.seed import check_candidate_id
@@ -122,17 +123,25 @@ def shown_decision(folder: Path, card: Scorecard) -> Decision | None:
     return decision
 
 
-def render_reports(evidence: Mapping[str, Any] | BaseModel, scorecard: Scorecard, reports_dir: Path) -> Path:
-    """Write REPORTS/<candidate>/report.json, report.md and report.html (replacing old ones, keeping a decision)."""
+def render_reports(
+    evidence: Mapping[str, Any] | BaseModel, scorecard: Scorecard, reports_dir: Path, rubric: Rubric | None = None
+) -> Path:
+    """Write REPORTS/<candidate>/report.json, report.md and report.html (replacing old ones, keeping a decision).
+
+    `rubric`, the one `scorecard` was scored with, gives the latency plot its bar (none drawn without it).
+    """
     candidate = check_candidate_id(scorecard.candidate)
     document = _document(evidence)
     decision = shown_decision(reports_dir / candidate, scorecard)
     with atomic_output_dir(reports_dir / candidate, force=True) as staging:
         (staging / REPORT_FILE).write_text(json_text(scorecard.model_dump_json(indent=2)) + "\n", encoding="utf-8")
         # Candidate text reaches these pages: no control character of theirs does (report.json escapes them).
-        (staging / "report.md").write_text(printable(markdown.render_markdown(scorecard, decision)), encoding="utf-8")
+        (staging / "report.md").write_text(
+            printable(markdown.render_markdown(scorecard, decision, readme_notes(document))), encoding="utf-8"
+        )
         (staging / "report.html").write_text(
-            printable(html.render_html(scorecard, all_plots(document), decision)), encoding="utf-8"
+            printable(html.render_html(scorecard, all_plots(document, rubric), decision, readme_notes(document))),
+            encoding="utf-8",
         )
         # Kept even when unusable: it is `grader decide`'s file, to be redone or deleted, not lost here.
         if (reports_dir / candidate / DECISION_FILE).is_file():
@@ -198,8 +207,9 @@ def report_evidence(
     overrides: Overrides | None = None,
 ) -> Scorecard:
     """Score one candidate's evidence and write their reports: what `grader grade` calls at its end."""
-    card = score(evidence, rubric or load_rubric(), overrides)
-    render_reports(evidence, card, reports_dir)
+    rubric = rubric or load_rubric()
+    card = score(evidence, rubric, overrides)
+    render_reports(evidence, card, reports_dir, rubric)
     return card
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from grader.evidence import Quote, StageOutcome
 from grader.rubric.environment import NOT_GRADED, REMEDY
-from grader.rubric.scorecard import CriterionScore, Scorecard, SectionScore
+from grader.rubric.scorecard import CriterionScore, DebriefQuestion, ReviewResult, Scorecard, SectionScore
 
 # C0 controls but tab and newline, DEL, and C1 controls: a NUL makes grep call a report binary,
 # an escape sequence repaints the terminal of whoever cats it.
@@ -43,9 +43,15 @@ def quote_origin(quote: Quote) -> str:
     return where
 
 
+NEEDS_A_PERSON = "needs a person"
+
+
 def verdict_word(scorecard: Scorecard) -> str:
-    """The verdict as shown: `incomplete (environment)` when the grader's environment is why, never the candidate."""
-    return f"{scorecard.verdict} (environment)" if scorecard.environment else scorecard.verdict
+    """The verdict as shown: `incomplete (environment)` when the grader's environment is why, never the candidate;
+    `review (needs a person)` when only README wording stands between the candidate and a pass."""
+    if scorecard.environment:
+        return f"{scorecard.verdict} (environment)"
+    return f"review ({NEEDS_A_PERSON})" if scorecard.verdict == "review" else scorecard.verdict
 
 
 def verdict_label(scorecard: Scorecard) -> str:
@@ -105,3 +111,23 @@ def criterion_reason(criterion: CriterionScore, section: SectionScore) -> str:
     if section.stage_stopped and criterion.evidence and not any(o.found for o in criterion.evidence):
         return NOT_RECORDED
     return criterion.reason
+
+
+REVIEW_HOW = (
+    "README wording alone never fails a candidate: a reviewer confirms an item (it counts as that red flag) or "
+    "clears it with a red_flag override (`grader report REPORTS/_graded --out REPORTS --overrides FILE`)"
+)
+
+
+def review_status(item: ReviewResult) -> str:
+    """`open: a person decides`, or who confirmed or cleared it and why."""
+    if item.override is None:
+        return "open: a person decides"
+    return f"{item.status} by {item.override.reviewer}: {item.override.reason}"
+
+
+def debrief_about(question: DebriefQuestion) -> str:
+    """What a debrief question is tied to: `Calibration plot (missing, 0 / 1.5)`, or the review item's flag."""
+    if question.points is None or question.max is None:
+        return f"{question.title} (README review item, {question.topic.removeprefix('red_flag.')})"
+    return f"{question.title} ({question.kind}, {question.points:g} / {question.max:g})"

@@ -1,4 +1,5 @@
-"""Evidence + rubric (+ reviewer overrides) -> scorecard. The only place points are made.
+"""Evidence + rubric (+ reviewer overrides) -> scorecard. The only place points are made
+(the rules on figures, `scale`, `band` and `sustained`, give their shares in `grader.rubric.figures`).
 
 Pure and deterministic: the same evidence document, rubric and overrides always give
 the same scorecard, so `grader report` can re-render from evidence.json at any time.
@@ -6,7 +7,6 @@ the same scorecard, so `grader report` can re-render from evidence.json at any t
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -14,16 +14,20 @@ from typing import Any
 from pydantic import BaseModel
 
 from grader.evidence import StageOutcome
+from grader.rubric.debrief import debrief
 from grader.rubric.environment import NOT_GRADED, REMEDY, blocked_stages, evidence_stage, set_aside, stopped_early
-from grader.rubric.model import Band, Condition, Criterion, Rubric, Scale, Section
+from grader.rubric.figures import band_fraction, number, plain, scale_fraction, sustained_fraction
+from grader.rubric.model import Condition, Criterion, Rubric, Section
 from grader.rubric.overrides import BONUS_TARGET, OverrideEntry, Overrides
 from grader.rubric.paths import resolve
+from grader.rubric.review import review_items, review_lines
 from grader.rubric.scorecard import (
     BonusResult,
     CriterionScore,
     Observation,
     Override,
     RedFlagResult,
+    ReviewResult,
     RubricRef,
     Scorecard,
     SectionScore,
@@ -31,25 +35,10 @@ from grader.rubric.scorecard import (
 )
 
 DIGITS = 2
-MAX_VALUE_CHARS = 200
 
 
 def _round(value: float) -> float:
     return round(value + 0.0, DIGITS) + 0.0  # + 0.0 turns -0.0 into 0.0
-
-
-def _plain(value: Any) -> bool | float | int | str | None:
-    if value is None or isinstance(value, (bool, int, str)):
-        return value if not isinstance(value, str) else value[:MAX_VALUE_CHARS]
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    return repr(value)[:MAX_VALUE_CHARS]
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value) if math.isfinite(value) else None
 
 
 def observe(document: dict, condition: Condition) -> Observation:
@@ -64,13 +53,13 @@ def observe(document: dict, condition: Condition) -> Observation:
     elif condition.matches is not None:
         holds = re.search(condition.matches, str(value)) is not None
     elif condition.above is not None or condition.below is not None:
-        number = _number(value)
+        figure = number(value)
         holds = (
             None
-            if number is None
+            if figure is None
             else (
-                (condition.above is None or number > condition.above)
-                and (condition.below is None or number < condition.below)
+                (condition.above is None or figure > condition.above)
+                and (condition.below is None or figure < condition.below)
             )
         )
     else:
@@ -79,7 +68,7 @@ def observe(document: dict, condition: Condition) -> Observation:
     return Observation(
         path=condition.evidence,
         found=found.found,
-        value=_plain(value),
+        value=plain(value),
         holds=holds,
         test=condition.describe(),
         detail=found.detail,
@@ -105,67 +94,28 @@ def _observe(document: dict, condition: Condition, blocked: dict[str, str]) -> O
     return set_aside(observe(document, condition), blocked)
 
 
-def _figure(document: dict, path: str, blocked: dict[str, str]) -> tuple[float | None, Observation]:
-    found = resolve(document, path)
-    observation = set_aside(
-        Observation(
-            path=path, found=found.found, value=_plain(found.value), detail=found.detail, quotes=found.quotes, test=path
-        ),
-        blocked,
-    )
-    usable = found.found and evidence_stage(path) not in blocked
-    return (_number(found.value) if usable else None), observation
-
-
-def _scale_fraction(
-    document: dict, scale: Scale, blocked: dict[str, str]
-) -> tuple[float | None, str, list[Observation]]:
-    value, observation = _figure(document, scale.evidence, blocked)
-    observations = [observation]
-    if value is None:
-        return None, f"{scale.evidence} unknown: {observation.detail or 'not a number'}", observations
-    described = f"{scale.evidence} = {value:.4g}"
-    if scale.relative_to:
-        base, base_observation = _figure(document, scale.relative_to, blocked)
-        observations.append(base_observation)
-        if base is None or (scale.compare == "ratio" and base == 0):
-            return (
-                None,
-                f"{scale.relative_to} unknown: {base_observation.detail or 'not a usable number'}",
-                observations,
-            )
-        value = value / base if scale.compare == "ratio" else value - base
-        sign = "/" if scale.compare == "ratio" else "-"
-        described = f"{described} {sign} {scale.relative_to} {base:.4g} = {value:.4g}"
-    fraction = (value - scale.zero_at) / (scale.full_at - scale.zero_at)
-    fraction = min(1.0, max(0.0, fraction))
-    return fraction, f"{described} (none at {scale.zero_at:g}, full at {scale.full_at:g})", observations
-
-
-def _band_fraction(document: dict, band: Band, blocked: dict[str, str]) -> tuple[float | None, str, list[Observation]]:
-    value, observation = _figure(document, band.evidence, blocked)
-    if value is None:
-        return None, f"{band.evidence} unknown: {observation.detail or 'not a number'}", [observation]
-    if band.full_from <= value <= band.full_to:
-        fraction = 1.0
-    elif value < band.full_from:
-        fraction = max(0.0, (value - band.zero_below) / (band.full_from - band.zero_below))
-    else:
-        fraction = max(0.0, (band.zero_above - value) / (band.zero_above - band.full_to))
-    text = (
-        f"{band.evidence} = {value:g} (full within {band.full_from:g}-{band.full_to:g}, "
-        f"none below {band.zero_below:g} or above {band.zero_above:g})"
-    )
-    return fraction, text, [observation]
-
-
 def _criterion_fraction(
     document: dict, criterion: Criterion, blocked: dict[str, str]
 ) -> tuple[float, str, list[Observation]]:
+    gates = [_observe(document, c, blocked) for c in criterion.requires or []]
+    failed = [o for o in gates if o.holds is False]
+    if failed:
+        return 0.0, "requires: " + "; ".join(_mark(o) for o in failed), failed
+    return _rule_fraction(document, criterion, blocked)
+
+
+def _rule_fraction(
+    document: dict, criterion: Criterion, blocked: dict[str, str]
+) -> tuple[float, str, list[Observation]]:
+    if criterion.sustained is not None:
+        fraction, text, observations = sustained_fraction(document, criterion.sustained, blocked)
+        if fraction is None:
+            return criterion.unknown, f"not verifiable: {text}", observations
+        return fraction, text, observations
     measured = (
-        _scale_fraction(document, criterion.scale, blocked)
+        scale_fraction(document, criterion.scale, blocked)
         if criterion.scale is not None
-        else _band_fraction(document, criterion.band, blocked)
+        else band_fraction(document, criterion.band, blocked)
         if criterion.band is not None
         else None
     )
@@ -331,6 +281,7 @@ def _verdict(
     bonus: float,
     raised: list[RedFlagResult],
     pending: dict[str, str],
+    review: list[ReviewResult],
 ) -> tuple[bool, Verdict, list[str], str]:
     rule = rubric.pass_rule
     counted = total + (bonus if rule.bonus_counts else 0.0)
@@ -355,6 +306,8 @@ def _verdict(
         reasons.append(f"total {counted:g} reaches the pass mark {rule.mark:g}")
     if len(raised) > rule.max_red_flags:
         reasons.append(f"red flag(s) raised: {', '.join(f.id for f in raised)}")
+    open_lines, settled = review_lines(review)
+    reasons += settled
     if pending:
         others = [s.id for s in sections.values() if not s.graded and s.environment is None]
         reasons += [f"not graded: {', '.join(others)}"] if others else []
@@ -364,6 +317,9 @@ def _verdict(
         reasons.append(f"not graded: {', '.join(ungraded)}")
         return False, "incomplete", reasons, described
     passed = counted >= rule.mark and len(raised) <= rule.max_red_flags
+    if passed and open_lines:
+        # Nothing measured fails the candidate; wording alone never does: a person decides before it is a pass.
+        return False, "review", reasons + open_lines, described
     return passed, "pass" if passed else "fail", reasons, described
 
 
@@ -392,7 +348,8 @@ def score(evidence: Mapping[str, Any] | BaseModel, rubric: Rubric, overrides: Ov
     # A stage whose every section a reviewer graded by hand no longer holds the verdict back.
     reviewed = {section.requires for section in rubric.sections if sections[section.id].graded}
     pending = {stage: text for stage, text in blocked.items() if stage not in reviewed}
-    passed, verdict, reasons, rule = _verdict(rubric, sections, total, bonus_points, raised, pending)
+    review = review_items(document, flags, blocked)
+    passed, verdict, reasons, rule = _verdict(rubric, sections, total, bonus_points, raised, pending, review)
     stages = {
         name: StageOutcome.model_validate(outcome)
         for name, outcome in (document.get("stages") or {}).items()
@@ -400,7 +357,7 @@ def score(evidence: Mapping[str, Any] | BaseModel, rubric: Rubric, overrides: Ov
     }
     applied = sum(1 for s in sections.values() for c in s.criteria if c.override) + sum(1 for f in flags if f.override)
     applied += 1 if bonus and bonus.override else 0
-    return Scorecard(
+    card = Scorecard(
         candidate=candidate,
         rubric=RubricRef(id=rubric.id, version=rubric.version, title=rubric.title, sha256=rubric.sha256),
         backend=document.get("backend"),
@@ -422,4 +379,7 @@ def score(evidence: Mapping[str, Any] | BaseModel, rubric: Rubric, overrides: Ov
         stages=stages,
         warnings=sorted(set(warnings)),
         environment=pending,
+        review=review,
     )
+    card.debrief = debrief(card, document)
+    return card

@@ -9,7 +9,13 @@ turns evidence into points with it. Each criterion has exactly one rule:
 - `scale`: a figure (optionally relative to another) mapped linearly from `zero_at` to
   `full_at` (either direction: lower is better when `full_at < zero_at`);
 - `band`: a figure with full points inside [`full_from`, `full_to`], falling linearly
-  to none at `zero_below` and `zero_above` (too short and far too long both cost).
+  to none at `zero_below` and `zero_above` (too short and far too long both cost);
+- `sustained`: a load profile's steps (rate, p99_ms, valid) against a latency bar: full
+  points when the lowest step at or above `full_at_rate` has its p99 under
+  `p99_below_ms`; with `zero_at_rate`, partial points for the highest lower rate held.
+
+Any criterion may add `requires`: conditions the work must meet before its rule is read (a
+failed one gives no points and says which; an unknown one does not block).
 
 A condition is a path (it holds when that check passed) or a table
 `{evidence = "...", is = false | above = x | below = x | matches = "regex" | present = true}`.
@@ -19,13 +25,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from grader.errors import GraderError
+from grader.tomlfile import TomlFile, name_entries, parse_toml, read_toml, validate
 
 RUBRIC_SCHEMA = 1
 DEFAULT_RUBRIC = Path(__file__).resolve().parents[2] / "rubrics" / "churn-take-home.toml"
@@ -42,6 +48,7 @@ EVIDENCE_ROOTS = (
     "notebook_run",
 )
 TOLERANCE = 1e-6
+RULES = ("all", "any", "share", "scale", "band", "sustained")
 
 
 class RubricError(GraderError):
@@ -142,6 +149,34 @@ class Band(_Strict):
         return self
 
 
+class Sustained(_Strict):
+    """Latency under load: the p99 bar held at a request rate, read from the load probe's steps.
+
+    Judged on the lowest step at or above `full_at_rate` (the guide's bar): full points
+    when its p99 is under `p99_below_ms`. When it is not, none, unless `zero_at_rate` is
+    given: then the points grow linearly from `zero_at_rate` to `full_at_rate` with the
+    highest lower rate whose valid step held the bar. No step at the bar rate, or an
+    invalid one there (the probe fell behind), is "not verifiable".
+    """
+
+    evidence: str
+    p99_below_ms: float = Field(gt=0)
+    full_at_rate: float = Field(gt=0)
+    zero_at_rate: float | None = Field(default=None, ge=0)
+
+    check_evidence_path = field_validator("evidence")(_check_path)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Sustained:
+        if self.zero_at_rate is not None and self.zero_at_rate >= self.full_at_rate:
+            raise ValueError(f"sustained on {self.evidence!r} needs zero_at_rate < full_at_rate")
+        return self
+
+    def describe(self) -> str:
+        bar = f"p99 < {self.p99_below_ms:g} ms at {self.full_at_rate:g} requests/s"
+        return bar + (f" (none at {self.zero_at_rate:g})" if self.zero_at_rate is not None else "")
+
+
 class Criterion(_Strict):
     id: str
     title: str
@@ -151,20 +186,22 @@ class Criterion(_Strict):
     share: list[Condition] | None = None
     scale: Scale | None = None
     band: Band | None = None
+    sustained: Sustained | None = None
+    # Conditions the work must meet before its rule is read at all (e.g. the service serves a
+    # model, not a constant): one that fails gives no points; an unknown one does not block.
+    requires: list[Condition] | None = None
     # Share of the points given when the evidence could not be verified (e.g. a local backend).
     unknown: float = Field(default=0.0, ge=0, le=1)
     note: str = ""
 
-    expand_conditions = field_validator("all", "any", "share", mode="before")(_conditions)
+    expand_conditions = field_validator("all", "any", "share", "requires", mode="before")(_conditions)
 
     @model_validator(mode="after")
     def _one_rule(self) -> Criterion:
-        rules = [name for name in ("all", "any", "share", "scale", "band") if getattr(self, name) is not None]
+        rules = [name for name in RULES if getattr(self, name) is not None]
         if len(rules) != 1:
-            raise ValueError(
-                f"give exactly one rule of all, any, share, scale, band (found {', '.join(rules) or 'none'})"
-            )
-        if any(getattr(self, name) == [] for name in ("all", "any", "share")):
+            raise ValueError(f"give exactly one rule of {', '.join(RULES)} (found {', '.join(rules) or 'none'})")
+        if any(getattr(self, name) == [] for name in ("all", "any", "share", "requires")):
             raise ValueError("an empty condition list")
         return self
 
@@ -175,6 +212,9 @@ class Criterion(_Strict):
             found += [p for p in (self.scale.evidence, self.scale.relative_to) if p]
         if self.band:
             found.append(self.band.evidence)
+        if self.sustained:
+            found.append(self.sustained.evidence)
+        found += [c.evidence for c in self.requires or []]
         return found
 
 
@@ -288,6 +328,10 @@ class Rubric(_Strict):
     def section(self, section_id: str) -> Section:
         return next(s for s in self.sections if s.id == section_id)
 
+    def latency_bar(self) -> Sustained | None:
+        """The first `sustained` rule: the latency bar a report draws next to the load profile."""
+        return next((c.sustained for s in self.sections for c in s.criteria if c.sustained), None)
+
     def criterion(self, qualified_id: str) -> Criterion | None:
         """`section.criterion` -> the criterion, or None."""
         section_id, _, criterion_id = qualified_id.partition(".")
@@ -297,65 +341,42 @@ class Rubric(_Strict):
         return None
 
 
-def _where(raw: dict, loc: tuple) -> str:
-    """A validation error's location with list items named by their id: sections[audit].criteria[leak]."""
-    parts: list[str] = []
-    node: Any = raw
-    for item in loc:
-        if isinstance(item, int) and isinstance(node, list):
-            element = node[item] if item < len(node) else None
-            label = element.get("id") or element.get("evidence") if isinstance(element, dict) else None
-            parts[-1] += f"[{label}]" if label else f"[{item}]"
-            node = element
-        else:
-            parts.append(str(item))
-            node = node.get(item) if isinstance(node, dict) else None
-    return ".".join(parts) or "(top level)"
-
-
 def parse_rubric(text: str, source: str = "<rubric>") -> Rubric:
-    """A rubric from TOML text; RubricError names the file and the bad entry."""
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise RubricError(f"rubric {source}: not valid TOML: {exc}") from None
-    try:
-        rubric = Rubric.model_validate(raw)
-    except ValidationError as exc:
-        problems = [f"{_where(raw, tuple(e['loc']))}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors()]
-        raise RubricError(f"rubric {source}: " + "; ".join(problems[:5])) from None
+    """A rubric from TOML text; RubricError names the file, the line and the bad entry."""
+    return _validated(parse_toml(text, source, what="rubric", error=RubricError))
+
+
+def _validated(source: TomlFile) -> Rubric:
+    # List items are named by their id, conditions by their evidence path: sections[audit].criteria[leak].
+    rubric = validate(Rubric, source, describe=name_entries(("id", "evidence")))
     _check_paths(rubric, source)
-    return rubric.model_copy(update={"sha256": hashlib.sha256(text.encode()).hexdigest()})
+    return rubric.model_copy(update={"sha256": hashlib.sha256(source.text.encode()).hexdigest()})
 
 
-def _check_paths(rubric: Rubric, source: str) -> None:
+def _check_paths(rubric: Rubric, source: TomlFile) -> None:
     """Every path the rubric reads must be one a stage records: a typo is refused at load, not a silent zero."""
     from grader.stages.registry import closest, is_known
 
-    def refuse(where: str, path: str) -> None:
+    def refuse(where: str, loc: tuple[str | int, ...], path: str) -> None:
         if is_known(path):
             return
         near = closest(path)
         hint = f" (closest: {near})" if near else ""
-        raise RubricError(f"rubric {source}: {where}: no stage records the evidence path {path!r}{hint}")
+        message = f"{where}: no stage records the evidence path {path!r}{hint}"
+        raise source.fail(message, source.line_of(loc))
 
-    for section in rubric.sections:
-        for criterion in section.criteria:
+    for s, section in enumerate(rubric.sections):
+        for c, criterion in enumerate(section.criteria):
             for path in criterion.paths():
-                refuse(f"sections[{section.id}].criteria[{criterion.id}]", path)
-    for flag in rubric.red_flags:
+                refuse(f"sections[{section.id}].criteria[{criterion.id}]", ("sections", s, "criteria", c), path)
+    for f, flag in enumerate(rubric.red_flags):
         for condition in flag.all or flag.any or []:
-            refuse(f"red_flags[{flag.id}]", condition.evidence)
-    for condition in rubric.bonus.all if rubric.bonus else []:
-        refuse(f"bonus[{rubric.bonus.id}]", condition.evidence)
+            refuse(f"red_flags[{flag.id}]", ("red_flags", f), condition.evidence)
+    if rubric.bonus:
+        for condition in rubric.bonus.all:
+            refuse(f"bonus[{rubric.bonus.id}]", ("bonus", "all"), condition.evidence)
 
 
 def load_rubric(path: Path = DEFAULT_RUBRIC) -> Rubric:
     """Read and validate a rubric file."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise RubricError(f"rubric {path}: cannot read it ({exc.strerror or exc})") from None
-    except UnicodeDecodeError:
-        raise RubricError(f"rubric {path}: not UTF-8 text") from None
-    return parse_rubric(text, str(path))
+    return _validated(read_toml(Path(path), what="rubric", error=RubricError))

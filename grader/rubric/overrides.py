@@ -15,17 +15,22 @@ An overrides file may hold a whole cohort's overrides; each entry names its cand
     raised = false
     reason = "the README's 'Rollout' section describes an online test"
     reviewer = "m.jones"
+
+A red_flag override also settles the README review items for that flag (report.json `review`):
+`raised = true` confirms them (the flag counts), `raised = false` clears them.
 """
 
 from __future__ import annotations
 
-import tomllib
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from grader.errors import GraderError
 from grader.rubric.model import Rubric
+from grader.tomlfile import Location, TomlFile, TomlModel, parse_toml, read_toml, validate
 
 BONUS_TARGET = "bonus"
 
@@ -68,74 +73,69 @@ class Overrides(BaseModel):
         return [entry for entry in self.override if entry.candidate == candidate]
 
 
-def _label(index: int, raw: dict) -> str:
+class _OverridesFile(TomlModel):
+    override: list[OverrideEntry] = Field(default_factory=list)
+
+
+def _label(index: int, raw: object) -> str:
+    raw = raw if isinstance(raw, dict) else {}
     target = raw.get("criterion") or raw.get("red_flag") or "?"
     return f"override[{index}] ({raw.get('candidate', '?')}, {target})"
 
 
+def _describe(data: Mapping[str, Any], loc: Location) -> str:
+    """("override", 0, "points") -> "override[0] (ada-123, judgment.ownership).points"."""
+    if len(loc) >= 2 and loc[0] == "override" and isinstance(loc[1], int):
+        entries = data.get("override")
+        raw = entries[loc[1]] if isinstance(entries, list) and loc[1] < len(entries) else None
+        return ".".join([_label(loc[1], raw), *map(str, loc[2:])])
+    return ".".join(map(str, loc))
+
+
 def parse_overrides(text: str, rubric: Rubric, source: str = "<overrides>") -> Overrides:
     """Overrides from TOML text, each checked against the rubric."""
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise OverridesError(f"overrides {source}: not valid TOML: {exc}") from None
-    unknown = sorted(set(raw) - {"override"})
-    if unknown:
-        raise OverridesError(
-            f"overrides {source}: unknown key(s) {', '.join(unknown)}; entries are [[override]] tables"
-        )
-    entries = raw.get("override", [])
-    if not isinstance(entries, list):
-        raise OverridesError(f"overrides {source}: 'override' must be [[override]] tables")
-    parsed: list[OverrideEntry] = []
+    return _checked(parse_toml(text, source, what="overrides", error=OverridesError), rubric)
+
+
+def _checked(source: TomlFile, rubric: Rubric) -> Overrides:
+    entries = validate(_OverridesFile, source, describe=_describe).override
     seen: set[tuple[str, str]] = set()
-    for index, item in enumerate(entries):
-        label = _label(index, item if isinstance(item, dict) else {})
-        try:
-            entry = OverrideEntry.model_validate(item)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(map(str, e['loc'])) or 'entry'}: {e['msg'].removeprefix('Value error, ')}"
-                for e in exc.errors()
-            )
-            raise OverridesError(f"overrides {source}: {label}: {problems}") from None
-        _check_against(entry, rubric, f"overrides {source}: {label}")
-        if (entry.candidate, entry.target) in seen:
-            raise OverridesError(f"overrides {source}: {label}: a second override of the same thing for this candidate")
+    for index, entry in enumerate(entries):
+        problem = _against(entry, rubric)
+        if problem is None and (entry.candidate, entry.target) in seen:
+            problem = "a second override of the same thing for this candidate"
+        if problem is not None:
+            where = _label(index, source.data["override"][index])
+            raise source.fail(f"{where}: {problem}", source.line_of(("override", index)))
         seen.add((entry.candidate, entry.target))
-        parsed.append(entry)
-    return Overrides(override=parsed, source=source)
+    return Overrides(override=entries, source=str(source.path))
 
 
-def _check_against(entry: OverrideEntry, rubric: Rubric, where: str) -> None:
+def _against(entry: OverrideEntry, rubric: Rubric) -> str | None:
+    """What is wrong with `entry` for this rubric: a target it does not have, or points out of range."""
     if entry.red_flag is not None:
         if entry.red_flag not in {flag.id for flag in rubric.red_flags}:
             known = ", ".join(flag.id for flag in rubric.red_flags)
-            raise OverridesError(f"{where}: the rubric has no red flag {entry.red_flag!r} (it has: {known})")
-        return
+            return f"the rubric has no red flag {entry.red_flag!r} (it has: {known})"
+        return None
     assert entry.criterion is not None and entry.points is not None
     if entry.criterion == BONUS_TARGET:
         if rubric.bonus is None:
-            raise OverridesError(f"{where}: the rubric has no bonus")
+            return "the rubric has no bonus"
         maximum = rubric.bonus.points
     else:
         criterion = rubric.criterion(entry.criterion)
         if criterion is None:
-            raise OverridesError(
-                f"{where}: the rubric has no criterion {entry.criterion!r}; "
+            return (
+                f"the rubric has no criterion {entry.criterion!r}; "
                 "name it as section.criterion (e.g. judgment.ownership) or 'bonus'"
             )
         maximum = criterion.points
     if not 0 <= entry.points <= maximum:
-        raise OverridesError(f"{where}: points {entry.points:g} outside 0-{maximum:g}")
+        return f"points {entry.points:g} outside 0-{maximum:g}"
+    return None
 
 
 def load_overrides(path: Path, rubric: Rubric) -> Overrides:
     """Read an overrides file and check every entry against the rubric."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise OverridesError(f"overrides {path}: cannot read it ({exc.strerror or exc})") from None
-    except UnicodeDecodeError:
-        raise OverridesError(f"overrides {path}: not UTF-8 text") from None
-    return parse_overrides(text, rubric, str(path))
+    return _checked(read_toml(Path(path), what="overrides", error=OverridesError), rubric)

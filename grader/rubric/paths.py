@@ -2,7 +2,7 @@
 
 Evidence is read as the JSON document evidence.json holds (a dict), so the rubric needs
 nothing but the saved file. Where a node holds `checks`, the longest run of path parts
-that names a check id wins (serving ids contain dots: `serving.load.p99_under_bar`);
+that names a check id wins (serving ids contain dots: `serving.load.no_errors`);
 what follows is `detail`, `quotes` (how many) or a figure of that check. `modeling.holdout.<who>` picks the
 holdout score of the candidate, the grader's reference model or the oracle.
 """

@@ -13,7 +13,10 @@ from pydantic import BaseModel, Field
 from grader.evidence import Quote, StageOutcome
 
 REPORT_SCHEMA = "report/1"
-Verdict = Literal["pass", "fail", "incomplete"]
+# review: nothing measured fails the candidate, but README wording suggests a red flag: a person decides.
+Verdict = Literal["pass", "fail", "incomplete", "review"]
+ReviewStatus = Literal["open", "confirmed", "cleared"]
+DebriefKind = Literal["weak", "missing", "contradictory"]
 
 
 class Observation(BaseModel):
@@ -90,6 +93,37 @@ class RedFlagResult(BaseModel):
     )
 
 
+class ReviewResult(BaseModel):
+    """README wording that suggests a red flag (evidence `writeup.review`): never measured, so a person decides."""
+
+    flag: str = Field(description="the rubric's red flag it resembles")
+    message: str = Field(description="that flag's words")
+    check: str = Field(description="the writeup observation that found it")
+    reading: str = Field(description="how it reads against the guide's wording")
+    why: str
+    quotes: list[Quote] = Field(default_factory=list)
+    status: ReviewStatus = Field(
+        description="open until a reviewer's red_flag override confirms it (it counts as the flag) or clears it"
+    )
+    override: Override | None = None
+
+
+class DebriefQuestion(BaseModel):
+    """A follow-up question for the interviewer, where the practical's evidence was weak, missing or contradictory."""
+
+    topic: str = Field(description="the criterion (section.criterion), or red_flag.<id> for a README review item")
+    title: str = Field(description="the criterion's title, or the red flag's words")
+    section: str = Field(description="the criterion's section id, or `review`")
+    kind: DebriefKind
+    points: float | None = Field(description="earned, after overrides; null for a review item")
+    max: float | None
+    lost: float = Field(description="points short of the maximum (0 for a review item)")
+    question: str = Field(description="what to ask")
+    bank: str | None = Field(description="the interview guide's question-bank id it draws on, when one fits")
+    evidence: str = Field(description="what the grader found: the check's detail, or the criterion's reason")
+    quotes: list[Quote] = Field(default_factory=list)
+
+
 class BonusResult(BaseModel):
     id: str
     title: str
@@ -140,6 +174,16 @@ class Scorecard(BaseModel):
             "that is why the verdict is incomplete"
         ),
     )
+    review: list[ReviewResult] = Field(
+        default_factory=list, description="README wording that suggests a red flag of the rubric, for a person"
+    )
+    debrief: list[DebriefQuestion] = Field(
+        default_factory=list, description="three to five follow-up questions for the interviewer (fewer when fewer fit)"
+    )
+
+    def open_review(self) -> list[ReviewResult]:
+        """Review items no reviewer has confirmed or cleared yet."""
+        return [item for item in self.review if item.status == "open"]
 
     def criterion(self, qualified_id: str) -> CriterionScore:
         section_id = qualified_id.split(".")[0]
@@ -163,4 +207,5 @@ class Scorecard(BaseModel):
             row[f"{section_id}_level"] = section.level
         row["backend"] = self.backend
         row["environment"] = "; ".join(f"{stage}: {text}" for stage, text in self.environment.items()) or None
+        row["review"] = " ".join(dict.fromkeys(item.flag for item in self.open_review())) or None
         return row

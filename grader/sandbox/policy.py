@@ -8,9 +8,10 @@ import tomllib
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from grader.errors import BadInput
+from grader.tomlfile import load_toml, read_toml
 
 POLICY_FILE = Path(__file__).resolve().parents[2] / "sandbox" / "policy.toml"
 
@@ -59,8 +60,6 @@ class ProbeLimits(_Limits):
     rates: list[float] = Field(min_length=1)
     step_duration_s: float = Field(gt=0)
     warmup_s: float = Field(ge=0)
-    target_rate: float = Field(gt=0)
-    target_p99_ms: float = Field(gt=0)
 
 
 class CacheLimits(_Limits):
@@ -81,15 +80,10 @@ class Policy(_Limits):
 @lru_cache(maxsize=4)
 def load_policy(path: Path = POLICY_FILE) -> Policy:
     """The limits every backend applies; a clear error naming the bad entry."""
-    try:
-        table = tomllib.loads(Path(path).read_text())
-        # The cache bounds are the grading host's, not the candidate's limits: a policy file
-        # without them (one written before they existed) takes the shipped file's.
-        if "cache" not in table and Path(path) != POLICY_FILE:
-            table["cache"] = tomllib.loads(POLICY_FILE.read_text()).get("cache")
-        return Policy.model_validate(table)
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ValidationError) as exc:
-        raise BadInput(f"sandbox policy {path} is invalid: {exc}") from exc
+    # The cache bounds are the grading host's, not the candidate's limits: a policy file
+    # without them (one written before they existed) takes the shipped file's.
+    shipped = {} if Path(path) == POLICY_FILE else {"cache": read_toml(POLICY_FILE).data.get("cache")}
+    return load_toml(Policy, Path(path), what="sandbox policy", defaults=shipped)
 
 
 def policy_sha256(path: Path = POLICY_FILE) -> str:

@@ -13,7 +13,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -94,12 +94,13 @@ _LABEL_KEYS = (
 _ERROR_KEYS = ("error", "errors", "detail", "message", "exception", "traceback")
 _KNOWN_KEYS = frozenset((*_PROBABILITY_KEYS, *_LABEL_KEYS, *_ERROR_KEYS))
 _MAX_DEPTH = 6
+AnswerKind = Literal["probability", "label"]
 
 
 @dataclass
 class Extraction:
     values: list[float] | None
-    kind: str | None = None  # probability | label
+    kind: AnswerKind | None = None
     path: str | None = None
     problem: str | None = None
 
@@ -115,7 +116,7 @@ def _numbers(value: Any) -> list[float] | None:
     return [_float(value)] if isinstance(value, (bool, int, float)) else None
 
 
-def _kind(raw: list[Any]) -> str:
+def _kind(raw: list[Any]) -> AnswerKind:
     return "label" if all(isinstance(v, (bool, int)) for v in raw) else "probability"
 
 
@@ -133,11 +134,11 @@ def _from_list(items: list, n: int, path: str, depth: int) -> Extraction | None:
         return Extraction([_float(v[0]) for v in items], _kind([v[0] for v in items]), f"{path}[*][0]")
     if all(isinstance(v, dict) for v in items):
         parts = [_extract(v, 1, f"{path}[*]", depth + 1) for v in items]
-        if all(p is not None and p.values and len(p.values) == 1 for p in parts):
-            kinds = {p.kind for p in parts}
-            return Extraction(
-                [p.values[0] for p in parts], "label" if kinds == {"label"} else "probability", parts[0].path
-            )
+        answered = [p for p in parts if p is not None]
+        firsts = [p.values[0] for p in answered if p.values and len(p.values) == 1]
+        if len(firsts) == len(parts):
+            kinds = {p.kind for p in answered}
+            return Extraction(firsts, "label" if kinds == {"label"} else "probability", answered[0].path)
     return None
 
 
@@ -244,7 +245,7 @@ _UNDECLARED = [
 
 def openapi_candidates(document: dict, columns: list[str]) -> list[Candidate]:
     """POST routes that may predict, best first, one entry per way their body takes records."""
-    scored = []
+    scored: list[tuple[int, str, dict, BodyShape]] = []
     for path, item in as_dict(document.get("paths")).items():
         operation = as_dict(item).get("post")
         if not isinstance(operation, dict):

@@ -12,8 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from grader.engine.standins import StandinChoice
 from grader.evidence import Check, StageOutcome
-from grader.sandbox.standins import StandinChoice
 from grader.serving.loadprobe import LoadProfile
 
 SCHEMA_VERSION = "1"
@@ -42,14 +42,14 @@ CHECK_IDS: tuple[str, ...] = (
     "build.succeeded",
     *(f"run.{c}" for c in ("healthy", "health_route", "survived", "non_root", "image_healthcheck")),
     *(f"contract.{c}" for c in ("prediction_route", "fields_mapped", "batch_supported", "returns_probabilities")),
-    *(f"correctness.{c}" for c in ("probabilities_in_range", "deterministic", "matches_logged_model")),
+    *(f"correctness.{c}" for c in ("probabilities_in_range", "deterministic", "matches_logged_model", "leak_ignored")),
     "quality.holdout_scored",
     *(f"bad_input.{c}" for c in ("handled", "no_5xx", "still_healthy")),
-    *(f"load.{c}" for c in ("no_errors", "p99_under_bar")),
+    "load.no_errors",
 )
 Backend = Literal["docker", "local"]
-# (customer_id, snapshot_month): how a hidden-holdout row is named across stages.
-RowKey = tuple[str, str]
+# The values of the columns that name a hidden-holdout row across stages: (customer_id, snapshot_month).
+RowKey = tuple[str, ...]
 
 
 class StartCommand(BaseModel):
@@ -183,9 +183,17 @@ class QualityRecord(BaseModel):
     mode: Literal["batch", "single"] | None = None
     batch_size: int | None = None
     seconds: float | None = None
+    # Rows scored per second of that pass (through the batch route when `mode` is batch, one row a request
+    # when single): what scoring a month's customers through this API takes.
+    rows_per_s: float | None = None
     stopped_early: str | None = None
     metrics: dict[str, float | None] = Field(default_factory=dict)
     oracle_metrics: dict[str, float | None] = Field(default_factory=dict)
+    # How the served probabilities vary (None for label answers, or for fewer rows than
+    # grader.serving.quality.MIN_SPREAD_ROWS): a service whose answers do not vary serves no model.
+    distinct_answers: int | None = None
+    top_answer_share: float | None = None
+    answers_std: float | None = None
 
 
 class BadInputCase(BaseModel):

@@ -1,11 +1,11 @@
 """Which build-context files land where in the image, worked out without building it.
 
-Walks the final image's instructions in order (earlier stages of its lineage first),
-tracking WORKDIR, and maps every COPY / ADD from the context to container paths,
-honouring .dockerignore like the builder. The `pip install`s of its RUN steps are
-read too. The practices checks (baked data, layer order, pinned requirements) and the
-local backend (which lays the files out and installs the requirements itself) both
-read this one plan.
+Walks the final image's instructions in order (earlier stages of its lineage first, each
+with the WORKDIR and build variables in effect: `grader.submission.dockerfile.walk`), and
+maps every COPY / ADD from the context to container paths, honouring .dockerignore like
+the builder. The `pip install`s of its RUN steps are read too. The practices checks
+(baked data, layer order, pinned requirements) and the local backend (which lays the
+files out and installs the requirements itself) both read this one plan.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 
 from docker.utils.build import exclude_paths
 
-from grader.serving.dockerfile import Instruction, ParsedDockerfile, expand, parse_env
+from grader.submission.dockerfile import Instruction, ParsedDockerfile, Step, walk
 from grader.submission.text import read_file_text
 
 DEPENDENCY_FILES = (
@@ -192,29 +192,21 @@ def plan(parsed: ParsedDockerfile, context: Path) -> ImageLayout:
     dockerfile_rel = str(parsed.path.relative_to(context)) if parsed.path.is_relative_to(context) else None
     included = set(exclude_paths(str(context), patterns, dockerfile=dockerfile_rel))
     layout = ImageLayout(context=context, included=included, steps=[], dockerignore=dockerignore)
-    for stage in reversed(parsed.lineage()):
-        workdir, env = "/", {}
-        for instruction in stage.instructions:
-            if instruction.keyword == "ENV":
-                env.update(parse_env(instruction))
-            elif instruction.keyword == "WORKDIR":
-                workdir = posixpath.normpath(posixpath.join(workdir, expand(instruction.args.strip(), env)))
-            elif instruction.keyword == "RUN":
-                layout.pip_installs.extend(_pip_installs(instruction, workdir))
-            elif instruction.keyword in ("COPY", "ADD"):
-                layout.steps.append(_copy_step(instruction, workdir, env, included, context))
+    for step in walk(parsed).steps:
+        if step.instruction.keyword == "RUN":
+            layout.pip_installs.extend(_pip_installs(step.instruction, step.workdir))
+        elif step.instruction.keyword in ("COPY", "ADD"):
+            layout.steps.append(_copy_step(step, included, context))
     return layout
 
 
-def _copy_step(
-    instruction: Instruction, workdir: str, env: dict[str, str], included: set[str], context: Path
-) -> CopyStep:
+def _copy_step(build: Step, included: set[str], context: Path) -> CopyStep:
+    instruction = build.instruction
     step = CopyStep(instruction)
     if "from" in instruction.flags:
         step.foreign = f"copies from build stage or image {instruction.flags['from']!r}, not from the context"
         return step
-    words = instruction.exec_form() or instruction.args.split()
-    words = [expand(w, env) for w in words]
+    words = [build.expand(w) for w in instruction.exec_form() or instruction.args.split()]
     if len(words) < 2:
         return step
     *sources, dest = words
@@ -222,7 +214,7 @@ def _copy_step(
         step.foreign = "fetches from a URL at build time"
         sources = [s for s in sources if not s.startswith(("http://", "https://", "git@"))]
     # Like the builder, resolve ".." against the image root: a COPY never lands outside it.
-    dest_path = PurePosixPath(posixpath.normpath(posixpath.join(workdir, dest)))
+    dest_path = PurePosixPath(posixpath.normpath(posixpath.join(build.workdir, dest)))
     entries = [entry for source in sources for entry in _matches(source, included)]
     into_folder = dest.endswith("/") or len(entries) > 1 or dest in (".", "./")
     for entry in entries:

@@ -16,8 +16,8 @@ How a step sends (`run_step`); what its records mean is `grader.serving.loadstat
 - Dispatch lag is taken when the request's coroutine starts, before it waits for a
   connection: it is the probe's own delay, not the service's.
 - In-flight requests are capped by the connection pool (256). Reaching the cap
-  needs rate x latency >= 256, i.e. p99 far over the bar at 500 requests/s; beyond
-  it, requests wait for a connection and that wait counts, as it would in a queue.
+  needs rate x latency >= 256, i.e. p99 far over the guide's bar at 500 requests/s;
+  beyond it, requests wait for a connection and that wait counts, as it would in a queue.
 - Python's cyclic garbage collector is paused during a step (see _collector_paused).
 
 Why aiohttp and not httpx. benchmarks/bench_probe.py, client pinned to one core, a
@@ -47,7 +47,7 @@ import json
 import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypedDict
 
 import aiohttp
 from pydantic import BaseModel, Field, model_validator
@@ -55,15 +55,12 @@ from yarl import URL
 
 from grader.errors import BadInput
 from grader.serving.loadstats import (
-    BAR_P99_MS,
-    BAR_RATE,
     CONNECTION_ERROR,
     MAX_LAG_MS,
     TIMEOUT,
     LoadProfile,
     LoadStep,
     StepRecords,
-    judge,
     summarise,
 )
 
@@ -102,6 +99,14 @@ class ProbeRequest(BaseModel):
         return self
 
 
+class _RequestLine(TypedDict):
+    """What every request of one `requests_for` call shares."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+
+
 class _Wire(NamedTuple):
     """A ProbeRequest encoded once, so the hot loop does no JSON or URL parsing."""
 
@@ -124,7 +129,7 @@ def requests_for(
     if bodies is not None and len(bodies) == 0:
         raise BadInput("the list of request bodies is empty")
     verb = (method or ("POST" if bodies else "GET")).upper()
-    common = {"method": verb, "url": url, "headers": dict(headers or {})}
+    common: _RequestLine = {"method": verb, "url": url, "headers": dict(headers or {})}
     if not bodies:
         return [ProbeRequest(**common)]
     return [
@@ -199,10 +204,8 @@ async def run_profile(
     timeout_s: float = 1.0,
     max_lag_ms: float = MAX_LAG_MS,
     connection_limit: int = CONNECTION_LIMIT,
-    bar_rate: float = BAR_RATE,
-    bar_p99_ms: float = BAR_P99_MS,
 ) -> LoadProfile:
-    """Run one step per rate, in order, over one session, and judge the bar."""
+    """Run one step per rate, in order, over one session."""
     if not rates:
         raise BadInput("give at least one rate")
     async with open_session(connection_limit) as session:
@@ -212,7 +215,7 @@ async def run_profile(
             )
             for rate in rates
         ]
-    return judge(steps, bar_rate, bar_p99_ms)
+    return LoadProfile(steps=steps)
 
 
 def probe(
@@ -227,8 +230,6 @@ def probe(
     timeout_s: float = 1.0,
     max_lag_ms: float = MAX_LAG_MS,
     connection_limit: int = CONNECTION_LIMIT,
-    bar_rate: float = BAR_RATE,
-    bar_p99_ms: float = BAR_P99_MS,
 ) -> LoadProfile:
     """Load-probe `url` at each rate in turn (blocking); bodies are cycled through."""
     return asyncio.run(
@@ -240,8 +241,6 @@ def probe(
             timeout_s=timeout_s,
             max_lag_ms=max_lag_ms,
             connection_limit=connection_limit,
-            bar_rate=bar_rate,
-            bar_p99_ms=bar_p99_ms,
         )
     )
 

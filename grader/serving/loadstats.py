@@ -1,6 +1,7 @@
-"""What a load step's raw records mean: its figures, its validity, and the serving bar.
+"""What a load step's raw records mean: its figures and its validity.
 
-The rules (the probe itself, `grader.serving.loadprobe`, only records):
+The rules (the probe itself, `grader.serving.loadprobe`, only records; whether the steps
+meet the guide's bar is the rubric's to say, `grader.rubric`'s `sustained` rule):
 
 - Requests due in the first `warmup_s` seconds (connection set-up, lazy model
   loading) are sent but left out of every count and figure except `sent` and
@@ -13,8 +14,8 @@ The rules (the probe itself, `grader.serving.loadprobe`, only records):
   every latency it reports. A probe that falls behind carries its backlog into every
   later request, so one check covers both: a step whose lag p99 exceeds
   max(`max_lag_ms`, 5 % of its p99) is `valid=False` with a reason; it measured the
-  probe, not the service. 5 ms: 5 % of the 100 ms bar, five inter-arrival gaps at
-  1,000 requests/s, and well above the ~1 ms a healthy asyncio loop holds (epoll's
+  probe, not the service. 5 ms: 5 % of the guide's 100 ms p99 bar, five inter-arrival
+  gaps at 1,000 requests/s, and well above the ~1 ms a healthy asyncio loop holds (epoll's
   millisecond timer granularity). The 5 % share keeps a stalling service judgeable:
   the burst of answers after a 1 s stall can hold the loop for tens of ms, which
   moves a ~1,000 ms p99 by a few per cent and cannot turn a failure into a pass.
@@ -23,13 +24,10 @@ The rules (the probe itself, `grader.serving.loadprobe`, only records):
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import numpy as np
 from pydantic import BaseModel
 
-BAR_RATE = 500.0
-BAR_P99_MS = 100.0
 MAX_LAG_MS = 5.0
 LAG_SHARE = 0.05
 # Status codes for requests that got no HTTP answer.
@@ -68,17 +66,9 @@ class LoadStep(BaseModel):
 
 
 class LoadProfile(BaseModel):
-    """Steps of rising rate and whether the serving bar was met.
-
-    `bar_met` is None when it cannot be judged: no step at the bar rate, or that
-    step is invalid because the probe fell behind.
-    """
+    """Steps of rising rate, as measured."""
 
     steps: list[LoadStep]
-    bar_rate: float = BAR_RATE
-    bar_p99_ms: float = BAR_P99_MS
-    bar_met: bool | None
-    bar_reason: str
 
 
 class StepRecords:
@@ -147,22 +137,6 @@ def summarise(
         valid=reason is None,
         invalid_reason=reason,
     )
-
-
-def judge(steps: Sequence[LoadStep], bar_rate: float = BAR_RATE, bar_p99_ms: float = BAR_P99_MS) -> LoadProfile:
-    """The profile, with the bar judged on the lowest step at or above the bar rate."""
-    bar = {"steps": steps, "bar_rate": bar_rate, "bar_p99_ms": bar_p99_ms}
-    at_bar = [step for step in steps if step.rate >= bar_rate]
-    if not at_bar:
-        return LoadProfile(**bar, bar_met=None, bar_reason=f"no step at {bar_rate:g} requests/s or more")
-    step = min(at_bar, key=lambda s: s.rate)
-    if not step.valid:
-        reason = f"the {step.rate:g} requests/s step is invalid: {step.invalid_reason}"
-        return LoadProfile(**bar, bar_met=None, bar_reason=reason)
-    met = step.p99_ms < bar_p99_ms
-    verdict = "under" if met else "not under"
-    reason = f"p99 {step.p99_ms:.1f} ms at {step.rate:g} requests/s, {verdict} {bar_p99_ms:g} ms"
-    return LoadProfile(**bar, bar_met=met, bar_reason=reason)
 
 
 def _percentile(values_ms: np.ndarray, q: float) -> float:

@@ -6,10 +6,10 @@ import fnmatch
 import re
 from pathlib import Path, PurePosixPath
 
-from grader.evidence import Check, Quote
-from grader.serving.dockerfile import Instruction, ParsedDockerfile
+from grader.evidence import Check, Figure, Quote
 from grader.serving.evidence import DockerfileFacts
 from grader.serving.layout import ImageLayout
+from grader.submission.dockerfile import Instruction, ParsedDockerfile
 from grader.submission.text import read_file_text
 
 _QUOTE_CHARS = 300
@@ -113,7 +113,12 @@ def _start_checks(parsed: ParsedDockerfile, facts: DockerfileFacts, shown: str) 
         return [exposes, Check(id="dockerfile.start_command", passed=False, detail=missing)]
     instruction = next(i for i in parsed.instructions if i.line == start.line)
     quotes = [quote(shown, instruction)]
-    figures = {"server": start.server, "port": start.port, "port_source": start.port_source, "host": start.host}
+    figures: dict[str, Figure] = {
+        "server": start.server,
+        "port": start.port,
+        "port_source": start.port_source,
+        "host": start.host,
+    }
     checks = [
         exposes,
         Check(
@@ -238,7 +243,7 @@ def _dockerignore(layout: ImageLayout) -> Check:
         passed=present,
         detail=".dockerignore present" if present else "no .dockerignore: the whole folder is sent to the builder",
         quotes=[Quote(source=".dockerignore", text=read_file_text(layout.dockerignore)[:_QUOTE_CHARS])]
-        if present
+        if layout.dockerignore is not None
         else [],
     )
 

@@ -1,6 +1,6 @@
 """`grader probe URL`: run the load probe alone against any running service, print JSON.
 
-One rate prints one step object; several rates print the profile (steps + bar).
+One rate prints one step object; several rates print the profile (its steps).
 Standalone: `python -m grader.serving.probe_cli URL --rate 500 --duration 10`.
 """
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,8 @@ _ORDER_SEED = 20240601
 _MAX_SILENT = 5
 # Batches shrink (halving) down to this size when the service refuses them with a 4xx.
 _MIN_BATCH = 8
+# Fewer served probabilities than this say nothing about whether the answers vary.
+MIN_SPREAD_ROWS = 100
 
 
 def holdout_order(rows: int) -> list[int]:
@@ -231,16 +234,40 @@ def _metric_set(labels: np.ndarray, scores: np.ndarray) -> dict[str, float | Non
     }
 
 
+def _spread(record: QualityRecord, served: np.ndarray) -> None:
+    """How much the served probabilities vary: distinct values, the most common one's share, their std."""
+    if len(served) < MIN_SPREAD_ROWS:
+        return
+    _, counts = np.unique(served, return_counts=True)
+    record.distinct_answers = len(counts)
+    record.top_answer_share = round(float(counts.max() / len(served)), 4)
+    record.answers_std = round(float(served.std()), 6)
+
+
+def _pass_detail(record: QualityRecord, served: np.ndarray) -> str:
+    """The pass's speed, and answers that barely vary, in words."""
+    text = ""
+    if record.rows_per_s is not None:
+        how = f"batches of {record.batch_size}" if record.mode == "batch" else "one row a request"
+        text += f" in {record.seconds:g} s ({record.rows_per_s:,.0f} rows/s, {how})"
+    if record.distinct_answers == 1:
+        text += f"; every answer is {served[0]:g}"
+    elif record.top_answer_share is not None and record.top_answer_share > 0.5:
+        text += f"; {record.top_answer_share:.0%} of the answers are one value"
+    return text
+
+
 def holdout_quality(
     scored: Scored,
     label_values: np.ndarray,
     true_probability: np.ndarray | None,
     rows_total: int,
     kind: str,
-    mode: str,
+    mode: Literal["batch", "single"],
     batch_size: int | None,
 ) -> tuple[QualityRecord, Check]:
-    """Metrics of the served answers against the holdout labels, with the oracle's on the same rows."""
+    """Metrics of the served answers against the holdout labels, with the oracle's on the same rows;
+    how fast the pass went (rows per second) and, for probabilities, how much the answers vary."""
     positions = sorted(p for p, v in scored.values.items() if math.isfinite(v))
     record = QualityRecord(
         rows_total=rows_total,
@@ -250,6 +277,7 @@ def holdout_quality(
         mode=mode,
         batch_size=batch_size,
         seconds=scored.seconds,
+        rows_per_s=round(len(positions) / scored.seconds, 1) if positions and scored.seconds > 0 else None,
         stopped_early=scored.stopped_early,
     )
     labels = label_values[positions].astype(np.int64)
@@ -264,6 +292,7 @@ def holdout_quality(
         }
     else:
         record.metrics = _metric_set(labels, served)
+        _spread(record, served)
     record.metrics["positive_rate"] = round(float(labels.mean()), 6) if len(labels) else None
     if true_probability is not None:
         record.oracle_metrics = _metric_set(labels, true_probability[positions])
@@ -272,6 +301,7 @@ def holdout_quality(
         id="quality.holdout_scored",
         passed=bool(positions) and share >= 0.99,
         detail=f"{len(positions)} of {rows_total} holdout rows scored ({scored.failed} failed)"
+        + _pass_detail(record, served)
         + (f"; stopped early: {scored.stopped_early}" if scored.stopped_early else "")
         + (
             "; the service answers labels only: PR-AUC, Brier, calibration and lift cannot be computed"

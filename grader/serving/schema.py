@@ -14,7 +14,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -125,7 +125,8 @@ class RecordSchema:
 
 @dataclass
 class BodyShape:
-    shape: str  # record | wrapped_record (one record) | array | wrapper (a list of records)
+    # record, wrapped_record: one record; array, wrapper: a list of records
+    shape: Literal["record", "wrapped_record", "array", "wrapper"]
     record: RecordSchema
     wrapper_key: str | None = None
 

@@ -1,9 +1,9 @@
 """Talking to a running candidate service, whichever backend started it.
 
-`Service` is what the probes need from a backend: where to look for the service, is
-it still alive, what did it print. `Calls` makes bounded HTTP requests (a hostile
-service may answer slowly or with gigabytes). `wait_until_healthy` finds the port and
-the health route and times the start-up.
+A `Service` (`grader.sandbox.api`) is what the probes get from the sandbox: where to look
+for the service, is it still alive, what did it print. `Calls` makes bounded HTTP requests
+(a hostile service may answer slowly or with gigabytes). `wait_until_healthy` finds the
+port and the health route and times the start-up.
 """
 
 from __future__ import annotations
@@ -11,34 +11,16 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
+
+from grader.sandbox.api import Service
 
 HEALTH_ROUTES = ("/health", "/healthz", "/")
 FALLBACK_ROUTES = ("/openapi.json", "/docs")
 _ABSENT = (404, 405)
 _DROPPED = ("ReadError", "RemoteProtocolError", "WriteError")
-
-
-@dataclass
-class ServiceState:
-    alive: bool
-    exit_code: int | None = None
-    oom_killed: bool = False
-    detail: str = ""
-
-
-class Service(Protocol):
-    """A started candidate service."""
-
-    started_at: float
-
-    def base_urls(self) -> list[str]: ...
-
-    def state(self) -> ServiceState: ...
-
-    def log_tail(self, chars: int) -> str: ...
 
 
 @dataclass

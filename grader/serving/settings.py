@@ -7,10 +7,13 @@ both; real grading uses the defaults.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class ServingSettings(BaseModel):
+    # A misspelt setting in a --serving-settings file is an error, never a silent default.
+    model_config = ConfigDict(extra="forbid")
+
     # Holdout scoring through the API.
     batch_size: int = Field(default=256, gt=0)
     quality_budget_s: float = Field(default=180.0, gt=0)

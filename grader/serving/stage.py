@@ -1,69 +1,39 @@
 """The serving stage: build, run and probe the candidate's FastAPI service for real.
 
-`run_serving_stage` always returns evidence: a Dockerfile that is missing, an image
-that fails to build, a container that never answers or dies under load are all
-recorded outcomes, never exceptions. Whatever a run creates (image, container,
-network, namespace, staging folder) is removed before it returns, also on Ctrl-C. What a
-grader killed outright (SIGKILL) left is removed by the next grading, which knows it by
-its owner labels (`grader.sandbox.owner`); `cleanup_leftovers` removes every serving
-run's objects, a live one's too.
+The sandbox the grading was given builds the Dockerfile and starts what it built
+(`grader.sandbox.api`: an image and a container, or a virtualenv and a confined process);
+this stage reads the Dockerfile, records what the sandbox did and said, and probes the
+service. `run_serving_stage` always returns evidence: a Dockerfile that is missing, an
+image that fails to build, a service that never answers or dies under load are all
+recorded outcomes, never exceptions. Whatever a run creates is removed before it returns,
+also on Ctrl-C. What a grader killed outright (SIGKILL) left is removed by the next
+grading, which knows it by its owner labels (`grader.sandbox.owner`);
+`grader.sandbox.api.cleanup_leftovers` removes every serving run's objects, a live one's too.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from contextlib import AbstractContextManager, ExitStack, nullcontext
-from dataclasses import dataclass, field
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 
-import docker
-import docker.errors
 import pandas as pd
 
-from grader.errors import EngineUnavailable
-from grader.evidence import Check, StageOutcome
-from grader.sandbox.engine import connect
-from grader.sandbox.networks import guarded_network
+from grader.evidence import Check, Figure, StageOutcome
+from grader.sandbox.api import Build, BuildSpec, Sandbox, Service, ServiceSpec, StartFailed
 from grader.sandbox.policy import Policy, load_policy
 from grader.serving import dockerfile as dockerfile_parser
-from grader.serving.build import build_image
 from grader.serving.dockerfile import ParsedDockerfile
-from grader.serving.environment import base_images, build_failure_problem, missing_images_problem, standin_notes
-from grader.serving.evidence import Backend, DockerfileFacts, RowKey, ServingEvidence
+from grader.serving.evidence import DockerfileFacts, RowKey, ServingEvidence
 from grader.serving.layout import ImageLayout, plan
-from grader.serving.local import (
-    STAGE_PREFIX,
-    LocalSetupError,
-    local_service,
-    prepare_venv,
-    remove_leftovers,
-    stage_files,
-)
+from grader.serving.leakprobe import LeakProbe
 from grader.serving.practices import dockerfile_checks
 from grader.serving.probes import run_probes
-from grader.serving.run import (
-    DockerService,
-    docker_service,
-    image_removed_after,
-    isolation_summary,
-    remove_labelled,
-    run_labels,
-)
-from grader.serving.service import Service
 from grader.serving.settings import ServingSettings
 from grader.submission.discover import Submission, discover
-
-NOT_VERIFIED_LOCALLY = [
-    "build: the image was not built (no engine); only the Dockerfile was read",
-    "image size and base image",
-    "the user the image runs as (the local service runs as an unprivileged grader user)",
-    "RUN steps other than pip install",
-]
 
 
 def discovered_dockerfile(submission_root: Path, found: Submission | None = None) -> tuple[Path | None, Path, str]:
@@ -95,8 +65,7 @@ class _Job:
     # Held while the service runs and is probed (not while it builds): in a cohort, one
     # submission's load probe at a time, so none measures another's load.
     slot: Callable[[], AbstractContextManager[object]] = nullcontext
-    # Shared cache entries the run uses (the local service's virtualenv), kept until it ends.
-    leases: ExitStack = field(default_factory=ExitStack)
+    leak: LeakProbe | None = None
 
     @property
     def run_id(self) -> str:
@@ -111,6 +80,30 @@ class _Job:
     def reasons(self) -> list[str]:
         return self.evidence.outcome.reasons
 
+    def build_spec(self) -> BuildSpec:
+        return BuildSpec(
+            self.run_id,
+            self.dockerfile,
+            self.parsed,
+            self.layout,
+            self.policy,
+            self.workdir,
+            self.settings.keep_layer_cache,
+        )
+
+    def service_spec(self) -> ServiceSpec:
+        """The service's start, with how long the probes may use it (the local backend bounds its CPU time so)."""
+        policy, settings = self.policy, self.settings
+        rates = settings.load_rates or policy.probe.rates
+        step_s = settings.load_step_s or policy.probe.step_duration_s
+        lifetime_s = (
+            policy.service.startup_timeout_s
+            + 3 * settings.quality_budget_s  # holdout scoring, determinism, the leak probe
+            + len(rates) * (step_s + policy.service.request_timeout_s)
+            + 300
+        )
+        return ServiceSpec(self.run_id, self.facts, self.environment, policy.service, lifetime_s, self.workdir)
+
     def probe(self, service: Service) -> bool:
         feature_columns = [c for c in self.holdout_features.columns if c not in self.holdout_labels.columns]
         return run_probes(
@@ -122,6 +115,7 @@ class _Job:
             self.expected,
             self.policy,
             self.settings,
+            self.leak,
         )
 
 
@@ -131,17 +125,17 @@ def run_serving_stage(
     holdout_features: pd.DataFrame,
     holdout_labels: pd.DataFrame,
     expected: dict[RowKey, float] | None,
-    backend: Backend,
+    sandbox: Sandbox,
     workdir: Path,
     *,
     context: Path | None = None,
     policy: Policy | None = None,
     settings: ServingSettings | None = None,
-    client: docker.DockerClient | None = None,
     discovered: Submission | None = None,
     slot: Callable[[], AbstractContextManager[object]] = nullcontext,
+    leak: LeakProbe | None = None,
 ) -> ServingEvidence:
-    """Build, run and probe the submission's service; evidence of everything it did.
+    """Build, run and probe the submission's service in `sandbox`; evidence of everything it did.
 
     `dockerfile` None: submission discovery picks the Dockerfile and the build context (the
     grading's own discovery `discovered`, when given, is not run again); given, the build
@@ -149,9 +143,12 @@ def run_serving_stage(
     the candidate's logged model's probabilities for holdout rows, keyed by
     (customer_id, snapshot_month): served answers are compared with them.
     `holdout_labels` never leaves this process. `policy` and `settings` default to
-    sandbox/policy.toml and ServingSettings(); `client` to `grader.sandbox.engine.connect()`.
+    sandbox/policy.toml and ServingSettings(). `slot` is held around the service's run and
+    probes, not its build. `leak` (the answer key's leak column and its training values) adds the
+    probe that asks whether the served model depends on it.
     """
     started = time.monotonic()
+    backend = sandbox.backend
     evidence = ServingEvidence(
         backend=backend, run_id=uuid.uuid4().hex[:12], outcome=StageOutcome(status="failed", backend=backend)
     )
@@ -173,10 +170,10 @@ def run_serving_stage(
                 settings or ServingSettings(),
                 evidence,
                 slot,
+                leak,
             )
             workdir.mkdir(parents=True, exist_ok=True)
-            with job.leases:
-                completed = _run_docker(job, client) if backend == "docker" else _run_local(job)
+            completed = _build_and_serve(job, sandbox)
             evidence.outcome.status = "ok" if completed else ("partial" if evidence.run.healthy else "failed")
     finally:
         evidence.outcome.duration_s = round(time.monotonic() - started, 3)
@@ -221,114 +218,71 @@ def _read_dockerfile(
     return path, context, parsed, layout, environment
 
 
-def _run_docker(job: _Job, client: docker.DockerClient | None) -> bool:
-    if client is not None:
-        return _build_and_run(job, client)
-    try:
-        owned = connect()
-    except EngineUnavailable as exc:
-        job.reasons.append(f"{exc}; the local backend runs without an engine")
-        return False
-    try:
-        return _build_and_run(job, owned)
-    finally:
-        owned.close()
-
-
-def _build_and_run(job: _Job, client: docker.DockerClient) -> bool:
+def _build_and_serve(job: _Job, sandbox: Sandbox) -> bool:
+    """Build in the sandbox, then start and probe what it built; whether every probe ran."""
     evidence, reasons = job.evidence, job.reasons
-    bases = base_images(client, job.parsed)
-    evidence.build.base_images = bases
-    reasons += standin_notes(bases)
-    problem = missing_images_problem(bases)
-    if problem:
-        # The grader's machine lacks an image, not the candidate: nothing is built, nothing judged.
-        evidence.outcome.environment = problem
-        reasons.append(problem)
-        evidence.checks.append(Check(id="build.succeeded", passed=None, detail=problem))
-        return False
-    tag = f"churn-grader-serving/{job.run_id}:candidate"
-    labels = run_labels(job.run_id)
-    with image_removed_after(client, tag, job.settings.keep_layer_cache):
-        with guarded_network(
-            client, f"churn-grader-build-{job.run_id}", "build", job.run_id, labels, internal=False
-        ) as network:
-            record = build_image(
-                client,
-                job.context,
-                job.dockerfile,
-                tag,
-                labels,
-                job.policy.build,
-                job.workdir / "build.log",
-                network=network.name,
-            )
-        if not network.host_blocked:
-            evidence.not_verified.append(
-                "build steps could connect to the grader's host (no firewall rule could be set)"
-            )
-        record.base_images = bases
-        evidence.build = record
-        problem = build_failure_problem(job.parsed, bases, record)
-        evidence.outcome.environment = problem
-        evidence.checks.append(
-            Check(
-                id="build.succeeded",
-                # A failure this machine caused says nothing about the candidate's image.
-                passed=None if problem else record.succeeded,
-                detail=f"built in {record.seconds} s, {record.image_size_mb} MB"
-                if record.succeeded
-                else problem or f"{record.failing_step}: {record.error}",
-                figures={
-                    "seconds": record.seconds,
-                    "image_size_mb": record.image_size_mb,
-                    "timed_out": record.timed_out,
-                },
-            )
-        )
-        if not record.succeeded:
-            reasons.append(f"the image failed to build at {record.failing_step or 'the start'}: {record.error}")
-            if problem:
-                reasons.append(problem)
-            elif job.facts.unsupported:
-                reasons.append("the Dockerfile uses BuildKit-only syntax: " + "; ".join(job.facts.unsupported))
+    with sandbox.build(job.build_spec()) as build:
+        _record_build(job, build, sandbox)
+        if not build.ready:
             return False
-        evidence.run.network = (
-            "internal Docker network of its own: no egress; the grader reaches the container at its bridge address"
-        )
         try:
-            with (
-                job.slot(),
-                docker_service(client, tag, job.facts, job.policy.service, job.run_id, job.environment) as service,
-            ):
-                evidence.run.isolation = isolation_summary(job.policy.service, service.host_blocked)
-                if not service.host_blocked:
-                    evidence.run.not_enforced.append(
-                        "the container could open connections to the grader's host (no firewall rule could be set)"
-                    )
-                evidence.run.started = True
+            with job.slot(), sandbox.service(build, job.service_spec()) as service:
+                run = evidence.run
+                run.started = True
+                run.network, run.isolation, run.not_enforced = service.network, service.isolation, service.not_enforced
                 try:
                     return job.probe(service)
                 finally:
-                    _container_checks(service, job)
-        except docker.errors.APIError as exc:
-            reasons.append(f"the container could not be started: {exc.explanation or exc}")
+                    _service_checks(service, build, job)
+        except StartFailed as exc:
+            reasons.append(str(exc))
             return False
 
 
-def _container_checks(service: DockerService, job: _Job) -> None:
-    evidence = job.evidence
-    evidence.run.user_id = service.uid
+def _record_build(job: _Job, build: Build, sandbox: Sandbox) -> None:
+    """What the build did, what it used instead of what was asked, and what this backend cannot verify."""
+    evidence, record = job.evidence, build.record
+    evidence.build = record
+    evidence.outcome.environment = build.environment
+    evidence.not_verified += build.not_verified
+    evidence.run.notes += build.notes
+    figures: dict[str, Figure] = {
+        "seconds": record.seconds,
+        "image_size_mb": record.image_size_mb,
+        "timed_out": record.timed_out,
+    }
     evidence.checks.append(
         Check(
-            id="run.non_root",
-            passed=None if service.uid is None else service.uid != 0,
-            detail="the process was never seen running"
-            if service.uid is None
-            else f"the service runs as uid {service.uid}",
+            id="build.succeeded",
+            passed=build.succeeded,
+            detail=build.detail,
+            figures=figures if record.attempted else {},
         )
     )
-    health = service.docker_health()
+    if not build.image_user:
+        evidence.checks.append(
+            Check(id="run.non_root", passed=None, detail=f"{sandbox.backend} backend: the image's user is not used")
+        )
+    job.reasons.extend(build.reasons)
+    if build.succeeded is False and job.facts.unsupported:
+        job.reasons.append("the Dockerfile uses BuildKit-only syntax: " + "; ".join(job.facts.unsupported))
+
+
+def _service_checks(service: Service, build: Build, job: _Job) -> None:
+    """Who the service ran as, the image's own health verdict, and its log's tail."""
+    evidence = job.evidence
+    evidence.run.user_id = service.uid
+    if build.image_user:
+        evidence.checks.append(
+            Check(
+                id="run.non_root",
+                passed=None if service.uid is None else service.uid != 0,
+                detail="the process was never seen running"
+                if service.uid is None
+                else f"the service runs as uid {service.uid}",
+            )
+        )
+    health = service.image_health()
     if health is not None:
         evidence.checks.append(
             Check(
@@ -339,68 +293,3 @@ def _container_checks(service: DockerService, job: _Job) -> None:
         )
     if not evidence.run.log_tail:
         evidence.run.log_tail = service.log_tail(job.settings.log_tail_chars)
-
-
-def _run_local(job: _Job) -> bool:
-    evidence, reasons, policy, settings = job.evidence, job.reasons, job.policy, job.settings
-    evidence.not_verified = list(NOT_VERIFIED_LOCALLY)
-    evidence.checks.append(Check(id="build.succeeded", passed=None, detail="local backend: the image was not built"))
-    evidence.checks.append(Check(id="run.non_root", passed=None, detail="local backend: the image's user is not used"))
-    try:
-        venv, notes = job.leases.enter_context(prepare_venv(job.layout, policy, job.workdir / "local-venv.log"))
-    except LocalSetupError as exc:
-        reasons.append(f"the local backend could not install the requirements: {exc}")
-        return False
-    evidence.run.notes += notes
-    rates = settings.load_rates or policy.probe.rates
-    step_s = settings.load_step_s or policy.probe.step_duration_s
-    planned_s = (
-        policy.service.startup_timeout_s
-        + 2 * settings.quality_budget_s
-        + len(rates) * (step_s + policy.service.request_timeout_s)
-        + 300
-    )
-    root = Path(tempfile.mkdtemp(prefix=f"{STAGE_PREFIX}{job.run_id}-"))
-    try:
-        os.chmod(root, 0o755)
-        evidence.run.notes += stage_files(job.layout, root)
-        with (
-            job.slot(),
-            local_service(
-                job.facts,
-                venv,
-                root,
-                policy.service,
-                job.run_id,
-                job.environment,
-                int(policy.service.cpus * planned_s),
-                job.workdir / "service.log",
-            ) as service,
-        ):
-            evidence.run.started = True
-            evidence.run.isolation, evidence.run.not_enforced = service.isolation, service.not_enforced
-            evidence.run.user_id = service.user_id
-            evidence.run.network = next(
-                (i for i in service.isolation if "namespace" in i), "host network on 127.0.0.1: egress NOT blocked"
-            )
-            try:
-                return job.probe(service)
-            finally:
-                if not evidence.run.log_tail:
-                    evidence.run.log_tail = service.log_tail(settings.log_tail_chars)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-
-
-def cleanup_leftovers(client: docker.DockerClient | None = None, run_id: str | None = None) -> dict[str, int]:
-    """Remove the containers, networks, images, namespaces and folders serving runs left behind.
-
-    With `run_id`, only that run's (the evidence's `run_id`). Without, every serving
-    run's: a janitor for between cohorts, since it also removes a run still going.
-    """
-    removed = remove_leftovers(run_id)
-    try:
-        client = client or connect()
-    except EngineUnavailable:
-        return removed
-    return {**removed, **remove_labelled(client, run_id)}

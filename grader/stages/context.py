@@ -19,6 +19,7 @@ from grader.stages.base import Hooks, NoHooks, Stage
 from grader.stages.evidence import Evidence
 from grader.submission import Submission
 from grader.world.packet import SeededWorld
+from grader.writeup.settings import JudgeSettings
 
 
 @dataclass
@@ -50,6 +51,9 @@ class GradingContext:
     serving_rows: ServingRows | None = None
     serving_settings: ServingSettings = field(default_factory=ServingSettings)
     hooks: Hooks = field(default_factory=NoHooks)
+    # Which judge reads the README, and the other candidates' READMEs of a cohort (by id).
+    judge: JudgeSettings = field(default_factory=JudgeSettings)
+    cohort_readmes: dict[str, str] = field(default_factory=dict)
     # Handed on between stages.
     cells: list[Cell] = field(default_factory=list)
     stores: list[TrackingStore] = field(default_factory=list)

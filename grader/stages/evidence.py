@@ -9,7 +9,7 @@ from grader.notebook.audit import AuditEvidence
 from grader.notebook.execute import NotebookRun
 from grader.notebook.mlflow_store import TrackingStore
 from grader.notebook.modeling import ModelingEvidence
-from grader.sandbox.backends import Backend
+from grader.sandbox.api import Backend
 from grader.serving.evidence import ServingEvidence
 from grader.submission import Submission
 from grader.writeup import WriteupEvidence

@@ -11,6 +11,8 @@ from grader.evidence import Check, StageOutcome
 from grader.notebook.mlflow_store import TrackingStore
 from grader.notebook.modeling import CHECK_IDS as MODELING_CHECK_IDS
 from grader.notebook.modeling import claimed_pr_auc, collect_modeling
+from grader.notebook.months import month_profile
+from grader.notebook.trace import load_executed
 from grader.stages.base import Stage, StageName
 from grader.stages.context import GradingContext
 
@@ -25,8 +27,7 @@ class HoldoutStage(Stage):
 
     name = StageName.HOLDOUT
     records: ClassVar[frozenset[str]] = frozenset(
-        {f"modeling.{check}" for check in (*MODELING_CHECK_IDS, *HOLDOUT_CHECK_IDS)}
-        | {"modeling", "claimed_pr_auc"}
+        {f"modeling.{check}" for check in (*MODELING_CHECK_IDS, *HOLDOUT_CHECK_IDS)} | {"modeling", "claimed_pr_auc"}
     )
 
     def run(self, context: GradingContext) -> StageOutcome:
@@ -37,19 +38,25 @@ class HoldoutStage(Stage):
         started = time.monotonic()
         world, stores = context.seeded.world, context.stores
         fresh_runs = bool(stores and stores[0].runs)
-        modeling = collect_modeling(context.cells, stores)
+        key = context.seeded.key
+        executed, _problem = load_executed(context.folder.executed)
+        profile = month_profile(world.train, world.train_is_duplicate, key.grouping.time_column, key.label_column)
+        modeling = collect_modeling(
+            context.cells, stores, executed, profile, (key.grouping.time_column, key.grouping.group_column)
+        )
+        report: dict  # the sandbox's scoring report: JSON the candidate's code could shape
         candidate, report, predictions = None, {"error": "no MLflow run to take a model from"}, None
-        runner_image = context.evidence.notebook_run.runner_image if context.evidence.notebook_run else None
         # The grader's reference model trains here while the sandbox scores the candidate's.
         with ThreadPoolExecutor(max_workers=1) as pool:
             reference = pool.submit(reference_score, world)
             if fresh_runs:
                 context.say("scoring the final logged model on the holdout features in the sandbox")
                 candidate, report, predictions = score_candidate_model(
-                    world, context.folder, context.policy, context.sandbox.backend, runner_image, context.sandbox.client
+                    world, context.folder, context.policy, context.sandbox
                 )
             modeling.holdout = [s for s in (candidate, reference.result(), oracle_score(world)) if s is not None]
-        chosen = report.get("chosen") if isinstance(report.get("chosen"), dict) else {}
+        chosen = report.get("chosen")
+        chosen = chosen if isinstance(chosen, dict) else {}
         modeling.final_model_uri = chosen.get("uri")
         modeling.final_model_reason = str(report.get("reason", report.get("error", "")))[:300]
         context.evidence.claimed_pr_auc = claimed_pr_auc(stores, chosen.get("run_id"))

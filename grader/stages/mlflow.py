@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import ClassVar
 
-from grader.evidence import StageOutcome
+from grader.evidence import StageOutcome, Status
 from grader.notebook.mlflow_store import TrackingStore, prepare_committed_store, read_store
 from grader.stages.base import Stage, StageName
 from grader.stages.context import GradingContext
@@ -49,5 +49,5 @@ class MlflowStage(Stage):
         ]
         if not fresh_runs:
             reasons.append("this execution logged no MLflow run")
-        status = "ok" if fresh_runs else ("partial" if any(s.runs for s in stores) else "failed")
+        status: Status = "ok" if fresh_runs else ("partial" if any(s.runs for s in stores) else "failed")
         return StageOutcome(status=status, reasons=reasons, duration_s=round(time.monotonic() - started, 3))

@@ -39,8 +39,7 @@ class NotebookStage(Stage):
             packet_data(context),
             folder,
             context.policy,
-            context.sandbox.backend,
-            context.sandbox.client,
+            context.sandbox,
         )
         broken = [f"{n.path} was not run: {n.problem}" for n in submission.notebooks if not n.valid]
         if broken:

@@ -21,6 +21,7 @@ class ServingStage(Stage):
     records: ClassVar[frozenset[str]] = frozenset({"serving", *(f"serving.{check}" for check in SERVING_CHECK_IDS)})
 
     def run(self, context: GradingContext) -> StageOutcome:
+        from grader.serving.leakprobe import LeakProbe
         from grader.serving.stage import run_serving_stage
 
         rows = context.serving_rows
@@ -30,19 +31,24 @@ class ServingStage(Stage):
             spec = context.seeded.world.spec
             keys = zip(rows.features[spec.id_column], rows.features[spec.time_column])
             expected = dict(zip(keys, context.predictions.tolist()))
+        leak = None
+        if context.seeded is not None:
+            column = context.seeded.key.leak.column
+            if column in context.seeded.world.train.columns:
+                leak = LeakProbe(column, context.seeded.world.train[column].to_numpy())
         serving = run_serving_stage(
             context.folder.submission,
             None,
             rows.features,
             rows.labels,
             expected,
-            context.sandbox.backend,
+            context.sandbox,
             context.folder.root / "serving",
             policy=context.policy,
-            client=context.sandbox.client,
             settings=context.serving_settings,
             discovered=context.submission,
             slot=context.exclusive,
+            leak=leak,
         )
         context.evidence.serving = serving
         return serving.outcome

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import fnmatch
-import json
 import posixpath
 import re
-import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import yaml
 from pydantic import BaseModel, Field
 
+from grader.submission.dockerfile import copies, exposed_ports, image_env, parse_text, start_text
 from grader.submission.tree import FileEntry, Tree, Unreadable, normalize, read_text
 
 DOCKERFILE_CAP = 1024 * 1024
@@ -23,7 +23,7 @@ _SERVING_NAME = re.compile(r"(^|[^a-z])(api|app|web|serv\w*)($|[^a-z])", re.I)
 
 
 class DockerfileInfo(BaseModel):
-    """One Dockerfile, read but never built: what it starts and what it exposes."""
+    """One Dockerfile, read but never built: what its final image starts, exposes and sets."""
 
     path: str
     base_images: list[str] = Field(default_factory=list)
@@ -75,89 +75,20 @@ def name_rank(name: str) -> int:
 
 
 def parse_dockerfile(rel: str, text: str) -> DockerfileInfo:
-    """The instructions that matter to the grader, from a Dockerfile's text."""
+    """What a Dockerfile's final image starts and exposes, read by the one reader (`grader.submission.dockerfile`)."""
+    parsed = parse_text(text, Path(rel))
     info = DockerfileInfo(path=rel)
-    entrypoint: str | None = None
-    cmd: str | None = None
-    workdir = "/"
-    for instruction, argument in _instructions(text):
-        if instruction == "FROM":
-            words = [word for word in argument.split() if not word.startswith("--")]
-            if words:
-                info.base_images.append(words[0])
-        elif instruction == "EXPOSE":
-            ports = [int(port) for port in re.findall(r"(?<![\w$])(\d{1,5})(?:/\w+)?", argument)]
-            info.exposed_ports += [port for port in ports if 0 < port < 65536]
-        elif instruction in ("ENV", "ARG"):
-            info.env.update(_assignments(argument))
-        elif instruction == "WORKDIR" and argument:
-            workdir = posixpath.normpath(posixpath.join(workdir, argument.strip("\"'")))
-        elif instruction in ("COPY", "ADD"):
-            info.copies += _copies(argument, workdir)
-        elif instruction == "ENTRYPOINT":
-            entrypoint = _command_text(argument)
-        elif instruction == "CMD":
-            cmd = _command_text(argument)
-    command = " ".join(part for part in (entrypoint, cmd) if part)
-    info.start_command = command or None
-    info.serves = bool(info.exposed_ports) or bool(_SERVER_WORDS.search(command))
-    if not info.base_images:
+    if not parsed.stages:
         info.problem = "no FROM instruction"
+        return info
+    command = start_text(parsed)
+    info.base_images = [stage.base for stage in parsed.stages]
+    info.exposed_ports = exposed_ports(parsed)
+    info.start_command = command
+    info.env = image_env(parsed)
+    info.copies = copies(parsed)
+    info.serves = bool(info.exposed_ports) or bool(_SERVER_WORDS.search(command or ""))
     return info
-
-
-def _instructions(text: str) -> list[tuple[str, str]]:
-    joined: list[str] = []
-    pending = ""
-    for line in text.splitlines():
-        stripped = line.strip()
-        if stripped.startswith("#"):
-            continue
-        if stripped.endswith("\\"):
-            pending += stripped[:-1] + " "
-            continue
-        joined.append(pending + stripped)
-        pending = ""
-    if pending:
-        joined.append(pending)
-    found = []
-    for line in joined:
-        if not line:
-            continue
-        head, _, rest = line.partition(" ")
-        found.append((head.upper(), rest.strip()))
-    return found
-
-
-def _command_text(argument: str) -> str:
-    if argument.startswith("["):
-        try:
-            parts = json.loads(argument)
-        except json.JSONDecodeError:
-            return argument
-        if isinstance(parts, list):
-            return " ".join(str(part) for part in parts)
-    return argument
-
-
-def _assignments(argument: str) -> dict[str, str]:
-    try:
-        words = shlex.split(argument)
-    except ValueError:
-        words = argument.split()
-    if len(words) >= 2 and "=" not in words[0]:
-        return {words[0]: " ".join(words[1:])}
-    return {key: value for key, _, value in (word.partition("=") for word in words) if key}
-
-
-def _copies(argument: str, workdir: str) -> list[tuple[str, str]]:
-    if "--from" in argument:
-        return []
-    words = [word for word in _command_text(argument).split() if not word.startswith("--")]
-    if len(words) < 2:
-        return []
-    destination = posixpath.normpath(posixpath.join(workdir, words[-1]))
-    return [(source, destination) for source in words[:-1] if "://" not in source]
 
 
 def image_to_context(dockerfile: DockerfileInfo, image_path: str) -> list[str]:

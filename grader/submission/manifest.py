@@ -7,12 +7,12 @@ discovery falls back to looking for itself; it is never fatal.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import PurePosixPath, PureWindowsPath
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from grader.submission.tree import Tree, Unreadable, read_text
+from grader.tomlfile import parse_toml, validate
 
 MANIFEST_NAME = "takehome.toml"
 MANIFEST_CAP = 256 * 1024
@@ -70,23 +70,8 @@ class Manifest(BaseModel):
 
 
 def parse_manifest(text: str) -> Manifest:
-    """Parse manifest text; ValueError names the bad key and what is wrong with it."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"not valid TOML: {exc}") from None
-    try:
-        return Manifest.model_validate(data)
-    except ValidationError as exc:
-        raise ValueError("; ".join(_explain(error) for error in exc.errors())) from None
-
-
-def _explain(error: dict) -> str:
-    key = ".".join(str(part) for part in error["loc"]) or "(top level)"
-    if error["type"] == "extra_forbidden":
-        return f"unknown key '{key}' (known keys: {', '.join(Manifest.model_fields)})"
-    message = error["msg"].removeprefix("Value error, ")
-    return f"key '{key}': {message}"
+    """Parse manifest text; ValueError names the line, the bad key and what is wrong with it."""
+    return validate(Manifest, parse_toml(text, MANIFEST_NAME, error=ValueError))
 
 
 def load_manifest(tree: Tree) -> tuple[Manifest | None, list[str]]:

@@ -75,9 +75,9 @@ def find_stores(tree: Tree, declared: str | None) -> tuple[list[MlflowStore], se
             stores.append(store)
     for entry in tree.files:
         if entry.name.lower().endswith(SQLITE_SUFFIXES):
-            store = inspect_sqlite(entry)
-            if store is not None:
-                stores.append(store)
+            sqlite_store = inspect_sqlite(entry)
+            if sqlite_store is not None:
+                stores.append(sqlite_store)
     if declared is not None:
         declared = normalize(declared)
         match = next((store for store in stores if store.path == declared), None)

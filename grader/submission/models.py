@@ -12,7 +12,7 @@ import posixpath
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeGuard
 
 from pydantic import BaseModel, Field
 
@@ -137,8 +137,8 @@ def model_loading(
             lines, module = parse_module(entry)
         except Unreadable:
             continue
-        for node, context in _string_constants(module):
-            references += _classify(node.value, _quote(entry, lines, node), context)
+        for node, text, context in _string_constants(module):
+            references += _classify(text, _quote(entry, lines, node), context)
         dynamic += [_quote(entry, lines, node) for node in ast.walk(module) if _loads_from_a_variable(node)]
     for source, env in settings.items():
         for key, value in env.items():
@@ -155,12 +155,12 @@ def model_loading(
     return loading
 
 
-def _quote(entry: FileEntry, lines: list[str], node: ast.AST) -> Quote:
+def _quote(entry: FileEntry, lines: list[str], node: ast.expr) -> Quote:
     text = lines[node.lineno - 1].strip()[:200] if node.lineno <= len(lines) else ""
     return Quote(source=entry.rel, line=node.lineno, text=text)
 
 
-def _loads_from_a_variable(node: ast.AST) -> bool:
+def _loads_from_a_variable(node: ast.AST) -> TypeGuard[ast.Call]:
     """A `*.load_model(x)` call whose model location is not a literal."""
     if not isinstance(node, ast.Call) or not node.args:
         return False
@@ -168,10 +168,10 @@ def _loads_from_a_variable(node: ast.AST) -> bool:
     return name == "load_model" and not isinstance(node.args[0], ast.Constant)
 
 
-def _string_constants(module: ast.Module) -> Iterator[tuple[ast.Constant, str]]:
-    """String constants, each with the call, assignment or keyword around it."""
+def _string_constants(module: ast.Module) -> Iterator[tuple[ast.Constant, str, str]]:
+    """String constants and their text, each with the call, assignment or keyword around it."""
 
-    def visit(node: ast.AST, context: str) -> Iterator[tuple[ast.Constant, str]]:
+    def visit(node: ast.AST, context: str) -> Iterator[tuple[ast.Constant, str, str]]:
         if isinstance(node, ast.Call):
             context = ast.unparse(node.func)
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
@@ -182,7 +182,7 @@ def _string_constants(module: ast.Module) -> Iterator[tuple[ast.Constant, str]]:
         elif isinstance(node, ast.Subscript):
             context = ""  # os.environ["MODEL_PATH"]: a key, not a location
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            yield node, context
+            yield node, node.value, context
         for child in ast.iter_child_nodes(node):
             yield from visit(child, context)
 

@@ -24,7 +24,7 @@ SOURCE_CAP = 1024 * 1024
 MAX_SCANNED_MODULES = 3000
 MAX_SERVICE_MODULES = 200
 Framework = Literal["fastapi", "flask", "unknown"]
-_FRAMEWORK_CLASSES = {"FastAPI": "fastapi", "Flask": "flask"}
+_FRAMEWORK_CLASSES: dict[str, Framework] = {"FastAPI": "fastapi", "Flask": "flask"}
 _ENTRY_STEMS = ("main", "api", "app", "serve", "server", "service", "serving", "predict", "wsgi", "asgi")
 _FALLBACK_FILES = ("predict.py", "app.py", "main.py", "serve.py", "server.py", "api.py")
 _SERVER_PROGRAMS = ("uvicorn", "gunicorn", "hypercorn", "granian", "daphne", "waitress-serve")
@@ -67,10 +67,10 @@ def parse_module(entry: FileEntry, raw: bytes | None = None) -> tuple[list[str],
         raise Unreadable(f"'{entry.rel}' is not parseable Python{encoding}: {type(exc).__name__}: {exc}") from None
 
 
-def _imported_frameworks(module: ast.Module) -> tuple[dict[str, str], dict[str, str]]:
+def _imported_frameworks(module: ast.Module) -> tuple[dict[str, Framework], dict[str, Framework]]:
     """Names bound to the app classes, and names bound to the framework modules."""
     classes = dict(_FRAMEWORK_CLASSES)
-    modules = {"fastapi": "fastapi", "flask": "flask"}
+    modules: dict[str, Framework] = {"fastapi": "fastapi", "flask": "flask"}
     for node in ast.walk(module):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in modules:
             for alias in node.names:
@@ -80,11 +80,13 @@ def _imported_frameworks(module: ast.Module) -> tuple[dict[str, str], dict[str, 
             for alias in node.names:
                 root = alias.name.split(".")[0]
                 if root in modules:
-                    modules[alias.asname or root] = root
+                    modules[alias.asname or root] = modules[root]
     return classes, modules
 
 
-def _framework_of(call: ast.AST, classes: dict[str, str], modules: dict[str, str]) -> str | None:
+def _framework_of(
+    call: ast.AST | None, classes: dict[str, Framework], modules: dict[str, Framework]
+) -> Framework | None:
     if not isinstance(call, ast.Call):
         return None
     func = call.func
@@ -95,7 +97,7 @@ def _framework_of(call: ast.AST, classes: dict[str, str], modules: dict[str, str
     return None
 
 
-def _target_name(target: ast.AST) -> str | None:
+def _target_name(target: ast.AST | None) -> str | None:
     if isinstance(target, ast.Name):
         return target.id
     if isinstance(target, ast.Attribute):
@@ -121,11 +123,11 @@ def find_app_sites(path: str, module: ast.Module) -> list[AppSite]:
                 sites.append(AppSite(path, framework, name, function, node.lineno))
                 return
         framework = _framework_of(node, classes, modules)
-        if framework:
+        if framework and isinstance(node, ast.Call):
             sites.append(AppSite(path, framework, None, function, node.lineno))
             return
-        for child in ast.iter_child_nodes(node):
-            visit(child, function)
+        for inner in ast.iter_child_nodes(node):
+            visit(inner, function)
 
     visit(module, None)
     factories = {site.app_factory for site in sites if site.app_factory}
@@ -180,7 +182,7 @@ def scan_modules(files: Iterable[FileEntry]) -> tuple[list[AppSite], dict[str, f
 
 
 def _imported_roots(module: ast.Module) -> set[str]:
-    names = set()
+    names: set[str] = set()
     for node in ast.walk(module):
         if isinstance(node, ast.Import):
             names.update(alias.name.split(".")[0] for alias in node.names)

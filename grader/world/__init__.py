@@ -1,1 +1,1 @@
-"""The seeded churn world: spec, simulation, answer key, candidate packet."""
+"""The seeded churn world: spec, what a seed chooses, simulation, answer key, candidate packet."""

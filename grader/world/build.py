@@ -8,19 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from grader.world.simulate import (
-    BASE_EFFECTS,
-    SeededChoices,
-    churn_logit,
-    draw_choices,
-    new_customers,
-    observe,
-    sigmoid,
-)
+from grader.world.choices import SeededChoices, draw_choices, rng_for
+from grader.world.simulate import churn_logit, new_customers, observe, sigmoid
 from grader.world.spec import WorldSpec
-
-# Rounding of the columns the covariate drift rescales, so drifted values look recorded.
-_DECIMALS = {"page_load_ms": 0, "avg_session_minutes": 1, "data_usage_gb": 2, "marketing_emails_30d": 0}
 
 
 @dataclass(frozen=True)
@@ -66,8 +56,11 @@ def _solve_intercept(logit: np.ndarray, target: float, start: float) -> float:
 
 
 def _simulate(spec: WorldSpec, choices: SeededChoices, rng: np.random.Generator, customers: int):
-    """Run burn-in, train and holdout months; return the recorded months stacked."""
-    pop = new_customers(customers, rng, tenure=np.minimum(rng.geometric(1 / 24, customers) - 1, 120))
+    """Run burn-in, train and holdout months; return the recorded months stacked.
+
+    Columns are keyed by the spec's feature names; `build_world` gives them their names."""
+    wanted = set(choices.columns)
+    pop = new_customers(customers, rng, wanted, tenure=np.minimum(rng.geometric(1 / 24, customers) - 1, 120))
     ids = np.arange(customers, dtype=np.int64)
     next_id = customers
     intercept = float(np.log(spec.target_monthly_churn / (1 - spec.target_monthly_churn)))
@@ -75,10 +68,10 @@ def _simulate(spec: WorldSpec, choices: SeededChoices, rng: np.random.Generator,
     total = spec.burn_in_months + spec.train_months + spec.holdout_months
     for step in range(total):
         month_index = step - spec.burn_in_months
-        features, latent = observe(pop, rng)
-        effects = dict(BASE_EFFECTS)
+        features, latent = observe(pop, rng, wanted)
+        effects = dict(spec.concept_drift.effects)
         if month_index >= choices.concept_from_index:
-            effects[choices.concept_column] *= spec.concept_drift.effect_multiplier
+            effects[choices.feature_of(choices.concept_column)] *= spec.concept_drift.effect_multiplier
         logit = churn_logit(features, latent, pop, effects)
         if month_index <= 0:
             # Steer during burn-in, then freeze: later churn rates move only with the world.
@@ -92,7 +85,7 @@ def _simulate(spec: WorldSpec, choices: SeededChoices, rng: np.random.Generator,
             months.append(features)
         stay = ~churned
         arrivals = int(churned.sum())
-        newcomers = new_customers(arrivals, rng)
+        newcomers = new_customers(arrivals, rng, wanted)
         pop = {k: np.concatenate([v[stay], newcomers[k]]) for k, v in pop.items()}
         pop["tenure"][: int(stay.sum())] += 1
         ids = np.concatenate([ids[stay], np.arange(next_id, next_id + arrivals)])
@@ -111,19 +104,22 @@ def _seed_problems(
     probability: np.ndarray,
     label: np.ndarray,
 ) -> None:
-    """Apply drift, missingness and the leak to the stacked columns, in place."""
+    """Apply drift, missingness and the leak to the stacked columns (keyed by feature), in place."""
     drifted = month_index >= choices.drift_from_index
-    column = choices.drift_column
-    factor = spec.covariate_drift.factor[column]
-    values = columns[column].astype(np.float64)
-    values[drifted] = (values[drifted] * factor).round(_DECIMALS[column])
-    columns[column] = values if _DECIMALS[column] else values.astype(np.int64)
+    feature = choices.feature_of(choices.drift_column)
+    factor = spec.covariate_drift.factor[feature]
+    decimals = spec.covariate_drift.decimals[feature]
+    values = columns[feature].astype(np.float64)
+    values[drifted] = (values[drifted] * factor).round(decimals)
+    columns[feature] = values if decimals else values.astype(np.int64)
 
     # Customers about to churn skip surveys and go quiet: missingness follows the hazard.
     mnar = rng.random(len(label)) < np.clip(0.03 + 3.0 * probability, 0, 0.85)
-    columns[choices.mnar_column] = np.where(mnar, np.nan, columns[choices.mnar_column].astype(float))
+    feature = choices.feature_of(choices.mnar_column)
+    columns[feature] = np.where(mnar, np.nan, columns[feature].astype(float))
     mcar = rng.random(len(label)) < spec.mcar_missing_share
-    columns[choices.mcar_column] = np.where(mcar, np.nan, columns[choices.mcar_column].astype(float))
+    feature = choices.feature_of(choices.mcar_column)
+    columns[feature] = np.where(mcar, np.nan, columns[feature].astype(float))
 
     # The leak is filled in by the cancellation process: for training months it reflects
     # the outcome; in holdout months it is what production sees before any outcome.
@@ -134,9 +130,9 @@ def _seed_problems(
     counts = 1 + rng.poisson(np.where(churner, 1.3, 0.2))
     columns[choices.leak_column] = np.where(flagged, counts, 0).astype(np.int64)
 
-    for feature in spec.features:
-        if feature.kind == "int" and not np.isnan(np.asarray(columns[feature.name], dtype=float)).any():
-            columns[feature.name] = np.asarray(columns[feature.name]).astype(np.int64)
+    for name in choices.columns:
+        if spec.feature(name).kind == "int" and not np.isnan(np.asarray(columns[name], dtype=float)).any():
+            columns[name] = np.asarray(columns[name]).astype(np.int64)
 
 
 def _shared_strings(values: list[str], codes: np.ndarray) -> np.ndarray:
@@ -159,7 +155,7 @@ def _duplicated_order(spec: WorldSpec, rng: np.random.Generator, month_index: np
 def build_world(spec: WorldSpec, seed: bytes, rows: int | None = None) -> World:
     """Generate the whole world for one seed; same spec, seed and rows give the same world."""
     rows = rows or spec.default_rows
-    rng = np.random.default_rng(np.frombuffer(seed, dtype=np.uint32))
+    rng = rng_for(seed)
     choices = draw_choices(spec, rng)
     customers = max(50, round(rows / (spec.train_months * (1 + spec.duplicate_share))))
     columns, intercept = _simulate(spec, choices, rng, customers)
@@ -170,8 +166,9 @@ def build_world(spec: WorldSpec, seed: bytes, rows: int | None = None) -> World:
     _seed_problems(spec, choices, rng, month_index, columns, probability, label)
 
     names = month_names(spec.start_month, spec.train_months + spec.holdout_months)
-    order = [f.name for f in spec.features]
-    order.insert(choices.leak_position, choices.leak_column)
+    # (key in the simulated columns, delivered name), in file order.
+    order = list(choices.columns.items())
+    order.insert(choices.leak_position, (choices.leak_column, choices.leak_column))
     id_names = [f"cus_{i:07d}" for i in range(int(customer.max()) + 1)]
     in_train = np.flatnonzero(month_index < spec.train_months)
     in_holdout = np.flatnonzero(month_index >= spec.train_months)
@@ -183,7 +180,7 @@ def build_world(spec: WorldSpec, seed: bytes, rows: int | None = None) -> World:
             spec.id_column: _shared_strings(id_names, customer[rows_]),
             spec.time_column: _shared_strings(names, month_index[rows_]),
         }
-        data.update((name, take(name)[rows_]) for name in order)
+        data.update((name, take(feature)[rows_]) for feature, name in order)
         # copy=False keeps one array per column instead of consolidating them into blocks:
         # half the peak memory at 200K rows, and zero-copy into Arrow when writing.
         return pd.DataFrame(data, copy=False)

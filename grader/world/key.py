@@ -2,6 +2,10 @@
 
 Every figure here is computed from the generated data itself (not copied from the spec),
 so the key states what is true of the files the candidate actually received.
+
+Schema `answer-key/1`. Fields added since it was first written, all optional with a default so
+that older keys still load: `feature_concepts` and `leak.namesake` (with churn-v2, whose
+column names are drawn per seed).
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ class LeakTruth(BaseModel):
     single_feature_pr_auc: float
     best_honest_column: str
     best_honest_pr_auc: float
+    namesake: str | None = Field(
+        None, description="the spec feature whose name and description the leak took (absent from this world)"
+    )
 
 
 class CovariateDriftTruth(BaseModel):
@@ -82,6 +89,10 @@ class AnswerKey(BaseModel):
     demo_secret: bool
     rows: int
     feature_columns: list[str]
+    feature_concepts: dict[str, str] = Field(
+        default_factory=dict,
+        description="each honest column -> the spec feature it delivers, to compare worlds whose names differ",
+    )
     stable_features: list[str] = Field(description="honest numeric features with no seeded drift; their PSI stays low")
     label_column: str
     label_window_days: int
@@ -148,6 +159,7 @@ def build_key(world: World, candidate_id: str, fingerprint: str, demo_secret: bo
         demo_secret=demo_secret,
         rows=len(train),
         feature_columns=features,
+        feature_concepts={name: feature for feature, name in choices.columns.items()},
         stable_features=[c for c in numeric if c not in seeded],
         label_column=spec.label_column,
         label_window_days=spec.label_window_days,
@@ -164,12 +176,13 @@ def build_key(world: World, candidate_id: str, fingerprint: str, demo_secret: bo
             ),
             best_honest_column=best_honest,
             best_honest_pr_auc=honest_scores[best_honest],
+            namesake=choices.leak_namesake,
         ),
         covariate_drift=[
             CovariateDriftTruth(
                 column=choices.drift_column,
                 from_month=world.months[choices.drift_from_index],
-                cause=spec.covariate_drift.cause[choices.drift_column],
+                cause=spec.covariate_drift.cause[choices.feature_of(choices.drift_column)],
                 psi_first_vs_last=metrics.psi(drift_values[first], drift_values[last]),
             )
         ],

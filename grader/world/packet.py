@@ -18,7 +18,7 @@ from grader.sandbox.stack import runner_stack
 from grader.world.build import World, build_world
 from grader.world.key import AnswerKey, build_key
 from grader.world.seed import candidate_seed, seed_fingerprint
-from grader.world.spec import DATASETS_DIR, WorldSpec
+from grader.world.spec import DATASETS_DIR, FeatureKind, WorldSpec
 
 _KIND_TYPES = {
     "int": "integer",
@@ -61,16 +61,20 @@ def _table(frame) -> pa.Table:
 
 def data_dictionary(world: World) -> list[dict]:
     """One entry per column, in file order; the leak reads like any other column."""
-    spec = world.spec
-    described = {f.name: (f.kind, f.description) for f in spec.features}
-    described[world.choices.leak_column] = ("int", spec.leak.description)
-    entries = [
+    spec, choices = world.spec, world.choices
+    described: dict[str, tuple[FeatureKind, str | None]] = {
+        name: (spec.feature(f).kind, spec.feature(f).description) for f, name in choices.columns.items()
+    }
+    # A borrowed name brings its feature's description: the leak's entry is its namesake's.
+    namesake = choices.leak_namesake
+    described[choices.leak_column] = ("int", spec.feature(namesake).description if namesake else spec.leak.description)
+    entries: list[dict[str, object]] = [
         {"name": spec.id_column, "type": "string", "description": "Anonymised customer identifier."},
         {"name": spec.time_column, "type": "string (YYYY-MM)", "description": "Month of the snapshot."},
     ]
     for column in world.feature_columns:
         kind, description = described[column]
-        entry = {"name": column, "type": _KIND_TYPES[kind], "description": description}
+        entry: dict[str, object] = {"name": column, "type": _KIND_TYPES[kind], "description": description}
         if kind == "category":
             entry["values"] = sorted(world.train[column].dropna().unique().tolist())
         entries.append(entry)

@@ -6,17 +6,17 @@ traits plus noise, a known hazard model gives the true probability of churning w
 the label window, and the label is drawn from it. Churners leave and as many new
 customers arrive, so the population is steady after the burn-in months.
 
-The seeded problems are applied here: the covariate-drift measurement change, the
-concept-drift change of one effect, the missing-not-at-random and missing-at-random
-columns, and the leak. Duplicate rows are added by `grader.world.build`.
+Only the features a world delivers are drawn (`wanted`), in one fixed order, so that
+churn-v1, which delivers all of its features, draws exactly what it always drew. The
+seeded problems are applied by `grader.world.build`, on the stacked months.
 """
 
 from __future__ import annotations
 
-import numpy as np
-from pydantic import BaseModel
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
 
-from grader.world.spec import WorldSpec
+import numpy as np
 
 PLANS = np.array(["basic", "standard", "premium", "enterprise"], dtype=object)
 CONTRACTS = np.array(["monthly", "annual", "two_year"], dtype=object)
@@ -24,59 +24,34 @@ PAYMENTS = np.array(["card", "bank_transfer", "paypal", "invoice"], dtype=object
 REGIONS = np.array(["north", "south", "east", "west", "central"], dtype=object)
 CHANNELS = np.array(["organic", "paid_search", "referral", "partner", "social"], dtype=object)
 DEVICES = np.array(["ios", "android", "web", "desktop"], dtype=object)
+LANGUAGES = np.array(["en", "es", "de", "fr", "pt"], dtype=object)
 LIST_PRICE = np.array([9.99, 19.99, 39.99, 14.50])  # enterprise is per seat
 
-# Linear effects on the churn log-odds of the features that may carry concept drift.
-BASE_EFFECTS = {
-    "support_calls_30d": 0.22,
-    "price_increase_pct": 0.045,
-    "app_crashes_30d": 0.12,
-    "late_payments_12m": 0.18,
-}
-
-
-class SeededChoices(BaseModel):
-    """What the seed decided about this candidate's world."""
-
-    leak_column: str
-    leak_position: int
-    drift_column: str
-    drift_from_index: int
-    concept_column: str
-    concept_from_index: int
-    mnar_column: str
-    mcar_column: str
-
-
-def draw_choices(spec: WorldSpec, rng: np.random.Generator) -> SeededChoices:
-    """Pick the leak name and position, the drifting features and months, the missing columns."""
-    drift_column = str(rng.choice(spec.covariate_drift.candidates))
-    concept_column = str(rng.choice(spec.concept_drift.candidates))
-    taken = {drift_column, concept_column}
-    mnar_pool = [c for c in spec.missing_not_at_random.candidates if c not in taken]
-    mnar_column = str(rng.choice(mnar_pool))
-    taken.add(mnar_column)
-    mcar_pool = [c for c in spec.missing_completely_at_random.candidates if c not in taken]
-    lo, hi = spec.covariate_drift.from_month_index
-    clo, chi = spec.concept_drift.from_month_index
-    return SeededChoices(
-        leak_column=str(rng.choice(spec.leak.names)),
-        # Never first: a leak in column 0 would be the first thing anyone looks at.
-        leak_position=int(rng.integers(3, len(spec.features) + 1)),
-        drift_column=drift_column,
-        drift_from_index=int(rng.integers(lo, hi + 1)),
-        concept_column=concept_column,
-        concept_from_index=int(rng.integers(clo, chi + 1)),
-        mnar_column=mnar_column,
-        mcar_column=str(rng.choice(mcar_pool)),
-    )
+# Features the hazard reads in every month, besides the spec's concept-drift effects.
+HAZARD_FEATURES = (
+    "tenure_months",
+    "days_since_last_login",
+    "feature_adoption_score",
+    "active_days_last_30d",
+    "addon_count",
+)
+# Effects the hazard shapes itself (interactions); any other effect in the spec is linear.
+_SHAPED_EFFECTS = ("support_calls_30d", "price_increase_pct", "app_crashes_30d", "late_payments_12m")
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def new_customers(n: int, rng: np.random.Generator, tenure: np.ndarray | None = None) -> dict:
+# Static traits that only later specs' features read: drawn only for worlds that deliver them.
+_EXTRA_TRAITS: dict[str, tuple[str, Callable[[np.random.Generator, int], np.ndarray]]] = {
+    "preferred_language": ("language", lambda rng, n: rng.choice(5, size=n, p=[0.55, 0.15, 0.12, 0.1, 0.08])),
+    "has_mobile_app": ("mobile_app", lambda rng, n: rng.random(n) < 0.55),
+    "billing_cycle_day": ("billing_day", lambda rng, n: rng.integers(1, 29, size=n)),
+}
+
+
+def new_customers(n: int, rng: np.random.Generator, wanted: Collection[str], tenure: np.ndarray | None = None) -> dict:
     """Static traits of `n` customers (tenure 0 unless given)."""
     plan = rng.choice(4, size=n, p=[0.38, 0.34, 0.19, 0.09])
     contract = rng.choice(3, size=n, p=[0.55, 0.30, 0.15])
@@ -84,7 +59,7 @@ def new_customers(n: int, rng: np.random.Generator, tenure: np.ndarray | None = 
     seats[plan == 1] = rng.integers(1, 4, size=(plan == 1).sum())
     seats[plan == 2] = rng.integers(1, 6, size=(plan == 2).sum())
     seats[plan == 3] = rng.integers(5, 51, size=(plan == 3).sum())
-    return {
+    customers = {
         "engagement": rng.normal(size=n),
         "price_sensitivity": rng.normal(size=n),
         "happiness": rng.normal(size=n),
@@ -107,79 +82,147 @@ def new_customers(n: int, rng: np.random.Generator, tenure: np.ndarray | None = 
         "referral_rate": np.exp(-2.0 + 0.5 * rng.normal(size=n)),
         "tenure": np.zeros(n, dtype=np.int64) if tenure is None else tenure,
     }
+    for feature, (trait, draw) in _EXTRA_TRAITS.items():
+        if feature in wanted:
+            customers[trait] = draw(rng, n)
+    return customers
 
 
-def observe(pop: dict, rng: np.random.Generator) -> tuple[dict, dict]:
-    """One month of observable features, and the latent values the hazard reads."""
-    n = len(pop["tenure"])
-    e, s, h, t = pop["engagement"], pop["price_sensitivity"], pop["happiness"], pop["tech_trouble"]
-    tenure = pop["tenure"]
-    plan, contract = pop["plan"], pop["contract"]
-    months_left = np.where(contract == 1, 11 - tenure % 12, np.where(contract == 2, 23 - tenure % 24, 0))
-    price = np.where(plan == 3, LIST_PRICE[3] * pop["seats"], LIST_PRICE[plan])
-    promo = tenure < pop["promo_months"]
-    monthly = price * (1 - pop["discount"] / 100) * np.where(promo, 0.5, 1.0)
-    monthly = monthly * rng.uniform(0.98, 1.04, size=n)
-    price_increase = np.where(rng.random(n) < 0.12, rng.uniform(3, 15, size=n).round(1), 0.0)
-    late = rng.poisson(pop["late_rate"] * np.where(pop["payment"] == 3, 1.6, 1.0) * np.exp(0.3 * s))
-    adoption = sigmoid(0.9 * e + 0.3 * rng.normal(size=n))
-    active_days = rng.binomial(30, sigmoid(0.4 + 1.0 * e + 0.3 * rng.normal(size=n)))
-    last_login = np.minimum(rng.geometric(sigmoid(0.3 + 1.3 * e)) - 1, 60)
-    crashes = rng.poisson(np.exp(-1.0 + 0.7 * t))
-    calls = rng.poisson(np.exp(-1.6 + 0.5 * t - 0.35 * h))
-    satisfaction = 6.5 + 1.5 * h - 0.5 * t + rng.normal(size=n)
-    addons = rng.binomial(5, sigmoid(-1.0 + 0.6 * e))
-    device = np.where(rng.random(n) < 0.1, rng.integers(0, 4, size=n), pop["device"])
-    features = {
-        "tenure_months": tenure.copy(),
-        "customer_age": pop["age"].astype(np.float64),
-        "plan": PLANS[plan],
-        "contract_type": CONTRACTS[contract],
-        "contract_months_remaining": months_left,
-        "num_seats": pop["seats"].copy(),
-        "monthly_charges": monthly.round(2),
-        "total_charges": (monthly * (tenure + 1) * rng.uniform(0.96, 1.0, size=n)).round(2),
-        "discount_pct": pop["discount"].copy(),
-        "price_increase_pct": price_increase,
-        "late_payments_12m": late,
-        "billing_disputes_12m": rng.poisson(np.exp(-3.0 + 0.6 * s)),
-        "payment_method": PAYMENTS[pop["payment"]],
-        "auto_renew": pop["auto_renew"].copy(),
-        "is_paperless": pop["paperless"].copy(),
-        "promo_active": promo,
-        "region": REGIONS[pop["region"]],
-        "acquisition_channel": CHANNELS[pop["channel"]],
-        "device_type": DEVICES[device],
-        "has_family_plan": pop["family"].copy(),
-        "opted_into_sms": pop["sms"].copy(),
-        "sessions_last_30d": rng.poisson(np.exp(2.7 + 0.5 * e)),
-        "avg_session_minutes": np.exp(2.9 + 0.35 * e + 0.25 * rng.normal(size=n)).round(1),
-        "active_days_last_30d": active_days,
-        "logins_last_7d": rng.poisson(np.exp(1.1 + 0.6 * e)),
-        "days_since_last_login": last_login,
-        "data_usage_gb": rng.gamma(2.0, np.exp(0.8 + 0.4 * e)).round(2),
-        "feature_adoption_score": adoption.round(3),
-        "addon_count": addons.astype(np.float64),
-        "app_crashes_30d": crashes,
-        "page_load_ms": np.exp(np.log(850) + 0.15 * t + 0.25 * rng.normal(size=n)).round(0),
-        "support_tickets_90d": rng.poisson(np.exp(-0.6 + 0.6 * t - 0.2 * h)),
-        "support_calls_30d": calls,
-        "avg_ticket_resolution_hours": rng.gamma(2.0, 11.0 * np.exp(0.25 * t)).round(1),
-        "satisfaction_score": np.clip(satisfaction.round(), 1, 10),
-        "nps_response": np.clip((7.0 + 1.7 * h + 1.2 * rng.normal(size=n)).round(), 0, 10),
-        "email_open_rate": sigmoid(-0.8 + 0.6 * e + 0.4 * rng.normal(size=n)).round(3),
-        "marketing_emails_30d": rng.poisson(6.0, size=n),
-        "referrals_made": rng.poisson(pop["referral_rate"] * (1 + tenure / 12)).astype(np.float64),
-    }
-    latent = {"satisfaction": satisfaction, "months_left": months_left}
-    return features, latent
+@dataclass
+class _Month:
+    """One month's shared inputs: the population, its traits and the intermediate values."""
+
+    pop: dict
+    rng: np.random.Generator
+    values: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        pop = self.pop
+        self.n = len(pop["tenure"])
+        self.e, self.s = pop["engagement"], pop["price_sensitivity"]
+        self.h, self.t = pop["happiness"], pop["tech_trouble"]
+        self.tenure, self.plan, self.contract = pop["tenure"], pop["plan"], pop["contract"]
+        tenure, contract = self.tenure, self.contract
+        self.months_left = np.where(contract == 1, 11 - tenure % 12, np.where(contract == 2, 23 - tenure % 24, 0))
+        self.promo = tenure < pop["promo_months"]
+        # Renewal points of annual and two-year contracts: when outreach and questions cluster.
+        self.renewal_due = (contract != 0) & (self.months_left <= 1)
+
+    def normal(self) -> np.ndarray:
+        return self.rng.normal(size=self.n)
+
+    def poisson(self, rate) -> np.ndarray:
+        return self.rng.poisson(rate, size=self.n)
+
+    def events(self, share, extra: float) -> np.ndarray:
+        """Counts that are 0 for most customers and 1 + Poisson(extra) for a `share` of them:
+        shaped like the leak's, so that its values do not single it out."""
+        return np.where(self.rng.random(self.n) < share, 1 + self.rng.poisson(extra, size=self.n), 0)
+
+
+def _monthly_charges(m: _Month) -> np.ndarray:
+    price = np.where(m.plan == 3, LIST_PRICE[3] * m.pop["seats"], LIST_PRICE[m.plan])
+    monthly = price * (1 - m.pop["discount"] / 100) * np.where(m.promo, 0.5, 1.0)
+    return monthly * m.rng.uniform(0.98, 1.04, size=m.n)
+
+
+def _price_increase(m: _Month) -> np.ndarray:
+    return np.where(m.rng.random(m.n) < 0.12, m.rng.uniform(3, 15, size=m.n).round(1), 0.0)
+
+
+def _device(m: _Month) -> np.ndarray:
+    return DEVICES[np.where(m.rng.random(m.n) < 0.1, m.rng.integers(0, 4, size=m.n), m.pop["device"])]
+
+
+# How each feature is observed, in the order the draws happen. A name starting with "_" is
+# an intermediate value (kept in `values`) that is drawn in every world at that point.
+_OBSERVE: tuple[tuple[str, Callable[[_Month], np.ndarray]], ...] = (
+    ("_monthly", _monthly_charges),
+    ("price_increase_pct", _price_increase),
+    (
+        "late_payments_12m",
+        lambda m: m.rng.poisson(m.pop["late_rate"] * np.where(m.pop["payment"] == 3, 1.6, 1.0) * np.exp(0.3 * m.s)),
+    ),
+    ("feature_adoption_score", lambda m: sigmoid(0.9 * m.e + 0.3 * m.normal()).round(3)),
+    ("active_days_last_30d", lambda m: m.rng.binomial(30, sigmoid(0.4 + 1.0 * m.e + 0.3 * m.normal()))),
+    ("days_since_last_login", lambda m: np.minimum(m.rng.geometric(sigmoid(0.3 + 1.3 * m.e)) - 1, 60)),
+    ("app_crashes_30d", lambda m: m.rng.poisson(np.exp(-1.0 + 0.7 * m.t))),
+    ("support_calls_30d", lambda m: m.rng.poisson(np.exp(-1.6 + 0.5 * m.t - 0.35 * m.h))),
+    ("_satisfaction", lambda m: 6.5 + 1.5 * m.h - 0.5 * m.t + m.normal()),
+    ("addon_count", lambda m: m.rng.binomial(5, sigmoid(-1.0 + 0.6 * m.e)).astype(np.float64)),
+    ("device_type", _device),
+    ("tenure_months", lambda m: m.tenure.copy()),
+    ("customer_age", lambda m: m.pop["age"].astype(np.float64)),
+    ("plan", lambda m: PLANS[m.plan]),
+    ("contract_type", lambda m: CONTRACTS[m.contract]),
+    ("contract_months_remaining", lambda m: m.months_left),
+    ("num_seats", lambda m: m.pop["seats"].copy()),
+    ("monthly_charges", lambda m: m.values["monthly"].round(2)),
+    ("total_charges", lambda m: (m.values["monthly"] * (m.tenure + 1) * m.rng.uniform(0.96, 1.0, size=m.n)).round(2)),
+    ("discount_pct", lambda m: m.pop["discount"].copy()),
+    ("billing_disputes_12m", lambda m: m.rng.poisson(np.exp(-3.0 + 0.6 * m.s))),
+    ("payment_method", lambda m: PAYMENTS[m.pop["payment"]]),
+    ("auto_renew", lambda m: m.pop["auto_renew"].copy()),
+    ("is_paperless", lambda m: m.pop["paperless"].copy()),
+    ("promo_active", lambda m: m.promo),
+    ("region", lambda m: REGIONS[m.pop["region"]]),
+    ("acquisition_channel", lambda m: CHANNELS[m.pop["channel"]]),
+    ("has_family_plan", lambda m: m.pop["family"].copy()),
+    ("opted_into_sms", lambda m: m.pop["sms"].copy()),
+    ("sessions_last_30d", lambda m: m.rng.poisson(np.exp(2.7 + 0.5 * m.e))),
+    ("avg_session_minutes", lambda m: np.exp(2.9 + 0.35 * m.e + 0.25 * m.normal()).round(1)),
+    ("logins_last_7d", lambda m: m.rng.poisson(np.exp(1.1 + 0.6 * m.e))),
+    ("data_usage_gb", lambda m: m.rng.gamma(2.0, np.exp(0.8 + 0.4 * m.e)).round(2)),
+    ("page_load_ms", lambda m: np.exp(np.log(850) + 0.15 * m.t + 0.25 * m.normal()).round(0)),
+    ("support_tickets_90d", lambda m: m.rng.poisson(np.exp(-0.6 + 0.6 * m.t - 0.2 * m.h))),
+    ("avg_ticket_resolution_hours", lambda m: m.rng.gamma(2.0, 11.0 * np.exp(0.25 * m.t)).round(1)),
+    ("satisfaction_score", lambda m: np.clip(m.values["satisfaction"].round(), 1, 10)),
+    ("nps_response", lambda m: np.clip((7.0 + 1.7 * m.h + 1.2 * m.normal()).round(), 0, 10)),
+    ("email_open_rate", lambda m: sigmoid(-0.8 + 0.6 * m.e + 0.4 * m.normal()).round(3)),
+    ("marketing_emails_30d", lambda m: m.rng.poisson(6.0, size=m.n)),
+    ("referrals_made", lambda m: m.rng.poisson(m.pop["referral_rate"] * (1 + m.tenure / 12)).astype(np.float64)),
+    # From churn-v2 on: more behaviour, and operational counts (mostly zero) logged by staff
+    # and internal systems. They are honest: drawn before the outcome, from the traits.
+    ("csat_last_ticket", lambda m: np.clip((3.6 + 0.7 * m.h - 0.3 * m.t + 0.8 * m.normal()).round(), 1, 5)),
+    ("in_app_rating", lambda m: np.clip((3.8 + 0.6 * m.h + 0.3 * m.e + 0.8 * m.normal()).round(), 1, 5)),
+    ("api_calls_30d", lambda m: m.poisson(np.exp(2.5 + 0.6 * m.e + 0.5 * (m.plan >= 2)))),
+    ("team_invites_90d", lambda m: m.poisson(np.exp(-1.2 + 0.5 * m.e + 0.3 * np.log(m.pop["seats"])))),
+    ("preferred_language", lambda m: LANGUAGES[m.pop["language"]]),
+    ("has_mobile_app", lambda m: m.pop["mobile_app"].copy()),
+    ("billing_cycle_day", lambda m: m.pop["billing_day"].copy()),
+    ("account_reviews", lambda m: m.events(np.where(m.plan == 3, 0.18, 0.04), 0.6)),
+    ("retention_contacts", lambda m: m.events(0.03 + 0.25 * m.renewal_due, 0.9)),
+    ("csm_cases", lambda m: m.events(np.where(m.plan >= 2, 0.1, 0.03) * np.exp(0.3 * m.t), 0.8)),
+    ("service_adjustments", lambda m: m.events(0.045 * np.exp(0.4 * m.t), 0.7)),
+    ("billing_reviews", lambda m: m.events(0.03 * np.exp(0.5 * m.s) * np.where(m.pop["payment"] == 3, 2.5, 1.0), 0.6)),
+    ("account_flags", lambda m: m.events(np.minimum(0.5 * m.pop["late_rate"], 0.5), 1.0)),
+    ("care_escalations", lambda m: m.events(0.03 * np.exp(0.6 * m.t - 0.3 * m.h), 0.8)),
+    ("account_notes", lambda m: m.events(0.12 * np.exp(0.3 * m.t), 1.2)),
+    ("plan_change_requests", lambda m: m.events(0.04 * np.exp(0.3 * m.e), 0.5)),
+    ("courtesy_credits", lambda m: m.events(0.035 * np.exp(0.5 * m.t), 0.7)),
+    ("callback_requests", lambda m: m.events(0.04 * np.exp(0.4 * m.t - 0.3 * m.h), 1.0)),
+    ("contract_inquiries", lambda m: m.events(0.02 + 0.22 * m.renewal_due, 0.6)),
+)
+OBSERVABLE = frozenset(name for name, _ in _OBSERVE if not name.startswith("_"))
+
+
+def observe(pop: dict, rng: np.random.Generator, wanted: Collection[str]) -> tuple[dict, dict]:
+    """One month of the wanted observable features, and the latent values the hazard reads."""
+    month = _Month(pop, rng)
+    features = {}
+    for name, draw in _OBSERVE:
+        if name.startswith("_"):
+            month.values[name[1:]] = draw(month)
+        elif name in wanted:
+            features[name] = draw(month)
+    return features, {"satisfaction": month.values["satisfaction"], "months_left": month.months_left}
 
 
 def churn_logit(features: dict, latent: dict, pop: dict, effects: dict[str, float]) -> np.ndarray:
     """The known hazard model, without its intercept: nonlinear, with interactions."""
     contract = pop["contract"]
     basic = pop["plan"] == 0
-    return (
+    logit = (
         np.array([0.8, -0.3, -0.9])[contract]
         + 1.1 * ((contract != 0) & (latent["months_left"] == 0))
         - 0.35 * np.log1p(features["tenure_months"])
@@ -197,3 +240,7 @@ def churn_logit(features: dict, latent: dict, pop: dict, effects: dict[str, floa
         + effects["app_crashes_30d"] * features["app_crashes_30d"]
         - 0.15 * features["addon_count"]
     )
+    for name in effects:
+        if name not in _SHAPED_EFFECTS:
+            logit = logit + effects[name] * features[name]
+    return logit

@@ -14,9 +14,10 @@ def print_key_summary(key: AnswerKey, console: Console) -> None:
     table.add_column("problem")
     table.add_column("truth")
     leak = key.leak
+    disguise = f", named and described as {leak.namesake}" if leak.namesake else ""
     table.add_row(
         "target leakage",
-        f"{leak.column} (feature #{leak.position}): single-feature PR-AUC {leak.single_feature_pr_auc:.3f} "
+        f"{leak.column} (feature #{leak.position}{disguise}): single-feature PR-AUC {leak.single_feature_pr_auc:.3f} "
         f"vs best honest {leak.best_honest_column} {leak.best_honest_pr_auc:.3f}",
     )
     for drift in key.covariate_drift:

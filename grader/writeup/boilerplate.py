@@ -3,16 +3,17 @@
 A sentence counts as boilerplate when most of its word 4-grams appear in the corpus
 below (generic monitoring prose as found in blog posts and templates), or when it
 contains one of the stock platitude phrases. A cohort run passes the other candidates'
-READMEs; a paragraph whose 5-grams largely reappear in another README is shared.
-Both are scored like platitudes: text that says nothing about this model and data.
+READMEs; a paragraph whose 5-grams largely reappear in another README is shared, and is
+kept with the other candidate's closest paragraph so both reports can show the two side
+by side. Both are scored like platitudes: text that says nothing about this model and data.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
+from grader.writeup.evidence import SharedParagraph
 from grader.writeup.text import Document, Sentence, parse
 
 SENTENCE_SHINGLE = 4
@@ -20,6 +21,7 @@ COHORT_SHINGLE = 5
 BOILERPLATE_OVERLAP = 0.5
 SHARED_OVERLAP = 0.6
 MIN_SHARED_WORDS = 12
+MAX_SHOWN_CHARS = 1200
 
 CORPUS = (
     "After deployment the model needs to be monitored to ensure that it continues to perform as expected.",
@@ -87,36 +89,42 @@ def boilerplate_reason(sentence: Sentence) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class SharedParagraph:
-    """A paragraph of this README that largely reappears in other candidates' READMEs."""
-
-    line: int
-    text: str
-    candidates: tuple[str, ...]
-    overlap: float
+def _paragraphs(document: Document) -> list[tuple[int, str]]:
+    """(first line, text) of each paragraph: its sentences joined."""
+    return [(sentences[0].line, " ".join(s.text for s in sentences)) for sentences in document.paragraphs().values()]
 
 
 def shared_paragraphs(document: Document, others: Mapping[str, str]) -> list[SharedParagraph]:
-    """Paragraphs of `document` whose wording reappears in another README of the cohort."""
+    """Paragraphs of `document` whose wording reappears in another README of the cohort, each
+    with the other candidate's closest paragraph (one entry per paragraph and candidate)."""
     if not others:
         return []
-    other_shingles = {
-        candidate: set().union(
-            *(shingles(s.text, COHORT_SHINGLE) for s in parse(text).sentences if s.kind != "heading")
-        )
-        for candidate, text in sorted(others.items())
+    theirs = {candidate: _paragraphs(parse(text)) for candidate, text in sorted(others.items())}
+    their_shingles = {
+        candidate: [(line, text, shingles(text, COHORT_SHINGLE)) for line, text in paragraphs]
+        for candidate, paragraphs in theirs.items()
     }
     found = []
-    for sentences in document.paragraphs().values():
-        text = " ".join(s.text for s in sentences)
+    for line, text in _paragraphs(document):
         own = shingles(text, COHORT_SHINGLE)
         if len(_normal_words(text)) < MIN_SHARED_WORDS or not own:
             continue
-        overlaps = {c: len(own & theirs) / len(own) for c, theirs in other_shingles.items()}
-        sharing = tuple(c for c, share in overlaps.items() if share >= SHARED_OVERLAP)
-        if sharing:
-            found.append(SharedParagraph(sentences[0].line, text, sharing, max(overlaps[c] for c in sharing)))
+        for candidate, paragraphs in their_shingles.items():
+            everything = set().union(*(grams for _, _, grams in paragraphs)) if paragraphs else set()
+            overlap = len(own & everything) / len(own)
+            if overlap < SHARED_OVERLAP:
+                continue
+            their_line, their_text, _ = max(paragraphs, key=lambda p: (len(own & p[2]), -p[0]))
+            found.append(
+                SharedParagraph(
+                    line=line,
+                    text=text[:MAX_SHOWN_CHARS],
+                    candidate=candidate,
+                    their_line=their_line,
+                    their_text=their_text[:MAX_SHOWN_CHARS],
+                    overlap=round(overlap, 3),
+                )
+            )
     return found
 
 

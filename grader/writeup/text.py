@@ -2,8 +2,10 @@
 
 Code blocks and HTML comments are dropped (commands and hidden text are not prose);
 headings are kept apart and give each sentence its section context; list items and
-table rows are sentences of their own. A sentence is *real* when it has enough words and
-the small words a sentence needs ("the", "at", "when"...): a keyword list has none.
+table rows are sentences of their own, and an item under a lead-in line ("Refit early
+when:") keeps that line as its `lead`. Inline code spans are kept apart too (`code`): a
+column counts as named only as an identifier. A sentence is *real* when it has enough
+words and the small words a sentence needs ("the", "at", "when"...): a keyword list has none.
 """
 
 from __future__ import annotations
@@ -127,6 +129,7 @@ _ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+(.*)$")
 _TABLE_RULE = re.compile(r"^\s*\|?[\s:|-]+\|[\s:|-]*$")
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _EMPHASIS = re.compile(r"(\*\*|__|\*|`)")
+_CODE_SPAN = re.compile(r"`([^`\n]{1,80})`")
 _HTML_TAG = re.compile(r"<[^>]{1,200}>")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'*])")
 WORD = re.compile(r"[A-Za-z][A-Za-z'/-]*|\d+(?:[.,]\d+)*%?")
@@ -144,6 +147,11 @@ class Sentence:
     heading: str
     paragraph: int
     words: tuple[str, ...] = field(repr=False)
+    # The lead-in line a list item continues ("Refit early when:"), else "", and its line.
+    lead: str = ""
+    lead_line: int = 0
+    # Inline code spans in the sentence (`plan`, `tenure_months`), as written.
+    code: tuple[str, ...] = ()
 
     @property
     def real(self) -> bool:
@@ -185,36 +193,72 @@ def _split(text: str) -> list[str]:
     return [part.strip() for part in _SENTENCE_END.split(text) if part.strip()]
 
 
+def _is_lead(text: str) -> bool:
+    """A line that introduces a list: "Refit early when:", "**Alerts**:"."""
+    return text.rstrip().endswith(":")
+
+
 def parse(text: str, source: str = "README.md") -> Document:
-    """Sentences of a markdown text, each with its first line number and heading."""
+    """Sentences of a markdown text, each with its first line number, heading, lead-in and code spans."""
     text = _COMMENT.sub(lambda m: "\n" * m.group(0).count("\n"), text)
     sentences: list[Sentence] = []
     heading, paragraph, in_fence = "", 0, False
     block: list[tuple[int, str]] = []
+    # The lead-in line items continue: the last prose sentence before a list when it ends with
+    # a colon, or an item ending with one (its sub-items); any other prose or a heading ends it.
+    lead: tuple[str, int] = ("", 0)
 
-    def add(lines: list[tuple[int, str]], kind: Kind) -> None:
+    def add(lines: list[tuple[int, str]], kind: Kind, item_lead: tuple[str, int] = ("", 0)) -> list[Sentence]:
         """Sentences of consecutive lines, each numbered by the line it starts on."""
-        starts, parts = [], []
+        starts, parts, spans = [], [], []
         offset = 0
         for number, raw_line in lines:
+            spans += [span.strip() for span in _CODE_SPAN.findall(raw_line) if span.strip()]
             cleaned = _inline(raw_line)
             starts.append((offset, number))
             parts.append(cleaned)
             offset += len(cleaned) + 1
         body = " ".join(parts)
         cursor = 0
+        made = []
         for part in _split(body) if kind in ("prose", "item") else [body]:
             found = body.find(part, cursor)
             cursor = found if found >= 0 else cursor
             first = max((number for start, number in starts if start <= cursor), default=lines[0][0])
             clipped = part[:MAX_SENTENCE_CHARS]
-            sentences.append(Sentence(clipped, first, kind, heading, paragraph, tuple(WORD.findall(clipped))))
+            code = tuple(dict.fromkeys(span for span in spans if span in clipped))
+            made.append(
+                Sentence(
+                    clipped,
+                    first,
+                    kind,
+                    heading,
+                    paragraph,
+                    tuple(WORD.findall(clipped)),
+                    lead=item_lead[0],
+                    lead_line=item_lead[1],
+                    code=code,
+                )
+            )
+        sentences.extend(made)
+        return made
+
+    # What the open block is: a prose paragraph, or a list item with its continuation lines
+    # (indented, or lazily continued on the next line, as Markdown reads them).
+    kind: Kind = "prose"
+    item_lead: tuple[str, int] = ("", 0)
+    in_list = False
 
     def flush() -> None:
-        nonlocal block, paragraph
-        if block:
-            add(block, "prose")
+        nonlocal block, paragraph, lead
+        if block and kind == "item":
+            made = add(block, "item", item_lead)
+            if made and _is_lead(made[-1].text):
+                lead = (made[-1].text, made[-1].line)
+        elif block:
+            made = add(block, "prose")
             paragraph += 1
+            lead = (made[-1].text, made[-1].line) if made and _is_lead(made[-1].text) else ("", 0)
         block = []
 
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -229,18 +273,25 @@ def parse(text: str, source: str = "README.md") -> Document:
             continue
         if match := _HEADING.match(raw):
             flush()
+            lead, in_list = ("", 0), False
             heading = _inline(match.group(1))
             sentences.append(Sentence(heading, number, "heading", heading, paragraph, tuple(WORD.findall(heading))))
             continue
         if match := _ITEM.match(raw):
             flush()
-            add([(number, match.group(1))], "item")
+            kind, item_lead, in_list = "item", lead, True
+            block = [(number, match.group(1))]
             continue
         if raw.lstrip().startswith("|"):
             flush()
+            in_list = False
             if not _TABLE_RULE.match(raw):
                 add([(number, " ".join(cell.strip() for cell in raw.strip().strip("|").split("|")))], "table")
             continue
+        continues_item = in_list and (bool(block) or raw[:1].isspace())
+        if not continues_item and (kind == "item" or in_list):
+            flush()
+            kind, in_list = "prose", False
         block.append((number, raw.strip()))
     flush()
     return Document(source=source, text=text, sentences=tuple(sentences))

@@ -12,6 +12,11 @@ candidate_kernel.py, so the candidate's code can neither rewrite the executed no
 and status file this runner writes nor signal the runner. Started as anyone else (the
 local backend), the kernel runs as that same user.
 
+What ran: each kernel appends, after every cell, the calls it recorded (kernel_site/
+kernel_trace.py) to a file of this runner's in a private folder, through a descriptor handed
+over before privileges drop. After each notebook the runner reads it (capped), maps each
+execution count to its cell and writes `trace.json` next to the executed notebooks.
+
     python run_notebooks.py --root SUBMISSION --out OUT --cell-timeout S \
         --max-output-chars N --max-images N NOTEBOOK [NOTEBOOK ...]
 """
@@ -24,6 +29,7 @@ import json
 import os
 import signal
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -33,6 +39,8 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 TRUNCATED = "\n[churn-grader: output truncated at {limit} characters]\n"
+TRACE_SCHEMA = "kernel-trace/1"
+MAX_TRACE_BYTES = 16 * 1024**2  # per notebook, as the kernel wrote it
 CANDIDATE_KERNEL = Path(__file__).resolve().parent / "candidate_kernel.py"
 # Where the kernel's OOM killer counts its kills for this sandbox (cgroup v1, then v2).
 OOM_COUNTERS = (("/sys/fs/cgroup/memory/memory.oom_control", "oom_kill"), ("/sys/fs/cgroup/memory.events", "oom_kill"))
@@ -111,15 +119,65 @@ def _reap_orphans() -> None:
 class CandidateKernelManager(AsyncKernelManager):
     """Starts the kernel through candidate_kernel.py, which drops to the sandbox user."""
 
+    trace_path: str | None = None
+
     def format_kernel_cmd(self, extra_arguments=None):
-        return [sys.executable, str(CANDIDATE_KERNEL), *super().format_kernel_cmd(extra_arguments)]
+        trace = ["--trace", self.trace_path] if self.trace_path else []
+        return [sys.executable, str(CANDIDATE_KERNEL), *trace, *super().format_kernel_cmd(extra_arguments)]
+
+
+def new_trace_file(folder: Path, number: int) -> Path:
+    """An empty file of the runner's for one kernel's record, in the runner's private folder."""
+    path = folder / f"trace-{number}.jsonl"
+    os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    return path
+
+
+def read_trace(path: Path, nb) -> dict:
+    """What the kernel recorded, by cell index: {"traced", "cells": {index: {call: {count, described}}}}.
+
+    Lines are the kernel's, so the candidate's: read capped, malformed lines skipped, and only
+    execution counts that belong to an executed cell of this notebook kept."""
+    cell_of = {
+        cell.get("execution_count"): index
+        for index, cell in enumerate(nb.cells)
+        if cell.cell_type == "code" and isinstance(cell.get("execution_count"), int)
+    }
+    traced, cells, unmapped = False, {}, 0
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        with os.fdopen(fd, "rb") as handle:
+            raw = handle.read(MAX_TRACE_BYTES)
+    except OSError:
+        raw = b""
+    for line in raw.decode("utf-8", "replace").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(record, dict):
+            continue
+        if record.get("trace") == TRACE_SCHEMA:
+            traced = True
+            continue
+        index = cell_of.get(record.get("cell"))
+        calls = record.get("calls")
+        if index is None or not isinstance(calls, dict):
+            unmapped += 1
+            continue
+        merged = cells.setdefault(str(index), {})
+        for name, entry in calls.items():
+            if isinstance(entry, dict) and str(name) not in merged:
+                merged[str(name)] = entry
+    return {"traced": traced, "cells": cells, "unmapped_records": unmapped, "truncated": len(raw) >= MAX_TRACE_BYTES}
 
 
 class CappedClient(NotebookClient):
     """A NotebookClient that keeps at most a fixed amount of output per cell."""
 
-    def __init__(self, *args, max_output_chars: int, max_images: int, saver, **kwargs):
+    def __init__(self, *args, max_output_chars: int, max_images: int, saver, trace_path: Path | None, **kwargs):
         super().__init__(*args, **kwargs)
+        self._trace_path = trace_path
         self._max_chars = max_output_chars
         self._max_images = max_images
         self._chars: dict[int, int] = {}
@@ -128,6 +186,11 @@ class CappedClient(NotebookClient):
         self.current_cell: int | None = None
         self.on_cell_start = self._before_cell
         self.on_cell_executed = self._after_cell
+
+    def create_kernel_manager(self):
+        manager = super().create_kernel_manager()
+        manager.trace_path = str(self._trace_path) if self._trace_path else None
+        return manager
 
     def output(self, outs, msg, display_id, cell_index):
         content = msg.get("content", {})
@@ -207,13 +270,18 @@ def _notebook_text(raw: bytes) -> str:
     return raw.decode("utf-8-sig")
 
 
-def run_one(path: Path, root: Path, out: Path, args) -> dict:
+def run_one(path: Path, root: Path, out: Path, args, trace_path: Path | None = None) -> tuple[dict, dict | None]:
+    """Execute one notebook: its status entry, and its trace (None where it never started)."""
     started = time.monotonic()
     target = out / (path.relative_to(root).as_posix().replace("/", "__"))
     try:
         nb = nbformat.reads(_notebook_text(path.read_bytes()), as_version=4)
     except Exception as exc:  # a notebook that is not valid JSON is the candidate's fault
-        return {"seconds": 0.0, "error": f"not a valid notebook: {type(exc).__name__}: {str(exc)[:300]}", "cells": []}
+        return {
+            "seconds": 0.0,
+            "error": f"not a valid notebook: {type(exc).__name__}: {str(exc)[:300]}",
+            "cells": [],
+        }, None
 
     def save(notebook) -> None:
         tmp = target.with_suffix(".partial")
@@ -231,6 +299,7 @@ def run_one(path: Path, root: Path, out: Path, args) -> dict:
         max_output_chars=args.max_output_chars,
         max_images=args.max_images,
         saver=save,
+        trace_path=trace_path,
     )
     error, stop = None, None
     ooms_before = oom_kills()
@@ -248,7 +317,8 @@ def run_one(path: Path, root: Path, out: Path, args) -> dict:
     save(nb)
     ooms_after = oom_kills()
     oom = None if ooms_before is None or ooms_after is None else ooms_after > ooms_before
-    return _status(nb, started, error, stop, client.current_cell if stop else None, oom)
+    trace = read_trace(trace_path, nb) if trace_path else None
+    return _status(nb, started, error, stop, client.current_cell if stop else None, oom), trace
 
 
 def main() -> int:
@@ -261,12 +331,18 @@ def main() -> int:
     parser.add_argument("notebooks", nargs="*")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    results = {}
-    for relative in args.notebooks:
+    results, traces = {}, {}
+    trace_folder = Path(tempfile.mkdtemp(prefix="runner-trace-"))
+    for number, relative in enumerate(args.notebooks):
         path = (args.root / relative).resolve()
-        results[relative] = run_one(path, args.root.resolve(), args.out, args)
+        results[relative], trace = run_one(
+            path, args.root.resolve(), args.out, args, new_trace_file(trace_folder, number)
+        )
         results[relative]["processes_ended"] = end_candidate_processes()
+        if trace is not None:
+            traces[relative] = trace
         (args.out / "status.json").write_text(json.dumps(results, indent=1))
+        (args.out / "trace.json").write_text(json.dumps({"schema": TRACE_SCHEMA, "notebooks": traces}))
     return 0
 
 

@@ -10,8 +10,9 @@ import pytest
 
 from grader.cohort.capacity import GRADER_PROCESS_MB, SYSTEM_RESERVE_MB, default_timeout_s, machine_capacity
 from grader.cohort.ci import GRADER_FAILED, CiEntry, exit_code, junit_xml
+from grader.cohort.command import _serving_settings
 from grader.cohort.entries import find_submissions
-from grader.cohort.fingerprint import submission_sha256
+from grader.cohort.fingerprint import PACKAGE_DIR, code_files, submission_sha256
 from grader.cohort.layout import CohortBusy, CohortLayout, cohort_lock
 from grader.cohort.state import SubmissionState, read_state, write_state
 from grader.cohort.worker import classify
@@ -54,6 +55,33 @@ def test_a_single_submission_is_not_mistaken_for_a_cohort(tmp_path: Path) -> Non
     with pytest.raises(BadInput, match="not valid TOML"):
         (tmp_path / "cohort.toml").write_text("[candidates\n")
         find_submissions(tmp_path)
+
+
+def test_a_bad_cohort_toml_or_serving_settings_file_names_the_line(tmp_path: Path) -> None:
+    _folder(tmp_path, "cand-1")
+    (tmp_path / "cohort.toml").write_text('[candidates]\n"Jane Doe" = "cand-2"\n"Bob" = 3\n')
+    with pytest.raises(BadInput, match=r"cohort\.toml:3: candidates\.Bob: Input should be a valid string"):
+        find_submissions(tmp_path)
+    (tmp_path / "cohort.toml").write_text('[candidates]\n"Jane Doe" = "cand-2"\n\n[people]\nx = "y"\n')
+    with pytest.raises(BadInput, match=r"cohort\.toml:4: unknown field `people` \(known: candidates\)"):
+        find_submissions(tmp_path)
+    settings = tmp_path / "serving.toml"
+    settings.write_text("load_rates = [50.0, 150.0]\nload_step = 2.0\n")
+    with pytest.raises(
+        BadInput, match=r"^serving settings .*serving\.toml:2: unknown field `load_step` .*`load_step_s`"
+    ):
+        _serving_settings(settings)
+    settings.write_text("load_rates = [50.0, 150.0]\nload_step_s = 2.0\n")
+    assert _serving_settings(settings).load_step_s == 2.0
+
+
+def test_scoring_code_and_grading_code_are_told_apart() -> None:
+    scoring = {str(p.relative_to(PACKAGE_DIR)) for p in code_files(scoring=True)}
+    grading = {str(p.relative_to(PACKAGE_DIR)) for p in code_files(scoring=False)}
+    # decision.json's model is read by the reports: changing it re-renders, never regrades.
+    assert {"decision.py", "report/render.py", "rubric/engine.py", "decide/rule.py"} <= scoring
+    assert {"tomlfile.py", "workdir.py", "stages/serving.py", "serving/probes.py"} <= grading
+    assert not scoring & grading and not any(path.startswith(("cohort/", "preflight/")) for path in grading)
 
 
 def test_the_content_hash_follows_what_grading_reads(tmp_path: Path) -> None:

@@ -62,7 +62,7 @@ def write_scorecard(
 
 
 def failing(candidate: str = "cand-1") -> dict:
-    """Evidence that fails the practical on points alone (65/100) and raises no red flag."""
+    """Evidence that fails the practical on points alone (61/100) and raises no red flag."""
     document = perfect(candidate)
     document["writeup"] = writeup(strength=0.1)
     for check_id in AUDIT_IDS:

@@ -12,9 +12,9 @@ from synthetic import ENVIRONMENT, perfect, serving_stopped, set_check
 from typer.testing import CliRunner
 
 from grader.decide.command import decide_command
-from grader.decide.decision import Decision, load_decision, write_decision
 from grader.decide.rule import decide
 from grader.decide.scorecard import load_scorecards
+from grader.decision import Decision, load_decision, write_decision
 from grader.report import write_leaderboard
 from grader.report.render import load_report, show_decision
 

@@ -11,14 +11,15 @@ import pytest
 from decide_kit import GUIDE, RUBRIC, failing, scores, write_report, write_scorecard
 from synthetic import perfect
 
-from grader.decide.decision import load_decision, write_decision
 from grader.decide.rule import decide
 from grader.decide.scorecard import load_scorecards
+from grader.decision import load_decision, write_decision
 from grader.errors import BadInput
 from grader.report import render_reports, rerender, write_leaderboard
 from grader.report.html import render_html
 from grader.report.markdown import render_markdown
 from grader.report.plots import all_plots
+from grader.report.readme import readme_notes
 from grader.report.render import load_report, show_decision
 from grader.rubric import score
 
@@ -70,8 +71,9 @@ def test_splicing_the_decision_gives_the_page_a_full_render_gives(tmp_path: Path
     show_decision(report.parent)
     card = load_report(report)
     decision = load_decision(report.parent)
-    assert (report.parent / "report.html").read_text() == render_html(card, all_plots(perfect()), decision)
-    assert (report.parent / "report.md").read_text() == render_markdown(card, decision)
+    notes = readme_notes(perfect())
+    assert (report.parent / "report.html").read_text() == render_html(card, all_plots(perfect()), decision, notes)
+    assert (report.parent / "report.md").read_text() == render_markdown(card, decision, notes)
 
 
 def test_re_rendering_the_reports_keeps_the_decision(tmp_path: Path) -> None:
@@ -112,7 +114,7 @@ def test_a_decision_older_than_the_report_shows_as_stale(tmp_path: Path) -> None
     assert '<span class="badge stale">STALE</span>' in section and "badge pass" not in section
     assert (
         "the practical report changed after this decision: run <code>grader decide</code> again" in section
-        and "was pass 100, now fail 65.17" in section
+        and "was pass 100, now fail 60.66" in section
     )
     assert "met practical test" not in section and "HIRE" not in section.replace("Hiring", "")
     markdown = (report.parent / "report.md").read_text()

@@ -8,9 +8,9 @@ from pathlib import Path
 from decide_kit import BALANCED, BEHAVIORAL, GUIDE, ROLE_FIT, TECHNICAL, failing, scores, write_report, write_scorecard
 
 from grader.decide.combine import shown
-from grader.decide.decision import Decision
 from grader.decide.rule import decide
 from grader.decide.scorecard import load_scorecards
+from grader.decision import Decision
 from grader.report.render import load_report
 
 
@@ -110,7 +110,7 @@ def test_a_failed_practical_with_perfect_interviews_is_no_hire(tmp_path: Path) -
     made = decision(tmp_path, write_report(tmp_path / "REPORTS", document=failing()))
     met, detail = reasons(made)["practical"]
     assert not made.hire and not met
-    assert detail == "practical test: fail 65.17/100 (total 65.17 is under the pass mark 70)"
+    assert detail == "practical test: fail 60.66/100 (total 60.66 is under the pass mark 70)"
     assert made.practical.passed is False and made.red_flags == []
 
 

@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 from decide_kit import BALANCED, GUIDE, scores, write_scorecard
 
-from grader.decide.bank import INTERVIEW_DIR
+from grader.decide.bank import INTERVIEW_DIR, MAX_TOML_BYTES
 from grader.decide.scorecard import load_scorecard, load_scorecards
-from grader.decide.tomlfile import MAX_TOML_BYTES
 from grader.errors import BadInput, BadScorecard
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import nbformat
 
-from grader.sandbox.uids import LOCAL_UID_COUNT, LOCAL_UID_FIRST
+from grader.sandbox.local.uids import LOCAL_UID_COUNT, LOCAL_UID_FIRST
 
 REPO = Path(__file__).resolve().parents[2]
 SERVING_FIXTURES = REPO / "tests" / "serving" / "fixtures"
@@ -73,8 +73,6 @@ memory_mb = 1024
 rates = [50, 150]
 step_duration_s = 2
 warmup_s = 0.5
-target_rate = 150
-target_p99_ms = 100
 """
 QUICK_SERVING = (
     "load_rates = [50.0, 150.0]\nload_step_s = 2.0\nload_warmup_s = 0.5\nquality_budget_s = 30.0\n"
@@ -171,6 +169,8 @@ def _readme(folder: Path, text: str) -> None:
 
 # --- the honest submission ----------------------------------------------------------------
 
+# The world the honest submission is graded on: its sources name churn-v1's fixed columns.
+HONEST_SPEC = "churn-v1"
 HONEST_SOURCES = [
     "import os\nimport mlflow, mlflow.sklearn\nimport pandas as pd\n"
     "from sklearn.linear_model import LogisticRegression\nfrom sklearn.metrics import average_precision_score\n"
@@ -261,8 +261,17 @@ def network(root: Path, targets: Targets, with_service: bool = True) -> Path:
         "        fields = line.split()\n"
         "        if fields[1] == '00000000':\n"
         "            return socket.inet_ntoa(bytes.fromhex(fields[2])[::-1])\n"
+        # The first address of each network it is attached to: a bridge's gateway, the grader's end of a veth pair.
+        "def neighbours():\n"
+        "    found = []\n"
+        "    for line in open('/proc/net/route').read().splitlines()[1:]:\n"
+        "        fields = line.split()\n"
+        "        if fields[1] != '00000000' and fields[2] == '00000000':\n"
+        "            network = int.from_bytes(bytes.fromhex(fields[1])[::-1], 'big')\n"
+        "            found.append(socket.inet_ntoa((network + 1).to_bytes(4, 'big')))\n"
+        "    return found\n"
         f"def reach(where):\n    results = []\n"
-        f"    for host in [h for h in ({targets.gateway!r}, own_gateway(), '127.0.0.1') if h]:\n"
+        f"    for host in dict.fromkeys(h for h in ({targets.gateway!r}, own_gateway(), *neighbours(), '127.0.0.1') if h):\n"
         "        try:\n"
         f"            socket.create_connection((host, {targets.listener_port}), timeout=3).close()\n"
         "            results.append(f'{where} {host} REACHED')\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -17,11 +18,12 @@ from grader.cohort.fingerprint import submission_sha256
 from grader.errors import BadInput
 from grader.notebook.execute import ExecutedNotebook, explain_error, run_reasons
 from grader.notebook.mlflow_store import prepare_committed_store, read_store
-from grader.sandbox.backends import SandboxResult, remove_planted_links
+from grader.sandbox.api import Runner, RunSpec, SandboxResult
 from grader.sandbox.diskwatch import DiskWatch
+from grader.sandbox.folders import remove_planted_links
+from grader.sandbox.local.uids import LOCAL_UID_FIRST, sandbox_user
 from grader.sandbox.owner import OWNER_HOST, OWNER_PID, owner_alive, owner_labels
 from grader.sandbox.policy import POLICY_FILE, load_policy
-from grader.sandbox.uids import LOCAL_UID_FIRST, sandbox_user
 
 LIMITS = load_policy().notebook
 
@@ -120,7 +122,10 @@ def test_a_misspelt_or_missing_limit_is_a_clear_error(tmp_path: Path) -> None:
         text=True,
         timeout=120,
     )
-    assert run.returncode == 2 and "is invalid" in run.stderr and "Traceback" not in run.stderr
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+    # Each problem named with its line: the missing limit and the misspelt one, with the closest name.
+    assert re.search(r"typo\.toml:\d+: missing `disk_mb`", run.stderr), run.stderr
+    assert "unknown field `disk_mbs` in notebook (did you mean `disk_mb`?)" in run.stderr, run.stderr
 
 
 def test_archives_beside_submissions_are_named_never_unpacked(tmp_path: Path) -> None:
@@ -180,19 +185,28 @@ def test_each_local_run_takes_a_user_of_its_own() -> None:
         assert again == first
 
 
-def test_predictions_are_counted_before_they_are_read(tmp_path: Path, make_world, monkeypatch) -> None:
-    from grader.notebook import score
+class _OverwritingSandbox:
+    """A sandbox whose scoring run writes ten times the rows it was asked for, as hostile model code may."""
+
+    backend = "local"
+
+    def __init__(self, rows: int) -> None:
+        self.rows = rows
+
+    def run(self, spec: RunSpec) -> SandboxResult:
+        out = Path(spec.args[spec.args.index("--out") + 1])
+        pd.DataFrame({"prediction": [0.1] * (10 * self.rows)}).to_parquet(out / "predictions.parquet")
+        (out / "score.json").write_text(json.dumps({"chosen": {"uri": "m"}}))
+        return SandboxResult(backend="local", exit_code=0, timed_out=False, seconds=0.1)
+
+
+def test_predictions_are_counted_before_they_are_read(tmp_path: Path, make_world) -> None:
     from grader.notebook.execute import GradingFolder
+    from grader.notebook.score import score_candidate_model
 
     seeded = make_world("units-score", 2000)
-    folder = GradingFolder(root=tmp_path)
-    (tmp_path / "scored").mkdir()
-    # A sandbox that writes ten times the rows asked for: refused from the file's metadata.
-    pd.DataFrame({"prediction": [0.1] * (10 * len(seeded.world.holdout_labels))}).to_parquet(
-        tmp_path / "scored" / "predictions.parquet"
-    )
-    (tmp_path / "scored" / "score.json").write_text(json.dumps({"chosen": {"uri": "m"}}))
-    result = SandboxResult(backend="local", exit_code=0, timed_out=False, seconds=0.1)
-    monkeypatch.setattr(score, "run_in_sandbox", lambda *args, **kwargs: result)
-    found, report, predictions = score.score_candidate_model(seeded.world, folder, load_policy(), "local", None)
+    folder = GradingFolder(root=tmp_path, runner=Runner(backend="local", python="python3", scripts=tmp_path))
+    sandbox = _OverwritingSandbox(len(seeded.world.holdout_labels))
+    found, report, predictions = score_candidate_model(seeded.world, folder, load_policy(), sandbox)
+    # Refused from the file's metadata, before a row is decoded.
     assert found is None and predictions is None and "predictions for" in report["error"]

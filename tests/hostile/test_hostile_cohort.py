@@ -126,7 +126,7 @@ def _grade_hostile_cohort(client, root: Path) -> HostileRun:
     submissions, reports = root / "submissions", root / "REPORTS"
     secret = f"hostile-secret-{uuid.uuid4().hex}"
     key = root / "key"
-    write_key(generate(load_spec(), secret.encode(), "honest", ROWS, False), key)
+    write_key(generate(load_spec(kit.HONEST_SPEC), secret.encode(), "honest", ROWS, False), key)
     listener = kit.Listener()
     try:
         targets = kit.Targets(
@@ -155,6 +155,8 @@ def _grade_hostile_cohort(client, root: Path) -> HostileRun:
             "grader",
             "grade",
             str(submissions),
+            "--spec",
+            kit.HONEST_SPEC,
             "--out",
             str(reports),
             "--jobs",
@@ -279,9 +281,16 @@ def test_the_key_and_secrets_never_reach_candidate_code(run: HostileRun) -> None
             continue
         text = path.read_text(errors="replace")
         owner = path.relative_to(run.reports).parts
+        # The symlinks submission names the key folder itself: its links' targets, recorded as it
+        # wrote them in its own report, its state file and its row of the cohort summary.
+        own = "symlinks" in owner or path.stem == "symlinks"
+        others = "\n".join(line for line in text.splitlines() if "symlinks" not in line)
+        if path.name == "summary.json":
+            rows = json.loads(text)
+            others = json.dumps(_without_candidate(rows, "symlinks"))
         for what, needle in forbidden.items():
-            # The symlinks submission names the key folder itself (its links' targets, recorded as such).
-            if needle in text and not ("symlinks" in owner and needle.startswith(str(run.targets.key))):
+            in_key_folder = needle.startswith(str(run.targets.key))
+            if needle in text and not (in_key_folder and (own or needle not in others)):
                 leaks.append(f"{what} in {path}")
         for candidate, marker in run.targets.markers.items():
             if marker in text and candidate not in owner and owner[0] not in ("leaderboard.html", "leaderboard.csv"):
@@ -337,7 +346,8 @@ def test_disk_fill_is_stopped_at_the_disk_limit(run: HostileRun) -> None:
 
 def test_gigabytes_of_output_are_capped_everywhere(run: HostileRun) -> None:
     executed = run.reports / "_graded" / "gigabyte-print" / "notebooks"
-    assert sorted(p.name for p in executed.iterdir()) == ["a_cell_output.ipynb", "b_process_output.ipynb"]
+    # The executed notebooks and the kernel's record of what ran (trace.json): each capped.
+    assert sorted(p.name for p in executed.iterdir()) == ["a_cell_output.ipynb", "b_process_output.ipynb", "trace.json"]
     assert all(p.stat().st_size < 200_000 for p in executed.iterdir())
     reasons = run.reasons("gigabyte-print", "notebooks")
     assert "a_cell_output.ipynb: " in reasons, reasons
@@ -502,3 +512,14 @@ def test_a_service_that_sleeps_forever_at_import_never_becomes_healthy(run: Host
 
 def test_a_service_that_dies_under_load(run: HostileRun) -> None:
     assert "the service died during the load probe" in run.reasons("dies-under-load", "serving")
+
+
+def _without_candidate(document, candidate: str):
+    """A cohort summary's JSON with every object that belongs to `candidate` left out."""
+    if isinstance(document, dict):
+        if candidate in (document.get("candidate"), document.get("id")):
+            return None
+        return {k: _without_candidate(v, candidate) for k, v in document.items() if k != candidate}
+    if isinstance(document, list):
+        return [_without_candidate(v, candidate) for v in document]
+    return document

@@ -1,20 +1,22 @@
-"""The notebook-side attacks on the `local` backend (unshare + setpriv + a private root), with an honest one.
+"""The notebook-side attacks and a phoning-home service on the `local` backend, with an honest one.
 
 What the local backend guarantees here, as root with unshare, setpriv, chroot and a
 writable cgroup hierarchy: no network (its own namespace, loopback only), its own /proc, a
 private root holding only the system (read-only), the runner and its grading folders,
 private /tmp and /dev/shm, an unprivileged user of its own, a cgroup with the policy's
 memory, CPUs and pids, rlimits for CPU time and file size, the disk watchdog, and every
-process it started ended with it. What it does not: the runner and the kernel share one
-user, so the candidate's code could rewrite the runner's record of its own notebooks (`the
-runner and the kernel run as one user` in the evidence). The Docker suite
-(test_hostile_cohort.py) covers the rest.
+process it started ended with it. The service runs in the same confinement, in a network
+namespace of its own whose one way out (a veth pair to the grader) is firewalled. What it
+does not: the runner and the kernel share one user, so the candidate's code could rewrite
+the runner's record of its own notebooks (`the runner and the kernel run as one user` in the
+evidence). The Docker suite (test_hostile_cohort.py) covers the rest.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -26,6 +28,10 @@ import pytest
 
 from grader.cohort.layout import CohortLayout
 from grader.cohort.state import read_states
+from grader.sandbox.local.build import prepare_venv
+from grader.sandbox.policy import load_policy
+from grader.serving.dockerfile import parse
+from grader.serving.layout import plan
 from grader.world.packet import generate, write_key
 from grader.world.spec import load_spec
 
@@ -45,10 +51,10 @@ def local_run(tmp_path_factory):
     submissions, reports = root / "submissions", root / "REPORTS"
     secret = f"hostile-local-{uuid.uuid4().hex}"
     key = root / "key"
-    write_key(generate(load_spec(), secret.encode(), "honest", ROWS, False), key)
+    write_key(generate(load_spec(kit.HONEST_SPEC), secret.encode(), "honest", ROWS, False), key)
     # A key a hiring manager left world-readable: a host file the sandbox user could open without a private root.
     exposed = Path("/tmp") / f"{kit.TAG}-exposed-key"
-    write_key(generate(load_spec(), secret.encode(), "read-key", ROWS, False), exposed)
+    write_key(generate(load_spec(kit.HONEST_SPEC), secret.encode(), "read-key", ROWS, False), exposed)
     listener = kit.Listener()
     targets = kit.Targets(
         root=root,
@@ -72,8 +78,12 @@ def local_run(tmp_path_factory):
         kit.background,
     ):
         build(submissions, targets)
-    kit.network(submissions, targets, with_service=False)
+    service = kit.network(submissions, targets)
+    # The service's virtualenv, built under the real build limit (the cohort's is 20 s): a shared cache entry.
+    with prepare_venv(plan(parse(service / "Dockerfile"), service), load_policy(), root / "warm-venv.log"):
+        pass
     (root / "policy.toml").write_text(kit.POLICY)
+    (root / "quick.toml").write_text(kit.QUICK_SERVING)
     started = time.monotonic()
     try:
         completed = subprocess.run(
@@ -83,6 +93,8 @@ def local_run(tmp_path_factory):
                 "grader",
                 "grade",
                 str(submissions),
+                "--spec",
+                kit.HONEST_SPEC,
                 "--out",
                 str(reports),
                 "--jobs",
@@ -93,6 +105,8 @@ def local_run(tmp_path_factory):
                 "local",
                 "--policy",
                 str(root / "policy.toml"),
+                "--serving-settings",
+                str(root / "quick.toml"),
                 "--ci",
             ],
             capture_output=True,
@@ -144,6 +158,19 @@ def test_local_sandbox_has_no_network(local_run) -> None:
     assert local_run["accepted"] == []
     outputs = _outputs(local_run, "network")
     assert "REACHED" not in outputs and "notebook 127.0.0.1 blocked" in outputs
+
+
+def test_local_service_is_confined_like_the_notebooks_and_reaches_nothing(local_run) -> None:
+    serving = local_run["evidence"]["network"]["serving"]
+    run = serving["run"]
+    assert run["healthy"], serving["outcome"]["reasons"]
+    log = run["log_tail"]
+    # It tried the grader's end of its veth pair and its own loopback, and reached neither.
+    assert re.search(r"service 10\.213\.\d+\.\d+ blocked", log) and "service 127.0.0.1 blocked" in log, log
+    assert "REACHED" not in log
+    assert any("private root" in item for item in run["isolation"]), run["isolation"]
+    assert any("grader's host" in item for item in run["isolation"]) and "own network namespace" in run["network"]
+    assert run["user_id"] in range(kit.LOCAL_UID_FIRST, kit.LOCAL_UID_FIRST + kit.LOCAL_UID_COUNT)
 
 
 def test_local_sandbox_sees_no_key_no_host_files_no_grader(local_run) -> None:

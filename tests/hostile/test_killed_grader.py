@@ -22,7 +22,7 @@ import pytest
 from conftest import docker_client_or_skip
 
 from grader.cohort.layout import CohortLayout, read_log
-from grader.sandbox.backends import RUN_LABEL, STAGE_LABEL
+from grader.sandbox.docker.containers import RUN_LABEL, STAGE_LABEL
 from grader.sandbox.hostguard import COMMENT
 from grader.sandbox.owner import OWNER_PID, owner_alive, owner_labels
 

@@ -14,6 +14,8 @@ from conftest import docker_client_or_skip
 from grader.notebook.cells import read_cells
 from grader.notebook.execute import execute_notebooks, grading_folder
 from grader.notebook.mlflow_store import read_store
+from grader.sandbox.docker import DockerSandbox
+from grader.sandbox.local import LocalSandbox
 from grader.sandbox.policy import load_policy
 
 BACKENDS = ["local", pytest.param("docker", marks=pytest.mark.docker)]
@@ -21,7 +23,7 @@ BACKENDS = ["local", pytest.param("docker", marks=pytest.mark.docker)]
 
 @pytest.fixture(scope="module")
 def docker_client():
-    from grader.sandbox.runner_image import ensure_runner_image
+    from grader.sandbox.docker.runner_image import ensure_runner_image
 
     client = docker_client_or_skip(need_base_images=True)
     ensure_runner_image(client)
@@ -68,7 +70,12 @@ def folder():
         yield made
 
 
-def _run(tmp_path: Path, backend: str, client, sources: list[str], policy=None, folder=None):
+def _sandbox(backend: str, request):
+    """The sandbox of `backend`: the docker one on the module's engine (with the runner image built)."""
+    return DockerSandbox(request.getfixturevalue("docker_client")) if backend == "docker" else LocalSandbox()
+
+
+def _run(tmp_path: Path, sandbox, sources: list[str], policy=None, folder=None):
     submission, data = tmp_path / "submission", tmp_path / "data"
     _notebook(submission / "notebooks" / "01_audit.ipynb", sources)
     (submission / "outside-link").symlink_to("/etc")
@@ -80,8 +87,7 @@ def _run(tmp_path: Path, backend: str, client, sources: list[str], policy=None, 
         data,
         folder,
         policy or load_policy(),
-        backend,
-        client if backend == "docker" else None,
+        sandbox,
     )
     cells, problem = read_cells(Path(run.notebooks[0].executed_path), "notebooks/01_audit.ipynb")
     assert problem is None
@@ -90,12 +96,10 @@ def _run(tmp_path: Path, backend: str, client, sources: list[str], policy=None, 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_errors_do_not_stop_later_cells_and_data_is_read_only(tmp_path, backend, request, listener, folder) -> None:
-    client = request.getfixturevalue("docker_client") if backend == "docker" else None
     port, reached = listener
     run, cells, folder = _run(
         tmp_path,
-        backend,
-        client,
+        _sandbox(backend, request),
         folder=folder,
         sources=[
             "import pandas as pd\nframe = pd.read_parquet('../data/churn.parquet')\nprint('rows', len(frame))",
@@ -120,16 +124,19 @@ def test_errors_do_not_stop_later_cells_and_data_is_read_only(tmp_path, backend,
     limit = load_policy().notebook.max_output_chars_per_cell
     assert "output truncated" in cells[7].output and len(cells[7].output) < limit + 200
     assert any("symlink not copied" in note for note in run.notes)
-    assert run.sandbox.backend == backend
+    assert run.sandbox.backend == backend and run.sandbox.pids_limit
+    # The runner's record of the notebooks: kept from the kernel where the backend can, else said so.
+    if backend == "docker":
+        assert any("cannot alter the runner's record" in item for item in run.sandbox.isolation)
+    else:
+        assert any("the kernel can alter the runner's record" in item for item in run.sandbox.not_enforced)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_mlflow_runs_land_in_a_fresh_store(tmp_path, backend, request, folder) -> None:
-    client = request.getfixturevalue("docker_client") if backend == "docker" else None
     run, _cells, folder = _run(
         tmp_path,
-        backend,
-        client,
+        _sandbox(backend, request),
         folder=folder,
         sources=[
             "import mlflow, os\nprint(os.environ['MLFLOW_TRACKING_URI'])\n"
@@ -147,14 +154,12 @@ def test_mlflow_runs_land_in_a_fresh_store(tmp_path, backend, request, folder) -
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_cell_that_never_ends_is_stopped_and_earlier_cells_kept(tmp_path, backend, request, folder) -> None:
-    client = request.getfixturevalue("docker_client") if backend == "docker" else None
     policy = load_policy().model_copy(deep=True)
     policy.notebook.cell_timeout_s = 5
     policy.notebook.total_timeout_s = 60
     run, cells, folder = _run(
         tmp_path,
-        backend,
-        client,
+        _sandbox(backend, request),
         folder=folder,
         sources=[
             "print('first cell ran')",
@@ -174,7 +179,6 @@ def test_a_cell_that_never_ends_is_stopped_and_earlier_cells_kept(tmp_path, back
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_notebook_saved_with_a_byte_order_mark_runs(tmp_path, backend, request, folder) -> None:
-    client = request.getfixturevalue("docker_client") if backend == "docker" else None
     submission, data = tmp_path / "submission", tmp_path / "data"
     (submission / "notebooks").mkdir(parents=True)
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('ran, BOM and all')")])
@@ -182,7 +186,8 @@ def test_a_notebook_saved_with_a_byte_order_mark_runs(tmp_path, backend, request
     (submission / "notebooks" / "01_audit.ipynb").write_bytes(nbformat.writes(notebook).encode("utf-8-sig"))
     data.mkdir()
     pd.DataFrame({"x": [1.0]}).to_parquet(data / "churn.parquet")
-    run = execute_notebooks(submission, ["notebooks/01_audit.ipynb"], data, folder, load_policy(), backend, client)
+    sandbox = _sandbox(backend, request)
+    run = execute_notebooks(submission, ["notebooks/01_audit.ipynb"], data, folder, load_policy(), sandbox)
     assert run.outcome.status == "ok", run.outcome.reasons
     cells, problem = read_cells(Path(run.notebooks[0].executed_path), "notebooks/01_audit.ipynb")
     assert problem is None and "ran, BOM and all" in cells[0].output

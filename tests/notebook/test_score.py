@@ -18,7 +18,10 @@ from conftest import docker_client_or_skip
 
 from grader.notebook.cells import read_cells
 from grader.notebook.execute import execute_notebooks, grading_folder
+from grader.notebook.reliance import leak_excluded_check, model_inputs
 from grader.notebook.score import score_candidate_model
+from grader.sandbox.docker import DockerSandbox
+from grader.sandbox.local import LocalSandbox
 from grader.sandbox.policy import load_policy
 from grader.world.packet import SeededWorld, write_packet
 
@@ -69,6 +72,16 @@ with mlflow.start_run(run_name="tuned-pipeline"):
 print("logged", logged.flavors["sklearn"]["serialization_format"])
 """
 
+# The same tree without the seeded leak (its name filled in by the test, which knows the key).
+HONEST_TREE = """
+from sklearn.tree import DecisionTreeClassifier
+numeric = [c for c in frame.select_dtypes("number").columns if c not in (label, "{leak}")]
+model = DecisionTreeClassifier(max_depth=4, random_state=0).fit(frame[numeric], y)
+with mlflow.start_run(run_name="decision-tree"):
+    logged = mlflow.sklearn.log_model(model, "model")
+print("logged", logged.flavors["sklearn"]["serialization_format"])
+"""
+
 CLIP_HIGH = """
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -89,7 +102,7 @@ class ClipHigh(BaseEstimator, TransformerMixin):
 
 @pytest.fixture(scope="module")
 def docker_client():
-    from grader.sandbox.runner_image import ensure_runner_image
+    from grader.sandbox.docker.runner_image import ensure_runner_image
 
     client = docker_client_or_skip(need_base_images=True)
     ensure_runner_image(client)
@@ -114,26 +127,24 @@ def _submission(root: Path, sources: list[str]) -> Path:
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("kind", ["plain_tree", "pipeline"])
+@pytest.mark.parametrize("kind", ["plain_tree", "pipeline", "honest_tree"])
 def test_a_model_logged_with_mlflows_plain_calls_is_scored_on_the_holdout(
     tmp_path, backend, kind, request, seeded
 ) -> None:
-    client = request.getfixturevalue("docker_client") if backend == "docker" else None
+    sandbox = DockerSandbox(request.getfixturevalue("docker_client")) if backend == "docker" else LocalSandbox()
     packet = write_packet(seeded, tmp_path / "packet")
-    submission = _submission(tmp_path, [READ_DATA, PLAIN_TREE if kind == "plain_tree" else PIPELINE])
+    leak = seeded.key.leak.column
+    model_code = {"plain_tree": PLAIN_TREE, "pipeline": PIPELINE, "honest_tree": HONEST_TREE.replace("{leak}", leak)}
+    submission = _submission(tmp_path, [READ_DATA, model_code[kind]])
     policy = load_policy()
     with grading_folder() as folder:
-        run = execute_notebooks(
-            submission, ["notebooks/01_model.ipynb"], packet / "data", folder, policy, backend, client
-        )
+        run = execute_notebooks(submission, ["notebooks/01_model.ipynb"], packet / "data", folder, policy, sandbox)
         cells, problem = read_cells(Path(run.notebooks[0].executed_path), "notebooks/01_model.ipynb")
         assert problem is None
         outputs = {c.index: c for c in cells}
         assert not outputs[1].error, outputs[1].error
         assert "logged cloudpickle" in outputs[1].output
-        score, report, predictions = score_candidate_model(
-            seeded.world, folder, policy, backend, run.runner_image, client
-        )
+        score, report, predictions = score_candidate_model(seeded.world, folder, policy, sandbox)
     assert score is not None, report.get("error")
     assert report["method"] == "sklearn.predict_proba" and report["output_kind"] == "scores"
     if kind == "pipeline":
@@ -146,6 +157,19 @@ def test_a_model_logged_with_mlflows_plain_calls_is_scored_on_the_holdout(
     assert score.rows == len(seeded.world.holdout_labels) == len(predictions)
     assert np.isfinite(predictions).all() and predictions.min() >= 0 and predictions.max() <= 1
     assert score.brier is not None and score.pr_auc > 0
+
+    # The leak by behaviour: every column of a holdout sample replaced in turn by training values;
+    # the two models fitted on every numeric column depend on the leak, the honest tree does not.
+    sensitivity = report["sensitivity"]
+    assert not sensitivity["failed"] and not sensitivity["unmeasured"], sensitivity
+    assert leak in sensitivity["effects"] and len(sensitivity["effects"]) == len(seeded.world.holdout_features.columns)
+    check = leak_excluded_check(leak, model_inputs(report), report)
+    assert check.figures["measured_by"] == "behaviour", check.detail
+    assert check.passed is (kind == "honest_tree"), check.detail
+    if kind == "honest_tree":
+        assert sensitivity["effects"][leak]["mean_abs_change"] == 0
+    else:
+        assert check.figures["leak_rank"] <= 3, check.detail
 
     # What the notebook ran with is what TASK.md names.
     task = (packet / "TASK.md").read_text()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from grader.engine.standins import choose_standin
 from grader.evidence import StageOutcome
 from grader.preflight.findings import PreflightReport
 from grader.preflight.serving import add_serving_findings
-from grader.sandbox.standins import choose_standin
 from grader.serving.evidence import BaseImage, BuildRecord, ServingEvidence
 
 

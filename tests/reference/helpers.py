@@ -488,4 +488,3 @@ def _published_port(container: Any, port: int, timeout_s: float = 10.0) -> str:
 def temp_dir(prefix: str) -> Path:
     """A temporary folder for module-scoped fixtures (tmp_path is function-scoped)."""
     return Path(tempfile.mkdtemp(prefix=f"churn-grader-{prefix}-"))
-

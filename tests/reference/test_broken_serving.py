@@ -69,7 +69,8 @@ def test_service_answers_predict_with_probabilities(broken: ExecutedSubmission, 
 @pytest.mark.docker
 def test_service_crashes_on_malformed_input(broken: ExecutedSubmission, broken_service: RunningService) -> None:
     record = holdout_records(broken.seeded, 1)[0]
-    for body in ({**record, "tenure_months": "not a number"}, {"records": [{"unexpected": 1}]}, {}):
+    tenure = broken.seeded.world.choices.columns["tenure_months"]
+    for body in ({**record, tenure: "not a number"}, {"records": [{"unexpected": 1}]}, {}):
         answer = httpx.post(broken_service.base_url + "/predict", json=body, timeout=30)
         assert answer.status_code == 500, answer.text[:200]
 
@@ -87,6 +88,8 @@ def test_service_has_no_health_route_and_runs_as_root(broken_service: RunningSer
 @pytest.mark.docker
 def test_service_is_slow_at_100_requests_per_second(broken: ExecutedSubmission, broken_service: RunningService) -> None:
     bodies = holdout_records(broken.seeded, 50)
-    profile = probe(broken_service.base_url + "/predict", rates=[100], duration_s=4, bodies=bodies, warmup_s=0.5, timeout_s=2.0)
+    profile = probe(
+        broken_service.base_url + "/predict", rates=[100], duration_s=4, bodies=bodies, warmup_s=0.5, timeout_s=2.0
+    )
     (step,) = profile.steps
     assert step.p99_ms > 300, step

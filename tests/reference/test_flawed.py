@@ -140,7 +140,9 @@ def _honest_holdout_pr_auc(seeded: SeededWorld) -> float:
     honest = [c for c in world.feature_columns if c != key.leak.column]
     categorical = [c for c in honest if world.train[c].dtype == object]
     numeric = [c for c in honest if c not in categorical]
-    numeric_steps = Pipeline([("impute", SimpleImputer(strategy="median", add_indicator=True)), ("scale", StandardScaler())])
+    numeric_steps = Pipeline(
+        [("impute", SimpleImputer(strategy="median", add_indicator=True)), ("scale", StandardScaler())]
+    )
     model = Pipeline(
         [
             (
@@ -247,7 +249,9 @@ def test_minimal_is_honest_but_thin_on_holdout(minimal: VariantRun) -> None:
     assert minimal.seeded.key.leak.column not in (model.input_columns or [])
     holdout_pr_auc = minimal.holdout_pr_auc(model)
     oracle = minimal.seeded.key.oracle
-    print(f"[figures] minimal: holdout PR-AUC {holdout_pr_auc:.3f}, oracle {oracle.pr_auc:.3f}, base rate {oracle.base_rate:.3f}")
+    print(
+        f"[figures] minimal: holdout PR-AUC {holdout_pr_auc:.3f}, oracle {oracle.pr_auc:.3f}, base rate {oracle.base_rate:.3f}"
+    )
     assert 2 * oracle.base_rate < holdout_pr_auc <= oracle.pr_auc + 0.02
 
 
@@ -299,15 +303,18 @@ def _answers(url: str) -> bool:
 def _probabilities(answer: object, count: int) -> list[float]:
     """The one list of `count` numbers in a prediction answer, whatever its key."""
     assert isinstance(answer, dict), answer
-    lists = [v for v in answer.values() if isinstance(v, list) and len(v) == count and all(isinstance(x, float) for x in v)]
+    lists = [
+        v for v in answer.values() if isinstance(v, list) and len(v) == count and all(isinstance(x, float) for x in v)
+    ]
     assert len(lists) == 1, answer
     return lists[0]
 
 
-def _check_predictions(base_url: str, records: list[dict]) -> None:
+def _check_predictions(base_url: str, records: list[dict], tenure: str) -> None:
     """One record and a batch both answer one probability per record; bad input is a 500.
 
-    Neither flawed service validates its input: a wrong type fails inside the model.
+    Neither flawed service validates its input: a wrong type (words in the `tenure` column,
+    which both models use) fails inside the model.
     """
     assert httpx.get(base_url + "/health", timeout=5).json() == {"status": "ok"}
     assert "/predict" in httpx.get(base_url + "/openapi.json", timeout=5).json()["paths"]
@@ -318,15 +325,20 @@ def _check_predictions(base_url: str, records: list[dict]) -> None:
     probabilities = _probabilities(batch.json(), len(records))
     assert all(0.0 <= p <= 1.0 for p in probabilities)
     assert _probabilities(single.json(), 1)[0] == pytest.approx(probabilities[0], abs=1e-3)
-    garbled = {**records[0], "tenure_months": "twelve"}
+    garbled = {**records[0], tenure: "twelve"}
     assert httpx.post(base_url + "/predict", json=garbled, timeout=30).status_code == 500
+
+
+def _tenure_column(run: VariantRun) -> str:
+    """What this world calls tenure (its name is drawn per seed)."""
+    return run.seeded.world.choices.columns["tenure_months"]
 
 
 @pytest.mark.parametrize("variant", ["leaky", "minimal"])
 def test_service_answers_one_record_and_a_batch(variant: str, request: pytest.FixtureRequest) -> None:
     run: VariantRun = request.getfixturevalue(variant)
     with _local_service(run.submission) as base_url:
-        _check_predictions(base_url, holdout_records(run.seeded, 25))
+        _check_predictions(base_url, holdout_records(run.seeded, 25), _tenure_column(run))
 
 
 @pytest.mark.docker
@@ -335,7 +347,9 @@ def test_image_builds_and_serves_as_root(variant: str, request: pytest.FixtureRe
     client = docker_client_or_skip()
     run: VariantRun = request.getfixturevalue(variant)
     with running_service(client, run.submission) as service:
-        print(f"[figures] {variant}: image built in {service.image.seconds:.0f} s, {service.image.size_bytes / 1e6:.0f} MB")
-        _check_predictions(service.base_url, holdout_records(run.seeded, 25))
+        print(
+            f"[figures] {variant}: image built in {service.image.seconds:.0f} s, {service.image.size_bytes / 1e6:.0f} MB"
+        )
+        _check_predictions(service.base_url, holdout_records(run.seeded, 25), _tenure_column(run))
         assert service.exec_output("id", "-u") == "0", "no USER line: the service runs as root"
         assert not (service.image.image.attrs.get("Config") or {}).get("Healthcheck")

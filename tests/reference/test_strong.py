@@ -145,7 +145,9 @@ def test_service_is_healthy_and_runs_unprivileged(strong_service: RunningService
 
 
 @pytest.mark.docker
-def test_service_scores_holdout_rows_like_the_logged_model(strong: ExecutedSubmission, strong_service: RunningService) -> None:
+def test_service_scores_holdout_rows_like_the_logged_model(
+    strong: ExecutedSubmission, strong_service: RunningService
+) -> None:
     records = holdout_records(strong.seeded, 50)
     batch = httpx.post(strong_service.base_url + "/predict", json={"records": records}, timeout=10)
     assert batch.status_code == 200, batch.text

@@ -41,7 +41,7 @@ def test_markdown_says_not_graded_here_with_the_reason_and_what_to_do(tmp_path: 
     assert "| Serving quality | \u2013 / 20 | not graded (environment): base image python:3.12-slim" in markdown
     assert "## Serving quality: \u2013 / 20" in markdown and "0 / 20" not in markdown
     # The reason is said once for the section, not once per criterion.
-    assert markdown.count("| not graded (see the section) |") == 12
+    assert markdown.count("| not graded (see the section) |") == 13
     stages = markdown.split("## Stages")[1].splitlines()
     stage = next(line for line in stages if line.startswith("- serving: "))
     # The stage records the problem among its reasons too: the report says it once.
@@ -66,7 +66,7 @@ def test_the_leaderboard_shows_incomplete_for_the_environment_never_fail(tmp_pat
     cards = [score(perfect("amy"), RUBRIC), score(blocked("bob"), RUBRIC)]
     write_leaderboard(cards, tmp_path)
     rows = {row["candidate"]: row for row in csv.DictReader((tmp_path / "leaderboard.csv").open())}
-    assert list(rows["amy"])[-2:] == ["backend", "environment"]  # added last: column positions hold
+    assert list(rows["amy"])[-3:] == ["backend", "environment", "review"]  # added last: column positions hold
     assert rows["amy"]["environment"] == "" and rows["amy"]["verdict"] == "pass"
     assert rows["bob"]["verdict"] == "incomplete" and rows["bob"]["serving"] == ""
     assert rows["bob"]["environment"] == f"serving: {ENVIRONMENT}"
@@ -85,25 +85,25 @@ def test_a_stage_that_stopped_early_is_one_line_not_one_per_path(tmp_path: Path)
     notes = markdown.split("## Rubric notes")[1].split("\n\n")[1]
     assert notes == (
         "- serving: the serving stage did not run to the end (failed: no Dockerfile in the submission: "
-        "discovery found none), so 12 of its criteria read evidence it never recorded"
+        "discovery found none), so 13 of its criteria read evidence it never recorded"
     )
     # Only criteria that found some of their evidence still give their own reason.
     assert [row.split(" | ")[0] for row in markdown.splitlines() if "records no" in row] == [
         "| The image builds and the service becomes healthy",
         "| A typed, validated input schema (not a free-form dict)",
     ]
-    assert markdown.count(f"| {NOT_RECORDED} |") == 10
+    assert markdown.count(f"| {NOT_RECORDED} |") == 11
     assert "**The serving stage did not run to the end (failed: no Dockerfile in the submission" in markdown
     page = (folder / "report.html").read_text()
-    assert page.count(NOT_RECORDED) == 10 and page.count("records no") == 2
+    assert page.count(NOT_RECORDED) == 11 and page.count("records no") == 2
     # What the reader is spared stays in report.json, path by path.
     latency = next(
         c
         for c in json.loads((folder / "report.json").read_text())["sections"]["serving"]["criteria"]
         if c["id"] == "serving.latency"
     )
-    assert latency["evidence"][0]["path"] == "serving.load.p99_under_bar" and not latency["evidence"][0]["found"]
-    assert "records no load.p99_under_bar" in latency["reason"]
+    assert latency["evidence"][0]["path"] == "serving.load.profile.steps" and not latency["evidence"][0]["found"]
+    assert "serving evidence records no load " in latency["reason"]
 
 
 def test_no_control_character_reaches_a_written_report(tmp_path: Path) -> None:

@@ -28,8 +28,9 @@ HOSTILE = '<script>alert("x")</script><img src="https://evil.example/x.png">'
 
 
 def hostile_evidence() -> dict:
-    document = set_check(perfect("cand-hostile"), "writeup.roc_auc_headline", True)
-    document["writeup"]["checks"][-3]["quotes"] = [{"source": "README.md", "line": 3, "text": HOSTILE}]
+    document = perfect("cand-hostile")
+    drift = next(c for c in document["writeup"]["checks"] if c["id"] == "covers.data_drift")
+    drift["quotes"] = [{"source": "README.md", "line": 3, "text": HOSTILE}]
     return document
 
 
@@ -144,11 +145,11 @@ reviewer = "m.jones"
     assert latency["points"] == 2 and latency["override"] == {
         "reviewer": "m.jones",
         "reason": "the load probe ran on a saturated host",
-        "original": 4.0,
+        "original": 2.5,
         "value": 2.0,
     }
-    assert "overridden by m.jones: 4.0 &rarr; <b>2.0</b>" in (folder / "report.html").read_text()
-    assert "**Overridden by m.jones: 4.0 \u2192 2.0.**" in (folder / "report.md").read_text()
+    assert "overridden by m.jones: 2.5 &rarr; <b>2.0</b>" in (folder / "report.html").read_text()
+    assert "**Overridden by m.jones: 2.5 \u2192 2.0.**" in (folder / "report.md").read_text()
 
 
 def test_leaderboard_csv_and_sortable_html(tmp_path: Path) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from grader.writeup import parse
+from grader.writeup.collect import review_items
 from grader.writeup.evidence import CONCEPTS, CONSISTENCY_TOPICS
 
 AUDIT_IDS = (
@@ -71,10 +73,10 @@ SERVING_IDS = (
     "correctness.probabilities_in_range",
     "correctness.deterministic",
     "correctness.matches_logged_model",
+    "correctness.leak_ignored",
     "bad_input.no_5xx",
     "bad_input.handled",
     "bad_input.still_healthy",
-    "load.p99_under_bar",
     "load.no_errors",
     "run.survived",
     "run.non_root",
@@ -142,12 +144,24 @@ def load_profile() -> dict:
                 "invalid_reason": None,
             }
         )
+    return {"steps": steps}
+
+
+def quality(rows_per_s: float = 5000.0, top_answer_share: float = 0.002, answers_std: float = 0.05) -> dict:
+    """The holdout scored through the API: how fast, and how much the served probabilities vary."""
     return {
-        "steps": steps,
-        "bar_rate": 500.0,
-        "bar_p99_ms": 100.0,
-        "bar_met": True,
-        "bar_reason": "p99 12 ms at 500 requests/s",
+        "rows_total": 3000,
+        "rows_sent": 3000,
+        "rows_scored": 3000,
+        "rows_failed": 0,
+        "mode": "batch",
+        "batch_size": 256,
+        "seconds": round(3000 / rows_per_s, 3),
+        "rows_per_s": rows_per_s,
+        "metrics": {"pr_auc": 0.22, "positive_rate": 0.04},
+        "distinct_answers": 2900,
+        "top_answer_share": top_answer_share,
+        "answers_std": answers_std,
     }
 
 
@@ -165,7 +179,7 @@ def writeup(strength: float = 1.0) -> dict:
     ]
     checks += [
         check("prose", True, share=1.0),
-        check("specificity", True, share=0.6),
+        check("specificity", True, share=0.6, score=1.0),
         check("originality", True, share=1.0),
         check("own_data", True, score=1.0),
         check("consistency", True, score=1.0, claims=3, held=3, contradicted=0),
@@ -191,8 +205,12 @@ def perfect(candidate: str = "cand-1") -> dict:
         )
         for n, i in enumerate(AUDIT_IDS)
     ]
+    # No problem pinned on many honest columns (`blanket_flagging` passes when one is).
+    audit.append(check("blanket_flagging", False, leak=0, drift=1, concept_drift=0, mnar=0, columns=40, share=0.026))
     modeling = [check(i, True) for i in MODELING_IDS] + [check(i, False) for i in MODELING_PROBLEMS]
     modeling[MODELING_IDS.index("evaluation_artifacts_logged")]["detail"] = "calibration.png, pr_curve.png, lift.csv"
+    claim = modeling[MODELING_IDS.index("claim_matches_holdout")]
+    claim["figures"] = {"claimed": 0.23, "measured": 0.22, "ratio": 1.05}
     return {
         "schema_version": "evidence/1",
         "candidate": candidate,
@@ -230,6 +248,7 @@ def perfect(candidate: str = "cand-1") -> dict:
             "run_id": "synthetic",
             "outcome": {"status": "ok", "reasons": [], "duration_s": 10.0, "backend": "docker"},
             "contract": {"route": {"path": "/predict", "shape": "record", "free_form": False}},
+            "quality": quality(),
             "load": {
                 "url": "http://x/predict",
                 "rates": [50, 100, 250, 500],
@@ -286,6 +305,7 @@ def serving_stopped(
     serving = changed["serving"]
     serving["checks"] = [c for c in serving["checks"] if c["id"].startswith(kept)]
     serving["checks"].append(check("build.succeeded", None if environment else False, reason))
+    serving["load"] = serving["quality"] = None  # neither holdout scoring nor the load probe ran
     # As the serving stage records it: the environment problem is among the reasons too.
     serving["outcome"] = {
         "status": "failed",
@@ -325,4 +345,17 @@ def with_control_characters(document: dict) -> dict:
     }
     changed = set_check(changed, "modeling.baseline_run", False)  # a raised flag: its detail is shown too
     changed["modeling"]["checks"][1]["detail"] = f"no baseline {ESCAPES}"
+    return changed
+
+
+# A README sentence that once raised deployment_not_my_problem from wording alone (issue 16).
+PLATFORM_SENTENCE = "Deployment goes through the platform team's Kubernetes cluster, and I own the on-call rotation."
+
+
+def with_review(document: dict, sentence: str = PLATFORM_SENTENCE) -> dict:
+    """A copy whose README holds `sentence`, its review items recorded as the writeup stage records them."""
+    changed = copy.deepcopy(document)
+    items = review_items(parse(sentence + "\n"))
+    assert items, f"no review item for {sentence!r}"
+    changed["writeup"]["review"] = [item.model_dump(mode="json") for item in items]
     return changed

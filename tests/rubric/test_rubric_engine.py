@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 import pytest
-from synthetic import perfect, set_check, without
+from synthetic import perfect, quality, set_check, without
 
 from grader.grade import Evidence
 from grader.rubric import Rubric, load_rubric, parse_rubric, score
@@ -46,6 +46,9 @@ def test_section_weights_follow_the_take_home(rubric: Rubric) -> None:
         "deployment_not_my_problem",
         "offline_online_confusion",
         "leak_in_final_model",
+        "inflated_offline_claim",
+        "constant_service",
+        "blanket_findings",
     }
 
 
@@ -87,7 +90,7 @@ def test_lower_is_better_scales_by_difference(rubric: Rubric) -> None:
 
 @pytest.mark.parametrize(
     ("words", "expected"),
-    [(0, 0), (100, 0), (225, 1.0), (350, 2), (500, 2), (800, 2), (1900, 1.0), (3000, 0), (5000, 0)],
+    [(0, 0), (100, 0), (225, 0.5), (350, 1), (500, 1), (800, 1), (1900, 0.5), (3000, 0), (5000, 0)],
 )
 def test_length_band_costs_too_short_and_far_too_long(rubric: Rubric, words: int, expected: float) -> None:
     document = set_check(perfect(), "writeup.length", True, words=words)
@@ -122,9 +125,7 @@ def test_bonus_needs_the_leak_named_and_kept_out(rubric: Rubric) -> None:
         ("modeling.baseline_run", False, "no_baseline"),
         ("modeling.tuned_run", False, "no_baseline"),
         ("modeling.roc_auc_only", True, "roc_auc_on_rare_class"),
-        ("writeup.roc_auc_headline", True, "roc_auc_on_rare_class"),
         ("writeup.monitoring_plan", False, "no_monitoring_plan"),
-        ("writeup.deployment_disowned", True, "deployment_not_my_problem"),
         ("audit.leak_excluded", False, "leak_in_final_model"),
     ],
 )
@@ -139,11 +140,19 @@ def test_each_red_flag_is_raised_by_its_evidence_and_fails_the_take_home(
     assert any(flag in reason for reason in card.verdict_reasons)
 
 
-def test_offline_online_confusion_needs_both_its_conditions(rubric: Rubric) -> None:
+@pytest.mark.parametrize("path", ["writeup.roc_auc_headline", "writeup.deployment_disowned"])
+def test_readme_wording_alone_raises_no_red_flag(rubric: Rubric, path: str) -> None:
+    """Wording goes to a reviewer (writeup.review); only measured evidence raises the guide's flags."""
+    assert score(set_check(perfect(), path, True), rubric).red_flags == []
+
+
+def test_offline_online_confusion_needs_the_holdout_to_show_the_gap(rubric: Rubric) -> None:
     promotes = set_check(perfect(), "writeup.promotes_on_offline_metric", True)
     assert score(promotes, rubric).red_flags == []
-    both = set_check(promotes, "writeup.online_evaluation", False)
-    assert [f.id for f in score(both, rubric).red_flags] == ["offline_online_confusion"]
+    worded = set_check(promotes, "writeup.online_evaluation", False)
+    assert score(worded, rubric).red_flags == []
+    measured = set_check(worded, "modeling.claim_matches_holdout", False)
+    assert [f.id for f in score(measured, rubric).red_flags] == ["offline_online_confusion"]
 
 
 def test_no_dockerfile_is_deployment_not_my_problem(rubric: Rubric) -> None:
@@ -172,7 +181,9 @@ def test_serving_absent_from_the_document_altogether(rubric: Rubric) -> None:
 
 
 def test_unverifiable_evidence_gives_the_criterions_unknown_share(rubric: Rubric) -> None:
-    card = score(set_check(perfect(), "serving.load.p99_under_bar", None), rubric)
+    document = perfect()
+    document["serving"]["load"]["profile"]["steps"][-1].update(valid=False, invalid_reason="the probe fell behind")
+    card = score(document, rubric)
     latency = card.criterion("serving.latency")
     assert latency.points == 0 and latency.reason.startswith("not verifiable")
 
@@ -268,4 +279,118 @@ def test_the_junior_rubric_loads_without_code_changes_and_scores_differently() -
     assert card.rubric.id == "churn-take-home-junior"
     assert card.sections["audit"].max == 30
     assert card.criterion("audit.seeded_problems").points == pytest.approx(18 * 3 / 4)
-    assert {f.id for f in card.red_flags_checked} == {"no_baseline", "leak_in_final_model"}
+    assert {f.id for f in card.red_flags_checked} == {
+        "no_baseline",
+        "leak_in_final_model",
+        "inflated_offline_claim",
+        "constant_service",
+        "blanket_findings",
+    }
+
+
+# ------------------------------------------------------------------------- measured red flags
+
+
+@pytest.mark.parametrize(
+    ("passed", "claimed", "measured", "raised"),
+    [
+        (False, 0.852, 0.089, True),  # the text-stuffer's made-up tuned run against its leaky model
+        (False, 0.60, 0.30, True),  # exactly twice
+        (False, 0.55, 0.30, False),  # inflated (1.83x), but not twice
+        (True, 0.16, 0.07, False),  # 2.29x, but 0.09 apart: small figures are noisy
+        (True, 0.23, 0.22, False),
+    ],
+)
+def test_an_offline_claim_twice_the_holdout_is_a_red_flag(
+    rubric: Rubric, passed: bool, claimed: float, measured: float, raised: bool
+) -> None:
+    figures = {"claimed": claimed, "measured": measured, "ratio": round(claimed / measured, 2)}
+    card = score(set_check(perfect(), "modeling.claim_matches_holdout", passed, **figures), rubric)
+    assert ("inflated_offline_claim" in {f.id for f in card.red_flags}) is raised
+    flag = card.flag("inflated_offline_claim")
+    assert flag.judged and "modeling.claim_matches_holdout.ratio" in flag.detail
+    assert {f.id for f in card.red_flags} <= {"inflated_offline_claim"}  # the README promotes nothing: no other flag
+
+
+def test_no_claim_to_compare_leaves_the_inflated_claim_unjudged(rubric: Rubric) -> None:
+    document = perfect()
+    claim = next(c for c in document["modeling"]["checks"] if c["id"] == "claim_matches_holdout")
+    claim.update(passed=None, detail="no logged PR-AUC to compare", figures={})
+    flag = score(document, rubric).flag("inflated_offline_claim")
+    assert not flag.raised and not flag.judged
+
+
+@pytest.mark.parametrize(
+    ("top_answer_share", "answers_std", "raised"),
+    [
+        (1.0, 0.0, True),  # 0.5 for everyone
+        (0.995, 0.004, True),  # one value for nearly every row
+        (0.0003, 1e-9, True),  # a constant dressed up with noise
+        (0.1, 0.03, False),  # a coarse model: ten values, but they rank
+        (0.002, 0.05, False),
+    ],
+)
+def test_a_service_whose_answers_do_not_vary_is_a_red_flag(
+    rubric: Rubric, top_answer_share: float, answers_std: float, raised: bool
+) -> None:
+    document = perfect()
+    document["serving"]["quality"] = quality(top_answer_share=top_answer_share, answers_std=answers_std)
+    card = score(document, rubric)
+    assert ({f.id for f in card.red_flags} == {"constant_service"}) is raised
+    assert card.flag("constant_service").judged
+
+
+def test_label_answers_leave_the_constant_service_unjudged(rubric: Rubric) -> None:
+    document = perfect()
+    document["serving"]["quality"] = {**quality(), "top_answer_share": None, "answers_std": None}
+    flag = score(document, rubric).flag("constant_service")
+    assert not flag.raised and not flag.judged
+
+
+@pytest.mark.parametrize(("share", "raised"), [(1.0, True), (0.513, True), (0.5, False), (0.077, False), (0.0, False)])
+def test_blanket_findings_over_half_the_honest_columns_is_a_red_flag(
+    rubric: Rubric, share: float, raised: bool
+) -> None:
+    count = round(share * 39)
+    document = set_check(perfect(), "audit.blanket_flagging", count >= 3, drift=count, share=share)
+    card = score(document, rubric)
+    assert ({f.id for f in card.red_flags} == {"blanket_findings"}) is raised
+    assert card.flag("blanket_findings").judged
+
+
+# ------------------------------------------------------------------------- batch throughput
+
+
+def test_latency_and_batch_throughput_share_four_points(rubric: Rubric) -> None:
+    serving = {c.id: c.points for c in rubric.section("serving").criteria}
+    assert serving["latency"] + serving["batch_throughput"] == 4 and sum(serving.values()) == 20
+
+
+@pytest.mark.parametrize(
+    ("rows_per_s", "points"),
+    [(33_168 / 7.5, 1.5), (2000, 1.5), (1100, 0.75), (200, 0.0), (40, 0.0)],
+)
+def test_batch_throughput_scales_with_rows_per_second(rubric: Rubric, rows_per_s: float, points: float) -> None:
+    document = perfect()
+    document["serving"]["quality"] = quality(rows_per_s=rows_per_s)
+    criterion = score(document, rubric).criterion("serving.batch_throughput")
+    assert criterion.points == pytest.approx(points, abs=0.01)
+    assert "serving.quality.rows_per_s" in criterion.reason
+
+
+def test_a_batch_first_service_earns_throughput_without_the_real_time_bar(rubric: Rubric) -> None:
+    """The issue's unconventional service: about 40 requests/s under the bar, 33,168 rows in 7.5 s through its batch route."""
+    document = perfect()
+    for step in document["serving"]["load"]["profile"]["steps"]:
+        step["p99_ms"] = 6.0 if step["rate"] <= 40 else 900.0
+    document["serving"]["quality"] = quality(rows_per_s=33_168 / 7.5)
+    card = score(document, rubric)
+    assert card.criterion("serving.latency").points == 0
+    assert card.criterion("serving.batch_throughput").points == 1.5
+
+
+def test_no_holdout_pass_leaves_throughput_unverifiable(rubric: Rubric) -> None:
+    document = perfect()
+    document["serving"]["quality"] = None
+    criterion = score(document, rubric).criterion("serving.batch_throughput")
+    assert criterion.points == 0 and criterion.reason.startswith("not verifiable")

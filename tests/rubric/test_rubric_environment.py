@@ -130,7 +130,8 @@ def test_a_flag_with_evidence_from_another_stage_is_still_judged_on_it(rubric: R
     assert "careless_deployment" in {f.id for f in card.red_flags}
     assert card.flag("careless_deployment").judged and card.flag("careless_deployment").environment is None
     assert card.verdict == "incomplete"  # a flag is shown, but the verdict still waits for the serving stage
-    assert "red flag(s) raised: deployment_not_my_problem, careless_deployment" in card.verdict_reasons
+    # The shipped deployment_not_my_problem is raised only by measured evidence (no Dockerfile or service).
+    assert "red flag(s) raised: careless_deployment" in card.verdict_reasons
 
 
 def test_a_reviewer_who_grades_the_whole_section_lifts_the_incomplete(rubric: Rubric) -> None:
@@ -148,10 +149,10 @@ def test_a_stage_that_stopped_early_is_one_warning_and_each_path_stays_in_the_sc
     card = score(serving_stopped(perfect(), "no Dockerfile in the submission", kept=()), rubric)
     serving = card.sections["serving"]
     assert serving.stage_stopped == "the serving stage did not run to the end (failed: no Dockerfile in the submission)"
-    assert card.warnings == [f"serving: {serving.stage_stopped}, so 12 of its criteria read evidence it never recorded"]
+    assert card.warnings == [f"serving: {serving.stage_stopped}, so 13 of its criteria read evidence it never recorded"]
     latency = card.criterion("serving.latency")
-    assert [(o.path, o.found) for o in latency.evidence] == [("serving.load.p99_under_bar", False)]
-    assert "records no load.p99_under_bar" in latency.reason
+    assert [(o.path, o.found) for o in latency.evidence] == [("serving.load.profile.steps", False)]
+    assert "serving evidence records no load " in latency.reason
 
 
 def test_a_missing_path_of_a_stage_that_ran_is_still_its_own_warning(rubric: Rubric) -> None:

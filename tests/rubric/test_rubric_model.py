@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -60,8 +61,8 @@ def mutated(old: str, new: str, count: int = 1) -> str:
         (mutated("weight = 20", "weight = 21"), ["sections[serving]", "not the section weight 21"]),
         (
             mutated("weight = 20", "weight = 21").replace(
-                'id = "latency"\ntitle = "p99 under 100 ms at 500 requests/s"\npoints = 4',
-                'id = "latency"\ntitle = "p99 under 100 ms at 500 requests/s"\npoints = 5',
+                'id = "latency"\ntitle = "Real-time readiness: p99 under 100 ms, full at 500 requests/s, credited by the highest rate held"\npoints = 2.5',
+                'id = "latency"\ntitle = "Real-time readiness: p99 under 100 ms, full at 500 requests/s, credited by the highest rate held"\npoints = 3.5',
             ),
             ["section weights add up to 101, not 100"],
         ),
@@ -83,7 +84,7 @@ def mutated(old: str, new: str, count: int = 1) -> str:
         (mutated("mark = 70", "mark = 170"), ["pass_rule.mark"]),
         (
             mutated('message = "Has never monitored a model after it launched."\n', ""),
-            ["red_flags[no_monitoring_plan].message", "Field required"],
+            ["missing `message` in red_flags[no_monitoring_plan]"],
         ),
         (
             mutated('all = [{ evidence = "writeup.monitoring_plan", is = false }]', "all = []"),
@@ -96,11 +97,33 @@ def test_invalid_rubric_names_the_bad_entry(text: str, names: list[str]) -> None
     with pytest.raises(RubricError) as raised:
         parse_rubric(text, "bad.toml")
     message = str(raised.value)
-    assert message.startswith("rubric bad.toml: ")
+    assert re.match(r"rubric bad\.toml:\d+: ", message), message
     for name in names:
         assert name in message, message
     assert "\n" not in message
     assert isinstance(raised.value, GraderError)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line_text"),
+    [
+        ('points = 1.5\nall = ["audit.drift_month"]', 'points = -1.5\nall = ["audit.drift_month"]', "points = -1.5"),
+        ("mark = 70", "mark = 170", "mark = 170"),
+        ('"writeup.covers.rollback.strength"', '"writeup.covers.rolback.strength"', 'id = "rollback"'),
+        ('id = "no_baseline"', 'id = "no_baseline"\ncolour = "red"', 'colour = "red"'),
+    ],
+)
+def test_a_bad_entry_is_named_with_its_line(old: str, new: str, line_text: str) -> None:
+    text = mutated(old, new)
+    with pytest.raises(RubricError) as raised:
+        parse_rubric(text, "bad.toml")
+    found = re.match(r"rubric bad\.toml:(\d+): ", str(raised.value))
+    assert found, raised.value
+    shown = text.splitlines()[int(found.group(1)) - 1]
+    # A bad value points at its own line; a path no stage records, at its criterion's table.
+    assert shown == line_text or (
+        shown == "[[sections.criteria]]" and line_text in text.splitlines()[int(found.group(1))]
+    )
 
 
 def test_missing_or_unreadable_rubric_files(tmp_path: Path) -> None:

@@ -125,13 +125,25 @@ def test_invalid_overrides_name_the_entry(rubric: Rubric, text: str, message: st
     assert isinstance(raised.value, GraderError)
 
 
+def test_a_bad_override_is_named_with_its_line(rubric: Rubric) -> None:
+    good = '[[override]]\ncandidate = "c"\ncriterion = "bonus"\npoints = 1\nreason = "why"\nreviewer = "me"\n\n'
+    unknown = good.replace('"bonus"', '"judgment.owner"')
+    with pytest.raises(
+        OverridesError, match=r"^overrides o\.toml:8: override\[1\] \(c, judgment\.owner\): the rubric has no"
+    ):
+        parse_overrides(good + unknown, rubric, "o.toml")
+    typo = good.replace("points = 1", "points = 1\ncolour = 2")
+    with pytest.raises(OverridesError, match=r"^overrides o\.toml:12: unknown field `colour` in override\[1\]"):
+        parse_overrides(good + typo, rubric, "o.toml")
+
+
 def test_overrides_need_a_reason_a_reviewer_and_no_duplicates(rubric: Rubric, tmp_path: Path) -> None:
     with pytest.raises(OverridesError, match="reason"):
         parse_overrides('[[override]]\ncandidate = "c"\ncriterion = "bonus"\npoints = 1\nreviewer = "me"\n', rubric)
     twice = '[[override]]\ncandidate = "c"\ncriterion = "bonus"\npoints = 1\nreason = "why"\nreviewer = "me"\n' * 2
     with pytest.raises(OverridesError, match="second override"):
         parse_overrides(twice, rubric)
-    with pytest.raises(OverridesError, match="unknown key"):
+    with pytest.raises(OverridesError, match=r"unknown field `override_list` .*did you mean `override`"):
         parse_overrides("[override_list]\nx = 1\n", rubric)
     with pytest.raises(OverridesError, match="cannot read it"):
         load_overrides(tmp_path / "none.toml", rubric)

@@ -11,8 +11,8 @@ def test_paths_reach_checks_figures_and_holdout_scores() -> None:
     document = set_check(perfect(), "writeup.covers.data_drift", True, strength=0.5)
     assert resolve(document, "audit.leak_named").value is True
     assert resolve(document, "audit.leak_named.quotes").value == 1
-    assert resolve(document, "serving.load.p99_under_bar").value is True  # a check id with a dot
-    assert resolve(document, "serving.load.profile.bar_rate").value == 500.0  # not a check: the record
+    assert resolve(document, "serving.load.no_errors").value is True  # a check id with a dot
+    assert resolve(document, "serving.load.profile.steps").value[-1]["rate"] == 500.0  # not a check: the record
     assert resolve(document, "serving.contract.route.free_form").value is False
     assert resolve(document, "writeup.covers.data_drift.strength").value == 0.5
     assert "set to True" in resolve(document, "writeup.covers.data_drift.detail").value
@@ -25,8 +25,8 @@ def test_paths_reach_checks_figures_and_holdout_scores() -> None:
 def test_missing_paths_say_why() -> None:
     document = perfect()
     document["serving"] = None
-    assert not resolve(document, "serving.load.p99_under_bar").found
-    assert "no serving evidence" in resolve(document, "serving.load.p99_under_bar").detail
+    assert not resolve(document, "serving.load.no_errors").found
+    assert "no serving evidence" in resolve(document, "serving.load.no_errors").detail
     missing = resolve(document, "audit.no_such_check")
     assert not missing.found and "audit evidence records no no_such_check" in missing.detail
     figure = resolve(document, "writeup.length.nothing")

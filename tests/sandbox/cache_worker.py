@@ -2,7 +2,7 @@
 
     cache_worker.py venv FOLDER KEY OUT [--hang]   a virtualenv entry of a folder cache
     cache_worker.py hold FOLDER KEY READY          use an entry until killed
-    cache_worker.py runner REQUIREMENTS OUT        grader.sandbox.local_runner.local_runner_python
+    cache_worker.py runner REQUIREMENTS OUT        grader.sandbox.local.runner.local_runner_python
 
 Writes what it got (where, built, waited, notes) as JSON to OUT. `--hang` stops the
 build half-way (the virtualenv made, no marker yet), touches FOLDER/KEY.hanging and waits
@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from grader.sandbox.cache import Cache, FolderEntries
-from grader.sandbox.local_runner import local_runner_python
+from grader.sandbox.local.runner import local_runner_python
 from grader.sandbox.policy import load_policy
 
 

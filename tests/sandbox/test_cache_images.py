@@ -19,8 +19,8 @@ import pytest
 from conftest import docker_client_or_skip  # tests/conftest.py; pytest puts tests/ on sys.path
 
 from grader.sandbox.cache import Cache, ImageEntries
+from grader.sandbox.docker.runner_image import candidate_runner_image, ensure_runner_image
 from grader.sandbox.policy import load_policy
-from grader.sandbox.runner_image import candidate_runner_image, ensure_runner_image
 
 _CLIENT = docker_client_or_skip(need_base_images=True, module_level=True)
 

@@ -1,4 +1,4 @@
-"""The local backend's one confinement (`local_sandbox.confinement`), as the service uses it.
+"""The local backend's one confinement (`grader.sandbox.local.confinement`), as the service uses it.
 
 A real service under load runs dozens of threads, each reserving address space it never
 touches (a malloc arena, a stack, OpenBLAS buffers). Memory must be bounded by what is
@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.sandbox.backends import Mount
-from grader.sandbox.local_runner import local_runner_python
-from grader.sandbox.local_sandbox import ProcessLimits, confinement
+from grader.sandbox.api import Mount
+from grader.sandbox.local.confinement import ProcessLimits, confinement
+from grader.sandbox.local.runner import local_runner_python
 from grader.sandbox.policy import load_policy
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]

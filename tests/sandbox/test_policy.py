@@ -19,6 +19,16 @@ def test_a_misspelt_cache_key_is_rejected(tmp_path: Path) -> None:
         load_policy(typo)
 
 
+def test_a_bad_limit_names_the_file_line_and_entry(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(SHIPPED.replace("memory_mb = 6144", "memory_mb = -1", 1))
+    line = SHIPPED.splitlines().index("memory_mb = 6144") + 1
+    with pytest.raises(
+        BadInput, match=rf"^sandbox policy {bad}:{line}: notebook\.memory_mb: Input should be greater than 0$"
+    ):
+        load_policy(bad)
+
+
 def test_a_policy_without_cache_bounds_takes_the_shipped_ones(tmp_path: Path) -> None:
     older = tmp_path / "older.toml"
     older.write_text(SHIPPED[: SHIPPED.index("[cache]")])

@@ -15,8 +15,8 @@ import pytest
 from conftest import docker_client_or_skip  # tests/conftest.py; pytest puts tests/ on sys.path
 
 from grader.sandbox.cache import Cache, ImageEntries
+from grader.sandbox.docker.runner_image import candidate_runner_image, ensure_runner_image
 from grader.sandbox.policy import load_policy
-from grader.sandbox.runner_image import candidate_runner_image, ensure_runner_image
 from grader.sandbox.stack import runner_stack
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]

@@ -1,6 +1,6 @@
 """Offline base images and whose fault a failed build is: real builds on this engine.
 
-The Docker tests build on the per-release stand-ins (`grader.sandbox.standins`): the first
+The Docker tests build on the per-release stand-ins (`grader.engine.standins`): the first
 run builds the bullseye (3.9) and trixie (3.13) ones, about two minutes each; later runs
 find them cached. Names the grader tags for a test are untagged again when the test made
 them; stand-in images stay (they are the engine's shared cache).
@@ -26,9 +26,10 @@ from serving_kit import (
     serving_leftovers,
 )
 
-from grader.sandbox.engine import STANDIN_LABEL, standin_image
+from grader.engine.baseimages import STANDIN_LABEL, standin_image
+from grader.sandbox.docker import DockerSandbox
+from grader.sandbox.docker.environment import base_images
 from grader.serving.dockerfile import parse
-from grader.serving.environment import base_images
 from grader.serving.evidence import BaseImage, ServingEvidence
 from grader.serving.stage import run_serving_stage
 from grader.world.packet import SeededWorld
@@ -98,11 +99,10 @@ def stage(client, world, tmp_path) -> Callable[..., ServingEvidence]:
             world.world.holdout_features,
             world.world.holdout_labels,
             None,
-            "docker",
+            DockerSandbox(client),
             tmp_path / "stage",
             policy=quick_policy(startup_timeout_s=60),
             settings=quick_settings(),
-            client=client,
         )
         assert serving_leftovers(client, evidence.run_id) == NOTHING_LEFT
         return evidence

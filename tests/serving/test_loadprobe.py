@@ -216,14 +216,13 @@ def test_a_starved_probe_marks_its_step_invalid(service: Service) -> None:
     assert step.dispatch_lag_p99_ms > 5
 
 
-def test_the_profile_judges_the_bar_only_at_the_bar_rate(service: Service) -> None:
-    below = probe(service.url("/predict"), [50], 1.0, warmup_s=0.2, timeout_s=5.0)
-    assert below.bar_met is None and "no step at 500" in below.bar_reason
-
-    # Everything times out at 200 ms, so the bar fails whatever the box's load.
+def test_the_profile_records_each_step_and_judges_nothing(service: Service) -> None:
+    # Everything times out at 200 ms: each step records it; whether that meets a bar is the rubric's to say.
     failing = probe(service.url("/slow?seconds=5"), [50, 500], 1.0, warmup_s=0.2, timeout_s=0.2, max_lag_ms=1000)
     assert [step.rate for step in failing.steps] == [50, 500]
-    assert failing.bar_met is False and failing.steps[1].p99_ms == 200.0
+    assert [step.p99_ms for step in failing.steps] == [200.0, 200.0]
+    assert all(step.errors == step.measured == step.timeouts for step in failing.steps)
+    assert set(failing.model_dump()) == {"steps"}
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -248,7 +247,7 @@ def test_the_command_prints_steps_for_several_rates(service: Service) -> None:
     assert run.returncode == 0, run.stderr
     profile = json.loads(run.stdout)
     assert [step["sent"] for step in profile["steps"]] == [10, 20]
-    assert "bar_met" in profile
+    assert set(profile) == {"steps"}
 
 
 def test_the_command_rejects_bad_input_in_one_line() -> None:

@@ -20,11 +20,13 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures"))
 from serving_kit import quick_policy, quick_settings, stage_fixture
 
-from grader.sandbox.uids import LOCAL_UID_COUNT, LOCAL_UID_FIRST
+from grader.sandbox.local import LocalSandbox
+from grader.sandbox.local.build import STAGE_PREFIX, stage_files
+from grader.sandbox.local.service import NETNS_PREFIX
+from grader.sandbox.local.uids import LOCAL_UID_COUNT, LOCAL_UID_FIRST
 from grader.serving import stage as stage_module
 from grader.serving.dockerfile import parse
 from grader.serving.layout import plan
-from grader.serving.local import NETNS_PREFIX, STAGE_PREFIX, stage_files
 from grader.serving.stage import run_serving_stage
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
@@ -35,7 +37,7 @@ LOCAL_UIDS = range(LOCAL_UID_FIRST, LOCAL_UID_FIRST + LOCAL_UID_COUNT)
 
 @pytest.fixture(scope="module")
 def world(make_world):
-    return make_world("serving-stage", 5000)
+    return make_world("serving-stage", 5000, spec="churn-v1")  # the fixtures use v1's column names
 
 
 def run_local(name: str, world, tmp_path: Path, **policy_options):
@@ -46,7 +48,7 @@ def run_local(name: str, world, tmp_path: Path, **policy_options):
         world.world.holdout_features,
         world.world.holdout_labels,
         None,
-        "local",
+        LocalSandbox(),
         tmp_path / "stage",
         policy=quick_policy(**policy_options),
         settings=quick_settings(),
@@ -121,14 +123,14 @@ def test_no_dockerfile_or_no_start_command_is_an_outcome_not_an_error(world, tmp
     bare = tmp_path / "bare"
     bare.mkdir()
     (bare / "app.py").write_text("print('no container here')\n")
-    evidence = run_serving_stage(bare, None, features, labels, None, "docker", tmp_path / "stage-bare")
+    evidence = run_serving_stage(bare, None, features, labels, None, LocalSandbox(), tmp_path / "stage-bare")
     assert evidence.outcome.status == "failed" and evidence.check("dockerfile.present").passed is False
     assert "no Dockerfile" in evidence.outcome.reasons[0]
 
     idle = tmp_path / "idle"
     (idle / "deploy").mkdir(parents=True)
     (idle / "deploy" / "Dockerfile").write_text("FROM python:3.11-slim\nRUN pip --version\n")
-    evidence = run_serving_stage(idle, None, features, labels, None, "docker", tmp_path / "stage-idle")
+    evidence = run_serving_stage(idle, None, features, labels, None, LocalSandbox(), tmp_path / "stage-idle")
     assert evidence.outcome.status == "failed" and evidence.check("dockerfile.present").detail.startswith(
         "deploy/Dockerfile: "
     )
@@ -163,7 +165,7 @@ def test_a_plain_threaded_service_survives_the_full_load_probe_locally(world, tm
         world.world.holdout_features,
         world.world.holdout_labels,
         None,
-        "local",
+        LocalSandbox(),
         tmp_path / "stage",
         policy=policy,
         settings=quick_settings(load_rates=None, load_step_s=None, load_warmup_s=None),

@@ -20,6 +20,8 @@ sys.path.insert(0, str(TESTS / "reference"))
 from helpers import ExecutedSubmission, executed_reference, load_logged_model, read_logged_models  # noqa: E402
 from serving_kit import NOTHING_LEFT, docker_client_or_skip, serving_leftovers  # noqa: E402
 
+from grader.rubric import load_rubric  # noqa: E402
+from grader.sandbox.docker import DockerSandbox  # noqa: E402
 from grader.serving.evidence import ServingEvidence  # noqa: E402
 from grader.serving.settings import ServingSettings  # noqa: E402
 from grader.serving.stage import run_serving_stage  # noqa: E402
@@ -55,10 +57,9 @@ def staged_and_probed(
             world.holdout_features,
             world.holdout_labels,
             logged_model_predictions(run),
-            "docker",
+            DockerSandbox(client),
             tmp_path_factory.mktemp(variant),
             settings=settings,
-            client=client,
         )
         assert serving_leftovers(client, evidence.run_id) == NOTHING_LEFT
         yield evidence
@@ -113,8 +114,10 @@ def test_strong_reference_serves_its_logged_model_fast(strong: ServingEvidence) 
     assert (
         quality.rows_scored == quality.rows_total and quality.metrics["pr_auc"] > 0.5 * quality.oracle_metrics["pr_auc"]
     )
-    bar = found["load.p99_under_bar"]
-    assert bar.passed is True or (bar.passed is None and "invalid" in bar.detail), bar.detail
+    # The rubric's latency bar holds, unless the probe itself fell behind on a busy machine.
+    bar = load_rubric().latency_bar()
+    at_bar = next(s for s in strong.load.profile.steps if s.rate == bar.full_at_rate)
+    assert at_bar.p99_ms < bar.p99_below_ms or not at_bar.valid, at_bar
     assert [s.rate for s in strong.load.profile.steps] == [50.0, 100.0, 250.0, 500.0]
 
 

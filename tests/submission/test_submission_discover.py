@@ -188,15 +188,18 @@ def test_manifest_overrides_discovery(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("dockerfile = 'Dockerfile'\nimage = 'x'\n", "unknown key 'image'"),
-        ("port = '8080'\n", "key 'port': Input should be a valid integer"),
-        ("port = 70000\n", "key 'port': Input should be less than or equal to 65535"),
-        ("notebooks = 'a.ipynb'\n", "key 'notebooks': Input should be a valid list"),
-        ("service = '/etc/passwd'\n", "key 'service': '/etc/passwd' is absolute"),
-        ("readme = '../other/README.md'\n", "key 'readme': '../other/README.md' climbs out of the repository"),
-        ("notebooks = ['ok.ipynb', '../x.ipynb']\n", "key 'notebooks': '../x.ipynb' climbs out"),
-        ("predict_route = 'predict'\n", "key 'predict_route': 'predict' must start with '/'"),
-        ("dockerfile = \n", "not valid TOML"),
+        (
+            "dockerfile = 'Dockerfile'\nimage = 'x'\n",
+            "takehome.toml:2: unknown field `image` (known: notebooks, dockerfile",
+        ),
+        ("port = '8080'\n", "takehome.toml:1: port: Input should be a valid integer"),
+        ("port = 70000\n", "port: Input should be less than or equal to 65535"),
+        ("notebooks = 'a.ipynb'\n", "notebooks: Input should be a valid list"),
+        ("service = '/etc/passwd'\n", "service: '/etc/passwd' is absolute"),
+        ("readme = '../other/README.md'\n", "readme: '../other/README.md' climbs out of the repository"),
+        ("notebooks = ['ok.ipynb', '../x.ipynb']\n", "takehome.toml:1: notebooks: '../x.ipynb' climbs out"),
+        ("predict_route = 'predict'\n", "predict_route: 'predict' must start with '/'"),
+        ("dockerfile = \n", "takehome.toml:1: not valid TOML"),
     ],
 )
 def test_invalid_manifest_names_the_bad_key(text: str, message: str) -> None:
@@ -213,7 +216,7 @@ def test_invalid_manifest_is_recorded_and_discovery_goes_on(tmp_path: Path) -> N
     assert len(found.problems) == 1
     assert (
         found.problems[0].startswith("takehome.toml is invalid and was ignored")
-        and "unknown key 'image'" in found.problems[0]
+        and "takehome.toml:2: unknown field `image`" in found.problems[0]
     )
 
 

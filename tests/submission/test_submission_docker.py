@@ -158,8 +158,8 @@ def test_dockerfile_parsing_details() -> None:
         """.replace("        ", ""),
     )
     assert info.base_images == ["python:3.11-slim"]
+    # The image's environment when it runs: an ARG is the build's, not the container's.
     assert info.env == {
-        "MODEL_VERSION": "3",
         "MODEL_PATH": "/opt/models/model.joblib",
         "PORT": "8080",
         "LEGACY": "value with spaces",

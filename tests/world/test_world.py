@@ -1,4 +1,7 @@
-"""The generated world is real: every seeded problem is measurable in the data itself."""
+"""The generated world is real: every seeded problem is measurable in the data itself.
+
+These run on the default spec (churn-v2), whose column names are drawn per seed: columns are
+found through the world's choices, never by a fixed name."""
 
 from __future__ import annotations
 
@@ -8,9 +11,13 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import TEST_SECRET
 
 from grader import metrics
+from grader.world.choices import draw_choices, rng_for
 from grader.world.packet import SeededWorld
+from grader.world.seed import candidate_seed
+from grader.world.spec import load_spec
 
 
 def _split(seeded: SeededWorld):
@@ -30,18 +37,22 @@ def test_shape_and_plausible_values(full_world: SeededWorld) -> None:
     assert sorted(train[spec.time_column].unique()) == world.months
     assert all(re.fullmatch(r"\d{4}-\d{2}", m) for m in world.months)
     assert train[spec.id_column].duplicated().any(), "customers must repeat across months"
-    assert (train["tenure_months"] >= 0).all()
-    for money in ("monthly_charges", "total_charges"):
-        cents = train[money].to_numpy() * 100
-        assert np.allclose(cents, np.round(cents)), f"{money} must be in cents"
-        assert (train[money] > 0).all()
-    kinds = {f.kind for f in spec.features}
-    assert kinds == {"int", "float", "money", "category", "bool"}
-    for feature in spec.features:
+    delivered = {column: spec.feature(feature) for feature, column in world.choices.columns.items()}
+    assert (train[world.choices.columns["tenure_months"]] >= 0).all()
+    money = [column for column, feature in delivered.items() if feature.kind == "money"]
+    assert money
+    for column in money:
+        cents = train[column].dropna().to_numpy() * 100
+        assert np.allclose(cents, np.round(cents)), f"{column} must be in cents"
+        assert (train[column].dropna() > 0).all()
+    assert {feature.kind for feature in delivered.values()} == {"int", "float", "money", "category", "bool"}
+    for column, feature in delivered.items():
         if feature.kind == "category":
-            assert train[feature.name].dtype == object
+            assert train[column].dtype == object
         if feature.kind == "bool":
-            assert train[feature.name].dtype == bool
+            assert train[column].dtype == bool
+        if feature.kind == "int" and not train[column].isna().any():
+            assert train[column].dtype == np.int64, column
     monthly = train.groupby(spec.time_column)[spec.label_column].mean()
     assert monthly.between(0.03, 0.06).all(), monthly.to_dict()
 
@@ -63,6 +74,22 @@ def test_leak_ranks_churners_far_better_than_any_honest_column(full_world: Seede
     assert metrics.single_feature_pr_auc(holdout_label, holdout_leak) < 2 * holdout_label.mean()
 
 
+def test_without_labels_the_leak_looks_like_the_operational_counts_it_hides_among(full_world: SeededWorld) -> None:
+    """churn-v2's leak borrows the name of an operational count; its values are shaped like theirs too."""
+    world, spec, train, _label = _split(full_world)
+    peers = [world.choices.columns[f] for f in spec.leak.takes_names_of if f in world.choices.columns]
+    assert len(peers) == len(spec.leak.takes_names_of) - 1
+    shapes = {}
+    for column in [*peers, world.choices.leak_column]:
+        values = train[column].to_numpy()
+        assert train[column].dtype == np.int64 and values.min() == 0
+        shapes[column] = ((values > 0).mean(), values[values > 0].mean())
+    leak_share, leak_mean = shapes[world.choices.leak_column]
+    shares, means = sorted(s for s, _ in shapes.values()), sorted(m for _, m in shapes.values())
+    assert shares[0] < leak_share < shares[-1], shapes
+    assert means[0] < leak_mean < means[-1], shapes
+
+
 def test_covariate_drift_crosses_psi_threshold_and_stable_features_do_not(full_world: SeededWorld) -> None:
     world, spec, train, _label = _split(full_world)
     first = train[train[spec.time_column] == world.months[0]]
@@ -79,16 +106,20 @@ def test_covariate_drift_crosses_psi_threshold_and_stable_features_do_not(full_w
     assert metrics.psi(first[drift_column].to_numpy(float), before.to_numpy(float)) < 0.1
 
 
+def _top_decile_gap(train: pd.DataFrame, label_column: str, column: str, rows: pd.Series) -> float:
+    """Churn rate of the column's top decile minus the rest's, over `rows`: its effect, roughly."""
+    high = train[column] > train[column].quantile(0.9)
+    churn = train[label_column]
+    return churn[rows & high].mean() - churn[rows & ~high].mean()
+
+
 def test_concept_drift_changes_the_effect_of_its_feature(full_world: SeededWorld) -> None:
     world, spec, train, _label = _split(full_world)
     column = world.choices.concept_column
     after = train[spec.time_column] >= world.months[world.choices.concept_from_index]
-    high = train[column] > train[column].quantile(0.9)
-
-    def gap(rows: pd.Series) -> float:
-        return train.loc[rows & high, spec.label_column].mean() - train.loc[rows & ~high, spec.label_column].mean()
-
-    assert gap(after) > 1.5 * gap(~after), (gap(~after), gap(after))
+    before_gap = _top_decile_gap(train, spec.label_column, column, ~after)
+    after_gap = _top_decile_gap(train, spec.label_column, column, after)
+    assert after_gap > 1.5 * before_gap, (before_gap, after_gap)
 
 
 def test_missingness_mnar_and_mcar(full_world: SeededWorld) -> None:
@@ -168,3 +199,56 @@ def test_candidates_get_different_worlds(make_world, count: int) -> None:
     assert len({c.leak_position for c in choices}) >= 6
     assert len({(c.drift_column, c.drift_from_index) for c in choices}) >= 4
     assert len({c.mnar_column for c in choices}) >= 2
+
+
+def _worlds_covering_every_role_candidate(spec) -> list[str]:
+    """Candidate ids whose worlds, together, draw every covariate-drift, concept-drift and MNAR
+    candidate of the spec (found from the choices alone, before simulating)."""
+    wanted = {
+        (role, candidate)
+        for role in ("covariate_drift", "concept_drift", "missing_not_at_random")
+        for candidate in spec.role_pools[role]
+    }
+    chosen = []
+    for i in range(500):
+        choices = draw_choices(spec, rng_for(candidate_seed(TEST_SECRET, f"roles-{i}")))
+        drawn = {
+            ("covariate_drift", choices.feature_of(choices.drift_column)),
+            ("concept_drift", choices.feature_of(choices.concept_column)),
+            ("missing_not_at_random", choices.feature_of(choices.mnar_column)),
+        }
+        if drawn & wanted:
+            chosen.append(f"roles-{i}")
+            wanted -= drawn
+        if not wanted:
+            return chosen
+    raise AssertionError(f"no seed draws {sorted(wanted)}")
+
+
+@pytest.mark.slow
+def test_every_role_candidate_is_measurable_where_it_is_drawn(make_world) -> None:
+    """The pools are larger in churn-v2: each candidate, where drawn, is as measurable as v1's were,
+    on full-size worlds (a few seeds chosen to draw every candidate at least once)."""
+    spec = load_spec()
+    for candidate in _worlds_covering_every_role_candidate(spec):
+        world = make_world(candidate, rows=spec.default_rows).world
+        choices, train = world.choices, world.train
+        label = train[spec.label_column].to_numpy()
+        month = train[spec.time_column]
+        first, last = train[month == world.months[0]], train[month == world.months[-1]]
+        numeric = [c for c in world.feature_columns if train[c].dtype.kind in "fi"]
+        psi = {c: metrics.psi(first[c].to_numpy(float), last[c].to_numpy(float)) for c in numeric}
+        stable = max(v for c, v in psi.items() if c not in {choices.drift_column, choices.leak_column})
+        after = month >= world.months[choices.concept_from_index]
+        gaps = [_top_decile_gap(train, spec.label_column, choices.concept_column, rows) for rows in (~after, after)]
+        mnar = train[choices.mnar_column].isna().to_numpy()
+        figures = {
+            "drift": (choices.drift_column, round(psi[choices.drift_column], 2), round(stable, 3)),
+            "concept": (choices.concept_column, *(round(float(gap), 4) for gap in gaps)),
+            "mnar": (choices.mnar_column, round(float(mnar[label == 1].mean() / mnar[label == 0].mean()), 2)),
+        }
+        print(f"[figures] {candidate}: {figures}")
+        assert psi[choices.drift_column] >= 0.5 and stable < 0.05, figures
+        assert gaps[1] > 1.5 * gaps[0], figures
+        assert mnar[label == 1].mean() >= 2 * mnar[label == 0].mean(), figures
+        assert train.groupby(spec.time_column)[spec.label_column].mean().between(0.03, 0.06).all()

@@ -41,3 +41,38 @@ def test_bytes_are_decoded_defensively() -> None:
     assert parse_bytes(b"\x00\x01").problem == "the README is binary, not text"
     latin = "Caf\xe9 au lait: we retrain the model monthly on the new data.".encode("latin-1")
     assert parse_bytes(latin).problem is None  # one bad byte is tolerated, not a reason to fail
+
+
+STRUCTURED = """## Retraining
+
+Refit early when:
+
+- PSI above 0.25 on a top-10 feature
+  for two months, once the cause is real behaviour
+- lift under 3x for two months running
+
+Otherwise monthly, on `tenure_months` and the `plan` column.
+"""
+
+
+def test_a_list_item_keeps_its_lead_in_line_and_its_continuation_lines() -> None:
+    by_text = {s.text: s for s in parse(STRUCTURED).sentences}
+    first = by_text["PSI above 0.25 on a top-10 feature for two months, once the cause is real behaviour"]
+    assert (first.kind, first.line, first.lead, first.lead_line) == ("item", 5, "Refit early when:", 3)
+    assert by_text["lift under 3x for two months running"].lead == "Refit early when:"
+    after = by_text["Otherwise monthly, on tenure_months and the plan column."]
+    assert after.kind == "prose" and after.lead == ""
+
+
+def test_code_spans_are_kept_as_written() -> None:
+    (sentence,) = [s for s in parse(STRUCTURED).sentences if s.text.startswith("Otherwise")]
+    assert sentence.code == ("tenure_months", "plan")
+
+
+def test_statements_join_a_lead_in_with_its_item_and_two_sentences_of_a_paragraph() -> None:
+    from grader.writeup.statements import statements
+
+    text = STRUCTURED + "\nWe rely on delayed ground-truth labels. Month T's outcome is known only at T+1.\n"
+    found = {unit.text for unit in statements(parse(text))}
+    assert "Refit early when: lift under 3x for two months running" in found
+    assert "We rely on delayed ground-truth labels. Month T's outcome is known only at T+1." in found

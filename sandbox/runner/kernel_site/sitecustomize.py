@@ -1,5 +1,6 @@
 """Imported at start-up by the candidate's kernel and every Python it starts (PYTHONPATH set
-by candidate_kernel.py): MLflow saves scikit-learn models the way MLflow 2.x did.
+by candidate_kernel.py): MLflow saves scikit-learn models the way MLflow 2.x did, and, in the
+kernel itself, kernel_trace.py records which analysis and modeling calls ran in which cell.
 
 MLflow 3.14 made skops the default format of `mlflow.sklearn` (3.17 of `mlflow.lightgbm`'s
 scikit-learn models too), and skops refuses to save a model whose types are not on its
@@ -18,8 +19,8 @@ from __future__ import annotations
 
 import functools
 import importlib.abc
-import importlib.machinery
 import inspect
+import os
 import sys
 
 CANDIDATE_DEFAULT = "cloudpickle"
@@ -58,23 +59,60 @@ def _patch(module) -> None:
             setattr(module, name, _default_to_cloudpickle(function))
 
 
-class _PatchFlavorsOnImport(importlib.abc.MetaPathFinder):
-    """Patches a flavor module right after MLflow imports it (lazily, on first use)."""
+def _after_import(fullname: str, module) -> None:
+    if fullname in FLAVORS:
+        _patch(module)
+    if _trace is not None and _trace.watched(fullname):
+        _trace.patch_module(module)
+
+
+def _watched(fullname: str) -> bool:
+    return fullname in FLAVORS or (_trace is not None and _trace.watched(fullname))
+
+
+class _PatchOnImport(importlib.abc.MetaPathFinder):
+    """Patches a watched module right after it is imported (MLflow's flavors lazily, on first use)."""
 
     def find_spec(self, fullname, path, target=None):
-        if fullname not in FLAVORS:
+        if not _watched(fullname):
             return None
-        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        spec = None
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None)
+            if finder is self or find is None:
+                continue
+            spec = find(fullname, path, target)
+            if spec is not None:
+                break
         if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
             return spec
         run_module = spec.loader.exec_module
 
         def exec_module(module):
             run_module(module)
-            _patch(module)
+            try:
+                _after_import(fullname, module)
+            except Exception:  # never break the candidate's import
+                pass
 
         spec.loader.exec_module = exec_module
         return spec
 
 
-sys.meta_path.insert(0, _PatchFlavorsOnImport())
+def _start_trace():
+    """The kernel's trace, where candidate_kernel.py handed this very process a descriptor for it."""
+    fd, pid = os.environ.pop("GRADER_TRACE_FD", None), os.environ.pop("GRADER_TRACE_PID", None)
+    if not fd or pid != str(os.getpid()):
+        return None
+    try:
+        import kernel_trace
+
+        os.set_inheritable(int(fd), False)
+        kernel_trace.activate(int(fd))
+        return kernel_trace
+    except Exception:
+        return None
+
+
+_trace = _start_trace()
+sys.meta_path.insert(0, _PatchOnImport())
