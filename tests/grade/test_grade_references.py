@@ -150,6 +150,14 @@ VARIANTS = [name for name, value in EXPECTED.items() if isinstance(value, dict) 
 def test_expected_bands_hold_on_a_fresh_seed(graded, variant: str) -> None:
     expected = EXPECTED[variant]
     card = score(graded(variant), load_rubric())
+    # Shown with `pytest -rP`: the figures the README and the bands are written from.
+    print(
+        variant,
+        card.total,
+        card.verdict,
+        {k: s.score for k, s in card.sections.items()},
+        [f.id for f in card.red_flags],
+    )
     low, high = expected["total"]
     assert low <= card.total <= high, (variant, card.total, {k: s.score for k, s in card.sections.items()})
     for section, (low, high) in expected["sections"].items():
