@@ -154,3 +154,24 @@ def score_candidate_model(
         return None, report, None
     note = f"model {report.get('chosen', {}).get('uri', '?')} ({report.get('reason', '')})"
     return holdout_score("candidate's logged model", labels, predictions, note), report, predictions
+
+
+def score_candidate_baseline(world: World, folder: GradingFolder, report: dict) -> HoldoutScore | None:
+    """The candidate's logged baseline (score_model.py's `baseline`) on the holdout, when it was scored."""
+    baseline = report.get("baseline") if isinstance(report.get("baseline"), dict) else None
+    path = folder.root / "scored" / "baseline.parquet"
+    if baseline is None or baseline.get("error") or not path.is_file():
+        return None
+    labels = world.holdout_labels[world.spec.label_column].to_numpy()
+    try:
+        if pq.ParquetFile(path).metadata.num_rows != len(labels):
+            return None
+        predictions = pd.read_parquet(path, columns=["prediction"])["prediction"].to_numpy(dtype=float)
+    except Exception:
+        return None
+    chosen = baseline.get("chosen") if isinstance(baseline.get("chosen"), dict) else {}
+    return holdout_score(BASELINE_WHO, labels, predictions, f"model {chosen.get('uri', '?')}")
+
+
+# Not "candidate..." : rubric paths pick the final model by that prefix (grader/rubric/paths.py).
+BASELINE_WHO = "baseline: the candidate's logged baseline model"

@@ -44,6 +44,7 @@ CHECK_IDS: tuple[str, ...] = (
     *(f"contract.{c}" for c in ("prediction_route", "fields_mapped", "batch_supported", "returns_probabilities")),
     *(f"correctness.{c}" for c in ("probabilities_in_range", "deterministic", "matches_logged_model", "leak_ignored")),
     "quality.holdout_scored",
+    "quality.ranks",
     *(f"bad_input.{c}" for c in ("handled", "no_5xx", "still_healthy")),
     "load.no_errors",
 )

@@ -16,7 +16,15 @@ from grader.serving.badinput import battery_checks, run_battery
 from grader.serving.contract import Contract, discover
 from grader.serving.evidence import LoadRecord, RowKey, ServingEvidence
 from grader.serving.leakprobe import LeakProbe, leak_check
-from grader.serving.quality import correctness_checks, holdout_order, holdout_quality, key_columns, row_keys, score_rows
+from grader.serving.quality import (
+    correctness_checks,
+    holdout_order,
+    holdout_quality,
+    key_columns,
+    ranking_check,
+    row_keys,
+    score_rows,
+)
 from grader.serving.service import HEALTH_ROUTES, Calls, Service, wait_until_healthy
 from grader.serving.settings import ServingSettings
 
@@ -222,6 +230,9 @@ def run_probes(
                 settings.batch_size if contract.batch else None,
             )
             evidence.checks.append(check)
+            evidence.checks.append(
+                ranking_check(scored, labels[label_column].to_numpy(), row_keys(holdout_features, keys), expected)
+            )
             _alive_or_stop(service, evidence, "holdout scoring", settings)
             evidence.checks += correctness_checks(
                 calls, contract, scored, order, row_keys(holdout_features, keys), expected, settings

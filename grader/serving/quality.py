@@ -311,3 +311,40 @@ def holdout_quality(
         figures={**{k: v for k, v in record.metrics.items()}, "rows_scored": len(positions), "rows_total": rows_total},
     )
     return record, check
+
+
+# The served answers rank when their PR-AUC is at least this multiple of the base rate; the logged
+# model ranks when its own is at least RANKS_AT_LOGGED times it, on the same rows.
+RANKS_AT_SERVED = 1.2
+RANKS_AT_LOGGED = 2.0
+
+
+def ranking_check(
+    scored: Scored, label_values: np.ndarray, keys: list[RowKey], expected: dict[RowKey, float] | None
+) -> Check:
+    """`quality.ranks`: do the served answers rank the holdout, where the candidate's logged model does?
+    A service that answers anything but its model (a constant, a random number, a stale model) fails."""
+    positions = sorted(p for p, v in scored.values.items() if math.isfinite(v) and keys[p] in (expected or {}))
+    if expected is None or len(positions) < MIN_SPREAD_ROWS:
+        return Check(id="quality.ranks", passed=None, detail="no logged-model predictions on enough served rows")
+    labels = label_values[positions].astype(np.int64)
+    if labels.sum() == 0:
+        return Check(id="quality.ranks", passed=None, detail="no churner among the served rows")
+    base = float(labels.mean())
+    served = metrics.average_precision(labels, np.array([scored.values[p] for p in positions])) / base
+    logged = metrics.average_precision(labels, np.array([expected[keys[p]] for p in positions])) / base
+    if logged < RANKS_AT_LOGGED:
+        return Check(
+            id="quality.ranks",
+            passed=None,
+            detail=f"the logged model itself barely ranks these rows (PR-AUC {logged:.2f}x the base rate)",
+            figures={"served_lift": round(served, 3), "logged_lift": round(logged, 3), "rows": len(positions)},
+        )
+    ranks = served >= RANKS_AT_SERVED
+    return Check(
+        id="quality.ranks",
+        passed=ranks,
+        detail=f"on {len(positions)} holdout rows the served answers reach PR-AUC {served:.2f}x the base rate, "
+        f"the logged model {logged:.2f}x" + ("" if ranks else ": the service does not serve a model that ranks"),
+        figures={"served_lift": round(served, 3), "logged_lift": round(logged, 3), "rows": len(positions)},
+    )

@@ -10,7 +10,7 @@ from typing import ClassVar
 from grader.evidence import Check, StageOutcome
 from grader.notebook.mlflow_store import TrackingStore
 from grader.notebook.modeling import CHECK_IDS as MODELING_CHECK_IDS
-from grader.notebook.modeling import claimed_pr_auc, collect_modeling
+from grader.notebook.modeling import HoldoutScore, claimed_pr_auc, collect_modeling
 from grader.notebook.months import month_profile
 from grader.notebook.trace import load_executed
 from grader.stages.base import Stage, StageName
@@ -19,7 +19,7 @@ from grader.stages.context import GradingContext
 INFLATED_CLAIM_RATIO = 1.5
 # Committed runs were made on the candidate's own packet, the same data as this run.
 REPRODUCED_TOLERANCE = 0.05
-HOLDOUT_CHECK_IDS = ("claim_matches_holdout", "committed_runs_reproduced")
+HOLDOUT_CHECK_IDS = ("claim_matches_holdout", "committed_runs_reproduced", "tuned_beats_baseline")
 
 
 class HoldoutStage(Stage):
@@ -32,7 +32,7 @@ class HoldoutStage(Stage):
 
     def run(self, context: GradingContext) -> StageOutcome:
         # Scoring imports LightGBM: only when a stage runs, not when the registry reads declarations.
-        from grader.notebook.score import oracle_score, reference_score, score_candidate_model
+        from grader.notebook.score import oracle_score, reference_score, score_candidate_baseline, score_candidate_model
 
         assert context.seeded is not None, "the holdout stage needs the candidate's world"
         started = time.monotonic()
@@ -54,7 +54,9 @@ class HoldoutStage(Stage):
                 candidate, report, predictions = score_candidate_model(
                     world, context.folder, context.policy, context.sandbox
                 )
-            modeling.holdout = [s for s in (candidate, reference.result(), oracle_score(world)) if s is not None]
+            baseline = score_candidate_baseline(world, context.folder, report) if candidate else None
+            scores = (candidate, baseline, reference.result(), oracle_score(world))
+            modeling.holdout = [s for s in scores if s is not None]
         chosen = report.get("chosen")
         chosen = chosen if isinstance(chosen, dict) else {}
         modeling.final_model_uri = chosen.get("uri")
@@ -62,6 +64,7 @@ class HoldoutStage(Stage):
         context.evidence.claimed_pr_auc = claimed_pr_auc(stores, chosen.get("run_id"))
         modeling.checks.append(claim_check(context.evidence.claimed_pr_auc, candidate.pr_auc if candidate else None))
         modeling.checks.append(committed_check(stores))
+        modeling.checks.append(baseline_check(candidate, baseline if fresh_runs and candidate else None, report))
         context.evidence.modeling = modeling
         context.scoring_report, context.predictions = report, predictions
         return StageOutcome(
@@ -111,4 +114,29 @@ def claim_check(claimed: float | None, measured: float | None) -> Check:
             + (": inflated" if inflated else "")
         ),
         figures={"claimed": round(claimed, 4), "measured": round(measured, 4), "ratio": round(ratio, 2)},
+    )
+
+
+def baseline_check(final: HoldoutScore | None, baseline: HoldoutScore | None, report: dict) -> Check:
+    """`tuned_beats_baseline`: the final model against the candidate's own logged baseline, both
+    scored on the hidden holdout (not their logged metrics)."""
+    if final is None:
+        return Check(id="tuned_beats_baseline", passed=None, detail="the final model was not scored")
+    if baseline is None:
+        found = report.get("baseline") if isinstance(report.get("baseline"), dict) else None
+        why = (
+            f"the baseline could not be scored ({str(found['error'])[:200]})"
+            if found and found.get("error")
+            else ("no logged model named like a baseline besides the final one")
+        )
+        return Check(id="tuned_beats_baseline", passed=None, detail=why)
+    if final.pr_auc is None or baseline.pr_auc is None:
+        return Check(id="tuned_beats_baseline", passed=None, detail="no holdout PR-AUC for one of the two")
+    gain = final.pr_auc - baseline.pr_auc
+    return Check(
+        id="tuned_beats_baseline",
+        passed=gain > 0,
+        detail=f"on the hidden holdout the final model reaches PR-AUC {final.pr_auc:.3f}, its baseline "
+        f"{baseline.pr_auc:.3f} ({gain:+.3f})",
+        figures={"final": round(final.pr_auc, 4), "baseline": round(baseline.pr_auc, 4), "gain": round(gain, 4)},
     )

@@ -105,6 +105,13 @@ def choose(found: list[dict]) -> tuple[dict | None, str]:
     return max(found, key=lambda c: c["created"]), "the latest logged model (only baselines were logged)"
 
 
+def choose_baseline(found: list[dict], final: dict) -> dict | None:
+    """The latest model named like a baseline that is not the final one: scored too, so that
+    'tuned beats baseline' is measured on the holdout, not read from logged metrics."""
+    baselines = [c for c in found if BASELINE_WORDS.search(c["label"]) and c["uri"] != final["uri"]]
+    return max(baselines, key=lambda c: c["created"]) if baselines else None
+
+
 def _as_scores(raw) -> np.ndarray:
     values = raw.to_numpy() if hasattr(raw, "to_numpy") else np.asarray(raw)
     if values.ndim == 2:
@@ -259,6 +266,18 @@ def main() -> int:
             labels_only = bool(np.isin(np.unique(scores[np.isfinite(scores)]), [0.0, 1.0]).all())
             report["output_kind"] = "labels" if labels_only else "scores"
             pd.DataFrame({"prediction": scores}).to_parquet(args.out / "predictions.parquet", index=False)
+            baseline = choose_baseline(found, chosen)
+            if baseline is not None:
+                report["baseline"] = {"chosen": baseline}
+                try:
+                    scored_baseline, baseline_detail = load_scorer(mlflow, baseline["uri"], features)
+                    report["baseline"].update(baseline_detail)
+                    values = scored_baseline(features)
+                    if len(values) != len(features):
+                        raise ValueError(f"model returned {len(values)} predictions for {len(features)} rows")
+                    pd.DataFrame({"prediction": values}).to_parquet(args.out / "baseline.parquet", index=False)
+                except Exception as exc:  # the final model's predictions stand
+                    report["baseline"]["error"] = f"{type(exc).__name__}: {str(exc)[:500]}"
             if args.reference is not None:
                 try:
                     reference = pd.read_parquet(args.reference)

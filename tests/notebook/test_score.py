@@ -19,10 +19,11 @@ from conftest import docker_client_or_skip
 from grader.notebook.cells import read_cells
 from grader.notebook.execute import execute_notebooks, grading_folder
 from grader.notebook.reliance import leak_excluded_check, model_inputs
-from grader.notebook.score import score_candidate_model
+from grader.notebook.score import BASELINE_WHO, score_candidate_baseline, score_candidate_model
 from grader.sandbox.docker import DockerSandbox
 from grader.sandbox.local import LocalSandbox
 from grader.sandbox.policy import load_policy
+from grader.stages.holdout import baseline_check
 from grader.world.packet import SeededWorld, write_packet
 
 BACKENDS = ["local", pytest.param("docker", marks=pytest.mark.docker)]
@@ -178,3 +179,37 @@ def test_a_model_logged_with_mlflows_plain_calls_is_scored_on_the_holdout(
     assert f"Python {python} with" in task
     for pinned in re.findall(r"\S+==\S+", printed):
         assert f"`{pinned}`" in task, pinned
+
+
+# A baseline and a tuned model, each logged in its own run: both are scored on the holdout.
+BASELINE_AND_TUNED = """
+from sklearn.dummy import DummyClassifier
+from sklearn.ensemble import HistGradientBoostingClassifier
+numeric = [c for c in frame.select_dtypes("number").columns if c not in (label, "{leak}")]
+with mlflow.start_run(run_name="baseline"):
+    mlflow.sklearn.log_model(DummyClassifier(strategy="prior").fit(frame[numeric], y), name="model")
+with mlflow.start_run(run_name="tuned"):
+    tuned = HistGradientBoostingClassifier(max_iter=60, random_state=0).fit(frame[numeric], y)
+    mlflow.sklearn.log_model(tuned, name="model", input_example=frame[numeric].head(3))
+"""
+
+
+def test_the_baseline_is_scored_on_the_holdout_next_to_the_final_model(tmp_path, seeded) -> None:
+    """Issue #15: 'tuned beats baseline' measured on the hidden holdout, not read from logged metrics."""
+    sandbox = LocalSandbox()
+    packet = write_packet(seeded, tmp_path / "packet")
+    source = BASELINE_AND_TUNED.replace("{leak}", seeded.key.leak.column)
+    submission = _submission(tmp_path, [READ_DATA, source])
+    policy = load_policy()
+    with grading_folder() as folder:
+        run = execute_notebooks(submission, ["notebooks/01_model.ipynb"], packet / "data", folder, policy, sandbox)
+        assert not run.notebooks[0].failed_cells, run.notebooks[0]
+        final, report, _ = score_candidate_model(seeded.world, folder, policy, sandbox)
+        baseline = score_candidate_baseline(seeded.world, folder, report)
+    assert final is not None and baseline is not None, report
+    assert "tuned" in report["chosen"]["label"] and "baseline" in report["baseline"]["chosen"]["label"]
+    assert baseline.rows == final.rows and baseline.who == BASELINE_WHO
+    check = baseline_check(final, baseline, report)
+    # The prior answers one value: its PR-AUC is the base rate; the tuned model ranks.
+    assert check.passed is True and check.figures["gain"] > 0, check.detail
+    assert abs(baseline.pr_auc - seeded.world.holdout_labels[seeded.world.spec.label_column].mean()) < 0.01

@@ -70,6 +70,7 @@ SERVING_IDS = (
     "contract.returns_probabilities",
     "contract.batch_supported",
     "quality.holdout_scored",
+    "quality.ranks",
     "correctness.probabilities_in_range",
     "correctness.deterministic",
     "correctness.matches_logged_model",

@@ -14,7 +14,7 @@ import pytest
 
 from grader.evidence import Check
 from grader.serving.evidence import QualityRecord
-from grader.serving.quality import MIN_SPREAD_ROWS, Scored, holdout_quality
+from grader.serving.quality import MIN_SPREAD_ROWS, Scored, holdout_quality, ranking_check
 
 ROWS = 2000
 LABELS = (np.arange(ROWS) % 25 == 0).astype(np.int64)  # a 4 % churn rate
@@ -76,3 +76,25 @@ def test_too_few_rows_or_label_answers_say_nothing_about_spread() -> None:
     assert few.distinct_answers is few.top_answer_share is few.answers_std is None
     labels, _ = quality(served(np.zeros(ROWS)), kind="label")
     assert labels.top_answer_share is None and labels.answers_std is None
+
+
+def _ranking(answers: np.ndarray, logged: np.ndarray) -> Check:
+    keys = [(f"cus_{i}", "2026-01") for i in range(ROWS)]
+    return ranking_check(served(answers), LABELS, keys, dict(zip(keys, logged.tolist(), strict=True)))
+
+
+def test_a_service_that_does_not_rank_where_its_logged_model_does_fails() -> None:
+    rng = np.random.default_rng(5)
+    model = np.clip(0.02 + 0.5 * LABELS + rng.normal(0, 0.05, ROWS), 0, 1)  # ranks churners first
+    noise = rng.random(ROWS)  # varies, ranks nothing: passes the spread figures, not this
+    check = _ranking(noise, model)
+    assert check.passed is False and check.figures["served_lift"] < 1.2 <= 2 <= check.figures["logged_lift"]
+    assert "does not serve a model that ranks" in check.detail
+    assert _ranking(model, model).passed is True
+
+
+def test_ranking_is_not_judged_where_the_logged_model_does_not_rank_or_nothing_was_logged() -> None:
+    rng = np.random.default_rng(6)
+    assert _ranking(rng.random(ROWS), rng.random(ROWS)).passed is None
+    keys = [(f"cus_{i}", "2026-01") for i in range(ROWS)]
+    assert ranking_check(served(rng.random(ROWS)), LABELS, keys, None).passed is None
