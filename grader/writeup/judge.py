@@ -97,12 +97,10 @@ class _Reading:
 
 def read(document: Document, context: JudgeContext) -> tuple[_Reading, Check]:
     """Read the README once; also its own-data check, which sets the cap on everything else."""
-    shared = shared_lines(context.shared, document)
-    boiler = {
-        s: boilerplate_reason(s) or ("shared with another candidate" if s.paragraph in shared else None)
-        for s in document.sentences
-        if s.kind != "heading"
-    }
+    # A paragraph shared with another candidate of the cohort is not boilerplate here: which of the two
+    # wrote it is unknown, so it costs neither the concepts it covers. It costs originality, and both
+    # reports show the two paragraphs side by side for a person to judge.
+    boiler = {s: boilerplate_reason(s) for s in document.sentences if s.kind != "heading"}
     units = statements(document)
     comparisons = comparisons_by_sentence(document, context)
     own = own_data_check(document, units, context, comparisons)
@@ -286,7 +284,12 @@ class HeuristicJudge:
     def _originality(self, reading: _Reading) -> Check:
         document = reading.document
         real = [s for s in document.sentences if s.real]
-        flagged = [s for s in real if reading.boiler.get(s) is not None]
+        in_shared = shared_lines(reading.context.shared, document)
+        why = {
+            s: reading.boiler.get(s) or ("shared with another candidate" if s.paragraph in in_shared else None)
+            for s in real
+        }
+        flagged = [s for s in real if why[s] is not None]
         # Over at least MIN_ORIGINAL sentences: three original sentences are not a writeup.
         original = (len(real) - len(flagged)) / max(len(real), MIN_ORIGINAL)
         shared = reading.context.shared
@@ -295,7 +298,7 @@ class HeuristicJudge:
             f"{len(real) - len(flagged)} original real sentences (of {len(real)}; scored over at least {MIN_ORIGINAL}); "
             f"{len(flagged)} boilerplate or shared"
             + (f" (shared with {', '.join(cohort)}: both paragraphs are shown in the report)" if cohort else "")
-            + "".join(f"; line {s.line}: {reading.boiler[s]}" for s in flagged[:3])
+            + "".join(f"; line {s.line}: {why[s]}" for s in flagged[:3])
         )
         return Check(
             id="originality",

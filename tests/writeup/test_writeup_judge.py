@@ -354,7 +354,10 @@ python monitor.py --psi-alert 0.25
     assert max(strengths(writeup).values()) == 0
 
 
-def test_shared_paragraphs_across_the_cohort_score_like_boilerplate_and_keep_both_texts(key) -> None:
+def test_shared_paragraphs_across_the_cohort_cost_originality_not_the_concepts_and_keep_both_texts(key) -> None:
+    """Who of two candidates wrote a shared paragraph is unknown: it must not zero the concepts it covers
+    (the demo cohort's strong and broken-serving share one README, and strong once failed on it with
+    `no_monitoring_plan`). It costs originality, and both reports show the two texts side by side."""
     shared = (
         "Every night we compute the population stability index of each input feature against the last "
         "training month and page the on-call engineer when any value exceeds 0.25 for two nights in a row."
@@ -366,8 +369,13 @@ def test_shared_paragraphs_across_the_cohort_score_like_boilerplate_and_keep_bot
     alone = judged(mine, key)
     with_cohort = judged(mine, key, cohort={"cand-2": theirs, "cand-3": "# Unrelated\n\nA different README entirely."})
     assert alone.check("covers.data_drift").figures["uncapped"] >= 0.5
-    assert with_cohort.check("covers.data_drift").figures["strength"] == 0.15
+    assert (
+        with_cohort.check("covers.data_drift").figures["strength"]
+        == alone.check("covers.data_drift").figures["strength"]
+    )
     originality = with_cohort.check("originality")
+    assert originality.figures["share"] < alone.check("originality").figures["share"]
+    assert "shared with another candidate" in originality.detail
     assert originality.figures["shared_with"] == "cand-2" and originality.figures["shared_paragraphs"] == 1
     (pair,) = with_cohort.shared
     assert (pair.candidate, pair.line, pair.their_line) == ("cand-2", 3, 5)
