@@ -22,7 +22,7 @@ from typing import Literal, TypeVar
 from pydantic import BaseModel, Field, PrivateAttr
 
 from grader.evidence import StageOutcome, Status
-from grader.sandbox.api import Mount, Runner, RunSpec, Sandbox, SandboxResult
+from grader.sandbox.api import Mount, Runner, RunSpec, Sandbox, SandboxResult, Say, quiet
 from grader.sandbox.owner import mark_owned
 from grader.sandbox.policy import NotebookLimits, Policy
 from grader.workdir import SKIP_DIRS, work_base
@@ -308,8 +308,10 @@ def execute_notebooks(
     folder: GradingFolder,
     policy: Policy,
     sandbox: Sandbox,
+    say: Say = quiet,
 ) -> NotebookRun:
-    """Copy, place the data, execute every notebook in order in `sandbox`; never raises for candidate faults."""
+    """Copy, place the data, execute every notebook in order in `sandbox`; never raises for candidate faults.
+    `say` hears the slow first-use builds (the runner image, a requirements layer)."""
     started = time.monotonic()
     backend = sandbox.backend
     notes = copy_submission(source, folder, packet_data, policy.notebook.max_copy_mb)
@@ -319,7 +321,7 @@ def execute_notebooks(
             tracking_uri=folder.tracking_uri,
             notes=notes,
         )
-    runner = folder.runner = folder.hold(sandbox.runner(folder.submission, policy))
+    runner = folder.runner = folder.hold(sandbox.runner(folder.submission, policy, say))
     notes.extend(runner.notes)
     mounts = [
         Mount(path=folder.submission, read_only=False),

@@ -18,6 +18,7 @@ is chosen.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,14 @@ if TYPE_CHECKING:
 Backend = Literal["docker", "local"]
 # What a result keeps of the run's output.
 LOG_TAIL_CHARS = 8000
+
+
+# A progress line for the person waiting (the stage's `say`); builds that take minutes announce themselves.
+Say = Callable[[str], None]
+
+
+def quiet(_: str) -> None:
+    """A `Say` that tells no one."""
 
 
 class Mount(BaseModel):
@@ -198,8 +207,9 @@ class Sandbox(Protocol):
     def client(self) -> docker.DockerClient | None:
         """The engine's client (docker backend), for the janitors of leftovers; else None."""
 
-    def runner(self, submission: Path, policy: Policy) -> AbstractContextManager[Runner]:
-        """The runner's stack, with `submission`'s requirements.txt where the backend installs them; kept for the block."""
+    def runner(self, submission: Path, policy: Policy, say: Say = quiet) -> AbstractContextManager[Runner]:
+        """The runner's stack, with `submission`'s requirements.txt where the backend installs them; kept for the
+        block. `say` hears what takes long (building the runner image or a requirements layer)."""
 
     def run(self, spec: RunSpec) -> SandboxResult:
         """Run a runner script to its end or its time limit; never raises for what the script does."""

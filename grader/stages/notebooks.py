@@ -40,6 +40,7 @@ class NotebookStage(Stage):
             folder,
             context.policy,
             context.sandbox,
+            context.say,
         )
         broken = [f"{n.path} was not run: {n.problem}" for n in submission.notebooks if not n.valid]
         if broken:

@@ -53,7 +53,7 @@ def main(mode: str, *args: str) -> None:
             time.sleep(600)
     elif mode == "runner":
         requirements, out = Path(args[0]), Path(args[1])
-        with local_runner_python(load_policy().cache, requirements) as (python, notes):
+        with local_runner_python(load_policy().cache, requirements=requirements) as (python, notes):
             out.write_text(json.dumps({"python": python, "notes": notes}))
     else:
         raise SystemExit(f"unknown mode {mode}")

@@ -21,7 +21,18 @@ from pathlib import Path
 
 import docker
 
-from grader.sandbox.api import Backend, Build, BuildSpec, Runner, RunSpec, SandboxResult, Service, ServiceSpec
+from grader.sandbox.api import (
+    Backend,
+    Build,
+    BuildSpec,
+    Runner,
+    RunSpec,
+    SandboxResult,
+    Say,
+    Service,
+    ServiceSpec,
+    quiet,
+)
 from grader.sandbox.docker.build import DockerBuild, candidate_image
 from grader.sandbox.docker.run import run_in_docker
 from grader.sandbox.docker.runner_image import candidate_runner_image
@@ -44,8 +55,8 @@ class DockerSandbox:
         return self.engine
 
     @contextmanager
-    def runner(self, submission: Path, policy: Policy) -> Iterator[Runner]:
-        with candidate_runner_image(self.engine, submission, policy) as (image, notes):
+    def runner(self, submission: Path, policy: Policy, say: Say = quiet) -> Iterator[Runner]:
+        with candidate_runner_image(self.engine, submission, policy, say=say) as (image, notes):
             yield Runner(backend="docker", image=image, python="python", scripts=RUNNER_SCRIPTS, notes=notes)
 
     def run(self, spec: RunSpec) -> SandboxResult:

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+from grader.sandbox.api import Say, quiet
 from grader.sandbox.cache import Cache, CacheUse, ImageEntries, cache_folder, gigabytes
 from grader.sandbox.docker.containers import run_labels
 from grader.sandbox.docker.networks import guarded_network
@@ -44,8 +45,9 @@ def runner_tag() -> str:
 
 
 @contextmanager
-def _runner_image(client, timeout_s: int = 1800) -> Iterator[CacheUse]:
+def _runner_image(client, timeout_s: int = 1800, say: Say = quiet) -> Iterator[CacheUse]:
     def build(tag: str) -> None:
+        say(f"building the notebook runner image {tag} (first use on this machine: a few minutes)")
         client.images.build(
             path=str(RUNNER_DIR), tag=tag, rm=True, forcerm=True, network_mode="host", timeout=timeout_s
         )
@@ -114,7 +116,7 @@ def _failure(exc: Exception) -> str:
 
 @contextmanager
 def candidate_runner_image(
-    client, submission: Path, policy: Policy, layers: Cache | None = None
+    client, submission: Path, policy: Policy, layers: Cache | None = None, say: Say = quiet
 ) -> Iterator[tuple[str, list[str]]]:
     """The runner plus the candidate's requirements.txt (the plain runner if that fails), and notes.
 
@@ -122,7 +124,7 @@ def candidate_runner_image(
     the cache of requirement layers, else `runner_layers`.
     """
     with ExitStack() as stack:
-        runner = stack.enter_context(_runner_image(client))
+        runner = stack.enter_context(_runner_image(client, say=say))
         base = runner.where
         # Reusing the runner image is every grading's case; only a slow get is worth a note.
         notes = [f"notebook runner image {base}: {runner.summary}"] if runner.built or runner.waited_s >= 1 else []
@@ -140,6 +142,9 @@ def candidate_runner_image(
             digest.update(name.encode() + b"\0" + data)
 
         def build(tag: str) -> None:
+            say(
+                f"installing the candidate's requirements.txt into a layer over the runner image ({tag}; cached by content)"
+            )
             run_id = uuid.uuid4().hex[:12]
             # pip runs candidate-chosen packages (an sdist's setup.py): with egress, never towards this host.
             with guarded_network(

@@ -19,7 +19,18 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.sandbox.api import Backend, Build, BuildSpec, Runner, RunSpec, SandboxResult, Service, ServiceSpec
+from grader.sandbox.api import (
+    Backend,
+    Build,
+    BuildSpec,
+    Runner,
+    RunSpec,
+    SandboxResult,
+    Say,
+    Service,
+    ServiceSpec,
+    quiet,
+)
 from grader.sandbox.local.build import LocalBuild, local_build
 from grader.sandbox.local.run import run_locally
 from grader.sandbox.local.runner import local_runner_python
@@ -39,9 +50,9 @@ class LocalSandbox:
         return None
 
     @contextmanager
-    def runner(self, submission: Path, policy: Policy) -> Iterator[Runner]:
+    def runner(self, submission: Path, policy: Policy, say: Say = quiet) -> Iterator[Runner]:
         """The runner's virtualenv; the candidate's requirements.txt is not installed here."""
-        with local_runner_python(policy.cache) as (python, notes):
+        with local_runner_python(policy.cache, say) as (python, notes):
             yield Runner(backend="local", python=python, scripts=RUNNER_DIR, notes=notes)
 
     def run(self, spec: RunSpec) -> SandboxResult:

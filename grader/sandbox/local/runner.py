@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from grader.errors import GraderError
+from grader.sandbox.api import Say, quiet
 from grader.sandbox.cache import Cache, FolderEntries, cache_folder, gigabytes
 from grader.sandbox.policy import CacheLimits
 from grader.sandbox.stack import RUNNER_DIR
@@ -41,7 +42,7 @@ def local_runner_cache(limits: CacheLimits) -> Cache:
 
 @contextmanager
 def local_runner_python(
-    limits: CacheLimits, requirements: Path = RUNNER_REQUIREMENTS
+    limits: CacheLimits, say: Say = quiet, requirements: Path = RUNNER_REQUIREMENTS
 ) -> Iterator[tuple[str, list[str]]]:
     """An interpreter with the runner's stack that the sandbox user can run, kept while the block runs; notes."""
     if os.geteuid() != 0 or _usable_by_others(Path(sys.executable)):
@@ -57,6 +58,7 @@ def local_runner_python(
     key = hashlib.sha256(f"{binary}\0{stat.st_size}\0{stat.st_mtime_ns}\0{wanted}".encode()).hexdigest()[:16]
 
     def build(where: str) -> None:
+        say(f"building the local runner virtualenv {where} (first use on this machine: a minute or two)")
         steps = [
             [system_python, "-m", "venv", where],
             [str(Path(where) / "bin" / "python"), "-m", "pip", "install", "--quiet", "-r", str(requirements)],
