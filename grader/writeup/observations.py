@@ -63,8 +63,23 @@ def roc_auc(document: Document) -> tuple[Check, list[ReviewItem]]:
     """ROC-AUC reported for a rare class with no PR-AUC anywhere: 'calls it great' is the guide's flag."""
     body = _body(document)
     roc = [s for s in body if ROC.search(s.text) and not PR.search(s.text)]
-    if not roc or any(PR.search(s.text) for s in body):
-        return Check(id="roc_auc_headline", passed=False, detail="reports PR-AUC" if roc else "no ROC-AUC"), []
+    if not roc:
+        return Check(id="roc_auc_headline", passed=False, detail="no ROC-AUC"), []
+    if any(PR.search(s.text) for s in body):
+        alerting = [s for s in roc if MONITORING_USE.search(s.text)]
+        if not alerting:
+            return Check(id="roc_auc_headline", passed=False, detail="reports PR-AUC"), []
+        # PR-AUC is reported, yet an alert watches ROC-AUC, which barely moves when a rare class's
+        # ranking degrades: not the guide's flag, but worth a person's look.
+        quotes = [sentence_quote(document, s) for s in alerting[:QUOTES]]
+        why = (
+            "alerts on ROC-AUC for a rare class although it reports PR-AUC elsewhere; ROC-AUC barely moves when "
+            "the few churners are ranked worse: not the guide's flag, a reviewer decides"
+        )
+        check = Check(id="roc_auc_headline", passed=False, detail=why, quotes=quotes)
+        return check, [
+            ReviewItem(flag="roc_auc_on_rare_class", check="roc_auc_headline", reading=WEAKER, why=why, quotes=quotes)
+        ]
     praised = [s for s in roc if PRAISE.search(s.text)]
     shown = praised or roc
     quotes = [sentence_quote(document, s) for s in shown[:QUOTES]]

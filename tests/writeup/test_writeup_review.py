@@ -68,8 +68,9 @@ def test_the_platform_team_sentence_says_why_it_is_probably_not_the_flag(key, wo
 def test_strong_readme_with_either_sentence_appended_is_not_a_fail(key, work, sentence) -> None:
     text = (REFERENCE / "strong" / "README.md").read_text() + f"\n{sentence}\n"
     writeup, card = graded(text, key, work)
-    # A review item makes it `review` (a person decides); none (strong reports PR-AUC too), a pass.
-    assert card.verdict == ("review" if writeup.review else "pass") and card.red_flags == []
+    # Either sentence is a review item (strong reports PR-AUC, yet the added alert watches ROC-AUC):
+    # the verdict is `review`, a person decides; never `fail`.
+    assert writeup.review and card.verdict == "review" and card.red_flags == []
     assert card.sections["judgment"].score >= 20
 
 
