@@ -166,6 +166,8 @@ def test_expected_bands_hold_on_a_fresh_seed(graded, variant: str) -> None:
     assert (card.bonus > 0) is expected["leak_bonus"]
     raised = {flag.id for flag in card.red_flags}
     assert set(expected["must_raise"]) <= raised, (variant, raised)
+    # #16: three to five debrief questions for the interviewer, each citing its evidence.
+    assert 3 <= len(card.debrief) <= 5 and all(q.evidence and q.question for q in card.debrief), card.debrief
     assert not set(expected["must_not_raise"]) & raised, (variant, raised)
 
 
