@@ -22,9 +22,14 @@ LEAK_RELATIVE_EFFECT = 0.02
 _MEAN_FLOOR = 1e-3
 
 
+def relative_effect(mean_abs_change: float, mean_answer: float) -> float:
+    """How far answers moved, as a share of the mean answer (floored for label or near-zero answers)."""
+    return mean_abs_change / max(mean_answer, _MEAN_FLOOR)
+
+
 def _relative(effect: Any, mean: float) -> float | None:
     value = effect.get("mean_abs_change") if isinstance(effect, dict) else None
-    return float(value) / max(mean, _MEAN_FLOOR) if isinstance(value, int | float) else None
+    return relative_effect(float(value), mean) if isinstance(value, int | float) else None
 
 
 def leak_excluded_check(leak: str, inputs: list[str] | None, report: dict | None) -> Check:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from grader.evidence import Check
-from grader.notebook.reliance import LEAK_RELATIVE_EFFECT
+from grader.notebook.reliance import LEAK_RELATIVE_EFFECT, relative_effect
 from grader.serving.contract import Contract, Endpoint
 from grader.serving.quality import Scored, score_rows
 from grader.serving.schema import RecordBuilder
@@ -27,7 +27,6 @@ CHECK_ID = "correctness.leak_ignored"
 # Rows sent again with the leak replaced; seeded draws from its training values.
 LEAK_ROWS = 300
 _SEED = 20261202
-_MEAN_FLOOR = 1e-3
 
 
 @dataclass(frozen=True)
@@ -82,7 +81,7 @@ def leak_check(
         return Check(id=CHECK_ID, passed=None, detail="no answer came back for the rows sent with the leak replaced")
     first = np.array([a for a, _ in pairs])
     moved = np.abs(np.array([b for _, b in pairs]) - first)
-    relative = float(moved.mean()) / max(float(np.abs(first).mean()), _MEAN_FLOOR)
+    relative = relative_effect(float(moved.mean()), float(np.abs(first).mean()))
     used = relative >= LEAK_RELATIVE_EFFECT
     return Check(
         id=CHECK_ID,
